@@ -1,0 +1,233 @@
+//! From a verified message to a reply: text → command line → registry rules → command.
+//!
+//! The rules run in this order, and each refusal is a reply that changed nothing:
+//! unknown command → wrong place (1:1 vs group) → wrong arguments → missing binding →
+//! not an admin → run.
+
+use crate::{
+    app::App,
+    callback::model::{ConversationKind, Incoming},
+    dingtalk::{DingTalkError, ErrorKind},
+    i18n::{Texts, fill},
+    message::{CommandLine, text_of},
+    reply::Reply,
+};
+
+use super::{
+    Access, Answer, Binding, CommandError, Context, REGISTRY, Scope, Spec, UsageError, lookup,
+    permission::{admin_status, why_not},
+};
+
+/// A command's reply plus labels for metrics and logs.
+#[derive(Debug)]
+pub struct Executed {
+    pub reply: Reply,
+    /// The command's name, or `none`/`unknown` when no command was recognised.
+    pub command: &'static str,
+    /// done, refused, usage, unknown, failed.
+    pub outcome: &'static str,
+}
+
+fn executed(command: &'static str, outcome: &'static str, title: &str, text: String) -> Executed {
+    Executed {
+        reply: Reply::new(title, text),
+        command,
+        outcome,
+    }
+}
+
+/// Runs whatever `msg` asks for and returns the reply to send.
+pub async fn execute(app: &App, msg: &Incoming) -> Executed {
+    let t = app.config.lang.texts();
+    let Some(text) = text_of(&msg.content) else {
+        return executed(
+            "none",
+            "ignored",
+            t.title_reply,
+            t.non_text_direct.to_owned(),
+        );
+    };
+    let Some(line) = CommandLine::parse(&text) else {
+        return executed("none", "empty", t.title_reply, t.empty_message.to_owned());
+    };
+    let Some(spec) = lookup(&line.name) else {
+        return executed(
+            "unknown",
+            "unknown",
+            t.title_help,
+            unknown_command(&line.name, t),
+        );
+    };
+    if spec.scope == Scope::GroupOnly && msg.kind == ConversationKind::Direct {
+        let text = fill(t.group_only, &[&spec.usage()]);
+        return executed(spec.name, "refused", t.title_refused, text);
+    }
+    let command = match (spec.parse)(&line.args) {
+        Ok(command) => command,
+        Err(e) => {
+            return executed(
+                spec.name,
+                "usage",
+                t.title_refused,
+                usage_error(spec, &e, t),
+            );
+        }
+    };
+    match run_checked(app, msg, spec, command, t).await {
+        Ok(result) => result,
+        Err(e) => {
+            tracing::error!(msg_id = %msg.msg_id, command = spec.name, error = %e, "command failed");
+            executed(spec.name, "failed", t.title_error, error_text(&e, t))
+        }
+    }
+}
+
+async fn run_checked(
+    app: &App,
+    msg: &Incoming,
+    spec: &'static Spec,
+    command: Box<dyn super::Command>,
+    t: &'static Texts,
+) -> Result<Executed, CommandError> {
+    let binding = match spec.binding {
+        Binding::Unused => None,
+        Binding::Optional | Binding::Required => app.store.binding(&msg.conversation).await?,
+    };
+    if spec.binding == Binding::Required && binding.is_none() {
+        let text = fill(t.not_bound, &[&spec.usage(), msg.conversation.as_str()]);
+        return Ok(executed(spec.name, "refused", t.title_refused, text));
+    }
+    if spec.access == Access::Admin {
+        if let Err(reason) = admin_status(app, msg, binding.as_ref()).await? {
+            let text = fill(t.refused_not_admin, &[&spec.usage(), &why_not(reason, t)]);
+            return Ok(executed(spec.name, "refused", t.title_refused, text));
+        }
+    }
+    let ctx = Context {
+        app,
+        msg,
+        binding,
+        texts: t,
+    };
+    Ok(match command.run(&ctx).await? {
+        Answer::Done(text) => executed(spec.name, "done", t.title_reply, text),
+        Answer::Refused(text) => executed(spec.name, "refused", t.title_refused, text),
+    })
+}
+
+/// "No such command", the closest name by edit distance if it is close, and the list.
+pub(super) fn unknown_command(name: &str, t: &Texts) -> String {
+    let mut text = fill(t.unknown_command, &[&format!("/{name}")]);
+    let closest = REGISTRY
+        .iter()
+        .flat_map(|s| [(s, s.name), (s, s.alias)])
+        .map(|(s, candidate)| (strsim::levenshtein(name, candidate), s))
+        .min_by_key(|(distance, _)| *distance);
+    if let Some((distance, spec)) = closest {
+        if distance <= (name.chars().count() / 2).max(2) {
+            text.push(' ');
+            text.push_str(&fill(t.did_you_mean, &[&spec.usage()]));
+        }
+    }
+    let list: Vec<String> = REGISTRY.iter().map(|s| format!("`/{}`", s.name)).collect();
+    text.push_str("\n\n");
+    text.push_str(&fill(t.command_list, &[&list.join(" ")]));
+    text
+}
+
+fn usage_error(spec: &Spec, e: &UsageError, t: &Texts) -> String {
+    let what = match e {
+        UsageError::Missing(arg) => fill(t.usage_missing, &[arg]),
+        UsageError::Extra(extra) => fill(t.usage_extra, &[extra]),
+        UsageError::Invalid { arg, value, why } => fill(t.usage_invalid, &[arg, value, why]),
+    };
+    fill(
+        t.usage_error,
+        &[&format!("/{}", spec.name), &what, &spec.usage()],
+    )
+}
+
+/// A short, actionable text for a failure; upstream bodies never appear here.
+pub fn error_text(e: &CommandError, t: &Texts) -> String {
+    let CommandError::DingTalk(e) = e else {
+        return t.err_internal.to_owned();
+    };
+    let mut text = dingtalk_error_text(e, t);
+    if let Some(id) = &e.request_id {
+        text.push_str("\n\n");
+        text.push_str(&fill(t.err_request_id, &[id]));
+    }
+    text
+}
+
+fn dingtalk_error_text(e: &DingTalkError, t: &Texts) -> String {
+    match e.kind {
+        ErrorKind::InvalidChatId => t.err_invalid_chatid.to_owned(),
+        ErrorKind::NoPermission => fill(t.err_no_permission, &[e.api.permission()]),
+        ErrorKind::IpNotWhitelisted => t.err_ip_whitelist.to_owned(),
+        ErrorKind::Throttled => t.err_throttled.to_owned(),
+        ErrorKind::QuotaExhausted => t.err_quota.to_owned(),
+        ErrorKind::Transient | ErrorKind::Unreachable => t.err_unavailable.to_owned(),
+        ErrorKind::Credentials => t.err_credentials.to_owned(),
+        ErrorKind::TokenInvalid | ErrorKind::SessionExpired | ErrorKind::Rejected => {
+            fill(t.err_other, &[&e.code])
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{dingtalk::Api, i18n::Lang};
+
+    fn err(kind: ErrorKind, api: Api, code: &str) -> CommandError {
+        CommandError::DingTalk(DingTalkError {
+            api,
+            kind,
+            code: code.into(),
+            message: "raw upstream words".into(),
+            request_id: Some("req-9".into()),
+            not_sent: false,
+        })
+    }
+
+    #[test]
+    fn errors_become_actionable_replies_without_upstream_text() {
+        let t = Lang::En.texts();
+        let text = error_text(&err(ErrorKind::NoPermission, Api::FriendSwitch, "43007"), t);
+        assert!(
+            text.contains("qyapi_chat_manage") && text.contains("req-9"),
+            "{text}"
+        );
+        assert!(!text.contains("raw upstream words"));
+        let text = error_text(&err(ErrorKind::NoPermission, Api::ChatGet, "88"), t);
+        assert!(text.contains("qyapi_chat_read"), "{text}");
+        let text = error_text(&err(ErrorKind::InvalidChatId, Api::ChatGet, "40016"), t);
+        assert!(text.contains("rebind"), "{text}");
+        let text = error_text(&err(ErrorKind::IpNotWhitelisted, Api::ChatGet, "60020"), t);
+        assert!(text.contains("egress IP"), "{text}");
+    }
+
+    #[test]
+    fn unknown_commands_suggest_the_closest_and_list_all() {
+        let t = Lang::En.texts();
+        let text = unknown_command("lock-friendng", t);
+        assert!(text.contains("Did you mean `/lock-friending`?"), "{text}");
+        for spec in REGISTRY {
+            assert!(text.contains(&format!("`/{}`", spec.name)), "{text}");
+        }
+        assert!(!unknown_command("xyzzyplugh", t).contains("Did you mean"));
+        assert!(unknown_command("群心息", Lang::Zh.texts()).contains("`/info`"));
+    }
+
+    #[test]
+    fn usage_errors_show_the_usage() {
+        let t = Lang::En.texts();
+        let bind = super::super::lookup("bind").unwrap();
+        let text = usage_error(bind, &UsageError::Missing("<chatid>"), t);
+        assert!(
+            text.contains("<chatid> is missing") && text.contains("Usage: `/bind <chatid>`"),
+            "{text}"
+        );
+    }
+}

@@ -1,0 +1,69 @@
+//! `/lock-friending` and `/unlock-friending`: whether members may add each other as friends
+//! and chat privately (friendswitch/update, `is_prohibit`). One file for the twin commands;
+//! setting the switch is naturally idempotent, so a redelivery is harmless.
+
+use async_trait::async_trait;
+
+use super::{
+    Access, Answer, Binding, Command, CommandError, Context, Scope, Spec, UsageError, no_args,
+};
+use crate::i18n::fill;
+
+pub static LOCK: Spec = Spec {
+    name: "lock-friending",
+    alias: "禁止加好友",
+    args: "",
+    summary: [
+        "禁止群成员互相加好友和私聊",
+        "Stop members adding each other as friends or chatting privately",
+    ],
+    access: Access::Admin,
+    scope: Scope::GroupOnly,
+    binding: Binding::Required,
+    parse: |args| parse(args, true),
+};
+
+pub static UNLOCK: Spec = Spec {
+    name: "unlock-friending",
+    alias: "允许加好友",
+    args: "",
+    summary: [
+        "允许群成员互相加好友和私聊",
+        "Let members add each other as friends and chat privately",
+    ],
+    access: Access::Admin,
+    scope: Scope::GroupOnly,
+    binding: Binding::Required,
+    parse: |args| parse(args, false),
+};
+
+struct Friending {
+    prohibit: bool,
+}
+
+fn parse(args: &[String], prohibit: bool) -> Result<Box<dyn Command>, UsageError> {
+    no_args(args)?;
+    Ok(Box::new(Friending { prohibit }))
+}
+
+#[async_trait]
+impl Command for Friending {
+    async fn run(self: Box<Self>, ctx: &Context<'_>) -> Result<Answer, CommandError> {
+        let chat = ctx
+            .binding
+            .as_ref()
+            .expect("the registry requires a binding");
+        ctx.app
+            .dingtalk
+            .set_friending_prohibited(chat, self.prohibit)
+            .await?;
+        let t = ctx.texts;
+        let template = if self.prohibit {
+            t.friending_locked
+        } else {
+            t.friending_unlocked
+        };
+        let group = ctx.msg.title.as_deref().unwrap_or(chat.as_str());
+        Ok(Answer::Done(fill(template, &[group])))
+    }
+}

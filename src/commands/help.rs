@@ -1,0 +1,145 @@
+//! `/help [command]`: the command list, or one command's usage, generated from the registry.
+
+use async_trait::async_trait;
+
+use super::{
+    Access, Answer, Binding, Command, CommandError, Context, REGISTRY, Scope, Spec, UsageError,
+    dispatch::unknown_command, lookup,
+};
+use crate::i18n::{Lang, Texts, fill};
+
+pub static SPEC: Spec = Spec {
+    name: "help",
+    alias: "帮助",
+    args: "[command]",
+    summary: [
+        "列出所有命令，或显示一个命令的用法",
+        "List every command, or show one command's usage",
+    ],
+    access: Access::Anyone,
+    scope: Scope::Anywhere,
+    binding: Binding::Unused,
+    parse,
+};
+
+struct Help {
+    topic: Option<String>,
+}
+
+fn parse(args: &[String]) -> Result<Box<dyn Command>, UsageError> {
+    if let Some(extra) = args.get(1) {
+        return Err(UsageError::Extra(extra.clone()));
+    }
+    let topic = args
+        .first()
+        .map(|a| a.trim_start_matches('/').to_lowercase());
+    Ok(Box::new(Help { topic }))
+}
+
+#[async_trait]
+impl Command for Help {
+    async fn run(self: Box<Self>, ctx: &Context<'_>) -> Result<Answer, CommandError> {
+        let lang = ctx.app.config.lang;
+        Ok(Answer::Done(match self.topic.as_deref() {
+            None => list(lang, ctx.texts),
+            Some(topic) => match lookup(topic) {
+                Some(spec) => detail(spec, lang, ctx.texts),
+                None => unknown_command(topic, ctx.texts),
+            },
+        }))
+    }
+}
+
+/// Every command with its alias, summary and marks.
+pub fn list(lang: Lang, t: &Texts) -> String {
+    let mut text = format!("{}\n\n", t.help_header);
+    for spec in REGISTRY {
+        let mut marks = Vec::new();
+        if spec.access == Access::Admin {
+            marks.push(t.help_admin_mark);
+        }
+        if spec.scope == Scope::GroupOnly {
+            marks.push(t.help_group_mark);
+        }
+        let marks = if marks.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", marks.join(", "))
+        };
+        text.push_str(&format!(
+            "- `{}` `/{}`: {}{}\n",
+            spec.usage(),
+            spec.alias,
+            lang.pick(&spec.summary),
+            marks
+        ));
+    }
+    text.push('\n');
+    text.push_str(t.help_footer);
+    text
+}
+
+fn detail(spec: &Spec, lang: Lang, t: &Texts) -> String {
+    let mut lines = vec![
+        format!("**{}**", spec.usage()),
+        lang.pick(&spec.summary).to_owned(),
+        fill(t.help_usage, &[&spec.usage()]),
+        fill(t.help_alias, &[&format!("/{}", spec.alias)]),
+        match spec.access {
+            Access::Admin => t.help_who_admin,
+            Access::Anyone => t.help_who_anyone,
+        }
+        .to_owned(),
+    ];
+    if spec.scope == Scope::GroupOnly {
+        lines.push(t.help_where_group.to_owned());
+    }
+    lines.join("\n\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_list_names_every_command_with_its_alias() {
+        for lang in [Lang::Zh, Lang::En] {
+            let text = list(lang, lang.texts());
+            for spec in REGISTRY {
+                assert!(
+                    text.contains(&format!("`/{}", spec.name)),
+                    "{}: {text}",
+                    spec.name
+                );
+                assert!(
+                    text.contains(&format!("`/{}`", spec.alias)),
+                    "{}: {text}",
+                    spec.alias
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn detail_shows_usage_and_who() {
+        let t = Lang::En.texts();
+        let text = detail(lookup("bind").unwrap(), Lang::En, t);
+        assert!(
+            text.contains("Usage: `/bind <chatid>`") && text.contains("Who: admins"),
+            "{text}"
+        );
+        assert!(
+            text.contains("/绑定") && text.contains("groups only"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn parse_accepts_a_topic_with_or_without_slash() {
+        assert!(parse(&["/Info".into()]).is_ok());
+        assert_eq!(
+            parse(&["a".into(), "b".into()]).err(),
+            Some(UsageError::Extra("b".into()))
+        );
+    }
+}

@@ -1,0 +1,176 @@
+//! `/info`: the group as chat/get describes it, every setting in words.
+
+use async_trait::async_trait;
+
+use super::{
+    Access, Answer, Binding, Command, CommandError, Context, Scope, Spec, UsageError, no_args,
+};
+use crate::{
+    dingtalk::ChatInfo,
+    i18n::{Texts, fill},
+    ids::{ChatId, OpenConversationId},
+};
+
+pub static SPEC: Spec = Spec {
+    name: "info",
+    alias: "群信息",
+    args: "",
+    summary: [
+        "显示本群的信息和设置",
+        "Show this group's details and settings",
+    ],
+    access: Access::Anyone,
+    scope: Scope::GroupOnly,
+    binding: Binding::Required,
+    parse,
+};
+
+struct Info;
+
+fn parse(args: &[String]) -> Result<Box<dyn Command>, UsageError> {
+    no_args(args)?;
+    Ok(Box::new(Info))
+}
+
+#[async_trait]
+impl Command for Info {
+    async fn run(self: Box<Self>, ctx: &Context<'_>) -> Result<Answer, CommandError> {
+        let chat = ctx
+            .binding
+            .as_ref()
+            .expect("the registry requires a binding");
+        let info = ctx.app.dingtalk.chat_info(chat).await?;
+        Ok(Answer::Done(render(
+            &info,
+            &ctx.msg.conversation,
+            chat,
+            ctx.texts,
+        )))
+    }
+}
+
+/// How a 0/1 setting reads.
+#[derive(Clone, Copy)]
+enum Words {
+    OnOff,
+    YesNo,
+    EveryoneOwner,
+}
+
+fn setting(value: Option<i64>, words: Words, t: &Texts) -> String {
+    let (zero, one) = match words {
+        Words::OnOff => (t.info_off, t.info_on),
+        Words::YesNo => (t.info_no, t.info_yes),
+        Words::EveryoneOwner => (t.info_everyone, t.info_owner_only),
+    };
+    match value {
+        None => t.info_missing.to_owned(),
+        Some(0) => zero.to_owned(),
+        Some(1) => one.to_owned(),
+        Some(n) => fill(t.info_unknown_value, &[&n.to_string()]),
+    }
+}
+
+fn render(info: &ChatInfo, cid: &OpenConversationId, chat: &ChatId, t: &Texts) -> String {
+    let status = match info.status {
+        None => t.info_missing.to_owned(),
+        Some(1) => t.info_status_normal.to_owned(),
+        Some(2) => t.info_status_dissolved.to_owned(),
+        Some(n) => fill(t.info_unknown_value, &[&n.to_string()]),
+    };
+    let members = info
+        .useridlist
+        .as_ref()
+        .map_or(t.info_missing.to_owned(), |l| l.len().to_string());
+    let rows = [
+        (
+            t.info_owner,
+            info.owner
+                .clone()
+                .unwrap_or_else(|| t.info_missing.to_owned()),
+        ),
+        (t.info_members, members),
+        (t.info_status, status),
+        (
+            t.info_banned,
+            setting(info.chat_banned_type, Words::OnOff, t),
+        ),
+        (t.info_searchable, setting(info.searchable, Words::YesNo, t)),
+        (
+            t.info_validation,
+            setting(info.validation_type, Words::OnOff, t),
+        ),
+        (
+            t.info_mention_all,
+            setting(info.mention_all_authority, Words::EveryoneOwner, t),
+        ),
+        (
+            t.info_management,
+            setting(info.management_type, Words::EveryoneOwner, t),
+        ),
+        (
+            t.info_history,
+            setting(info.show_history_type, Words::YesNo, t),
+        ),
+        ("openConversationId", format!("`{cid}`")),
+        ("chatid", format!("`{chat}`")),
+    ];
+    let name = info
+        .name
+        .as_deref()
+        .filter(|n| !n.is_empty())
+        .unwrap_or(t.info_unnamed);
+    let mut text = format!("**{name}**\n\n");
+    for (label, value) in rows {
+        text.push_str(&format!("- {label}: {value}\n"));
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::i18n::Lang;
+
+    #[test]
+    fn every_setting_is_in_words() {
+        let info: ChatInfo = serde_json::from_str(
+            r#"{"name":"项目群","owner":"boss","useridlist":["a","b","boss"],"chatBannedType":1,
+                "searchable":0,"validationType":1,"mentionAllAuthority":1,"managementType":0,
+                "showHistoryType":1,"status":1}"#,
+        )
+        .unwrap();
+        let cid = OpenConversationId::parse("cid1==").unwrap();
+        let chat = ChatId::parse("chat1").unwrap();
+        let text = render(&info, &cid, &chat, Lang::Zh.texts());
+        for want in [
+            "**项目群**",
+            "群主: boss",
+            "成员数: 3",
+            "状态: 正常",
+            "全员禁言: 开启",
+            "可被搜索: 否",
+            "入群验证: 开启",
+            "@all 权限: 仅群主",
+            "管理类型: 所有人",
+            "新成员可看历史消息: 是",
+            "`cid1==`",
+            "`chat1`",
+        ] {
+            assert!(text.contains(want), "{want} missing from:\n{text}");
+        }
+    }
+
+    #[test]
+    fn missing_and_unexpected_values_are_shown_as_such() {
+        let info: ChatInfo = serde_json::from_str(r#"{"searchable":7}"#).unwrap();
+        let cid = OpenConversationId::parse("cid1").unwrap();
+        let chat = ChatId::parse("chat1").unwrap();
+        let text = render(&info, &cid, &chat, Lang::En.texts());
+        assert!(
+            text.contains("(unnamed group)") && text.contains("unknown (7)"),
+            "{text}"
+        );
+        assert!(text.contains("Status: —"), "{text}");
+    }
+}

@@ -1,0 +1,189 @@
+//! The commands: one registry drives parsing, permissions, binding checks and help.
+//!
+//! Each command lives in its own file and exports a [`Spec`]: its name and alias, usage,
+//! summary, who may run it, where, whether it needs the group's chatid, and a parser that
+//! turns its arguments into a runnable [`Command`]. Adding a command is a new file and one
+//! line in [`REGISTRY`]. [`dispatch`] applies the rules in order; commands only do their
+//! own work and return a [`Reply`].
+
+mod bind;
+pub mod dispatch;
+mod friending;
+mod help;
+mod info;
+pub mod permission;
+mod unbind;
+mod whoami;
+
+use async_trait::async_trait;
+
+use crate::{
+    app::App, callback::model::Incoming, dingtalk::DingTalkError, i18n::Texts, ids::ChatId,
+    store::StoreError,
+};
+
+/// Every command, in the order `/help` lists them.
+pub static REGISTRY: &[&Spec] = &[
+    &help::SPEC,
+    &whoami::SPEC,
+    &info::SPEC,
+    &friending::LOCK,
+    &friending::UNLOCK,
+    &bind::SPEC,
+    &unbind::SPEC,
+];
+
+/// Who may run a command.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    Anyone,
+    /// Listed in `QUNGUAN_ADMINS`, the group's owner, or a trusted org admin.
+    Admin,
+}
+
+/// Where a command works.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    Anywhere,
+    GroupOnly,
+}
+
+/// Whether a command uses the group's bound chatid.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Binding {
+    /// Never looked up.
+    Unused,
+    /// Looked up and passed along if present.
+    Optional,
+    /// Without it the command is not run and the member is told how to bind.
+    Required,
+}
+
+/// A command's definition.
+pub struct Spec {
+    /// English name, typed after `/`.
+    pub name: &'static str,
+    /// Chinese alias, typed after `/` too.
+    pub alias: &'static str,
+    /// Arguments as shown in usage, e.g. `<chatid>`; empty for none.
+    pub args: &'static str,
+    /// One line, `[zh, en]`.
+    pub summary: [&'static str; 2],
+    pub access: Access,
+    pub scope: Scope,
+    pub binding: Binding,
+    /// Turns the arguments into a runnable command.
+    pub parse: fn(&[String]) -> Result<Box<dyn Command>, UsageError>,
+}
+
+impl Spec {
+    /// `/name args`.
+    pub fn usage(&self) -> String {
+        if self.args.is_empty() {
+            format!("/{}", self.name)
+        } else {
+            format!("/{} {}", self.name, self.args)
+        }
+    }
+}
+
+/// Finds a command by name or alias (names are matched case-insensitively by the caller,
+/// which lower-cases them).
+pub fn lookup(name: &str) -> Option<&'static Spec> {
+    REGISTRY
+        .iter()
+        .copied()
+        .find(|spec| spec.name == name || spec.alias == name)
+}
+
+/// Wrong arguments; answered with the command's usage.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum UsageError {
+    /// A required argument, by its usage name.
+    Missing(&'static str),
+    Extra(String),
+    Invalid {
+        arg: &'static str,
+        value: String,
+        why: String,
+    },
+}
+
+/// Checks that there are no arguments.
+pub fn no_args(args: &[String]) -> Result<(), UsageError> {
+    match args.first() {
+        Some(extra) => Err(UsageError::Extra(extra.clone())),
+        None => Ok(()),
+    }
+}
+
+/// Everything a command may use while it runs.
+pub struct Context<'a> {
+    pub app: &'a App,
+    pub msg: &'a Incoming,
+    /// The group's chatid, when the spec asked for it and the group is bound.
+    pub binding: Option<ChatId>,
+    pub texts: &'static Texts,
+}
+
+/// A parsed command, ready to run.
+#[async_trait]
+pub trait Command: Send {
+    async fn run(self: Box<Self>, ctx: &Context<'_>) -> Result<Answer, CommandError>;
+}
+
+/// What a command says back: it did its work, or it refused (and changed nothing).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Answer {
+    Done(String),
+    Refused(String),
+}
+
+/// Why a command could not finish; becomes a short reply and an error log.
+#[derive(Debug, thiserror::Error)]
+pub enum CommandError {
+    #[error(transparent)]
+    DingTalk(#[from] DingTalkError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashSet;
+
+    #[test]
+    fn names_and_aliases_are_unique_and_lowercase() {
+        let mut seen = HashSet::new();
+        for spec in REGISTRY {
+            assert_eq!(spec.name, spec.name.to_lowercase());
+            assert!(seen.insert(spec.name), "duplicate {}", spec.name);
+            assert!(seen.insert(spec.alias), "duplicate {}", spec.alias);
+            assert!(!spec.summary[0].is_empty() && !spec.summary[1].is_empty());
+        }
+    }
+
+    #[test]
+    fn lookup_finds_names_and_aliases() {
+        assert_eq!(lookup("info").unwrap().name, "info");
+        assert_eq!(lookup("群信息").unwrap().name, "info");
+        assert_eq!(lookup("禁止加好友").unwrap().name, "lock-friending");
+        assert!(lookup("nope").is_none());
+    }
+
+    #[test]
+    fn changing_commands_are_admin_only_and_group_only() {
+        for name in ["lock-friending", "unlock-friending", "bind", "unbind"] {
+            let spec = lookup(name).unwrap();
+            assert_eq!(
+                (spec.access, spec.scope),
+                (Access::Admin, Scope::GroupOnly),
+                "{name}"
+            );
+        }
+        for name in ["help", "whoami"] {
+            assert_eq!(lookup(name).unwrap().scope, Scope::Anywhere);
+        }
+    }
+}

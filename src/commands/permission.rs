@@ -1,0 +1,93 @@
+//! Who counts as an admin, and why. Cheapest checks first: the configured list, then the
+//! callback's `isAdmin` (if trusted), then the group's owner per chat/get (needs a binding).
+
+use crate::{
+    app::App, callback::model::Incoming, dingtalk::DingTalkError, i18n::Texts, ids::ChatId,
+};
+
+/// Why a sender is an admin.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AdminReason {
+    Listed,
+    OrgAdmin,
+    Owner,
+}
+
+/// Why a sender is not an admin.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NotAdminReason {
+    /// No `senderStaffId` (external or cross-org member).
+    NoStaffId,
+    /// Not listed and not the owner.
+    NotListed { untrusted_org_admin: bool },
+    /// Not listed, and the owner cannot be checked without a binding.
+    NotListedUnbound { untrusted_org_admin: bool },
+}
+
+/// The verdict for one sender in one group.
+pub type AdminStatus = Result<AdminReason, NotAdminReason>;
+
+/// Decides whether the sender of `msg` is an admin where they wrote.
+pub async fn admin_status(
+    app: &App,
+    msg: &Incoming,
+    binding: Option<&ChatId>,
+) -> Result<AdminStatus, DingTalkError> {
+    let Some(staff_id) = &msg.sender.staff_id else {
+        return Ok(Err(NotAdminReason::NoStaffId));
+    };
+    if app.config.admins.contains(staff_id) {
+        return Ok(Ok(AdminReason::Listed));
+    }
+    let trusted = app.config.trust_org_admins;
+    if msg.sender.is_org_admin && trusted {
+        return Ok(Ok(AdminReason::OrgAdmin));
+    }
+    let untrusted_org_admin = msg.sender.is_org_admin && !trusted;
+    let Some(chat) = binding else {
+        return Ok(Err(NotAdminReason::NotListedUnbound {
+            untrusted_org_admin,
+        }));
+    };
+    let info = app.dingtalk.chat_info(chat).await?;
+    if info.owner.as_deref() == Some(staff_id.as_str()) {
+        return Ok(Ok(AdminReason::Owner));
+    }
+    Ok(Err(NotAdminReason::NotListed {
+        untrusted_org_admin,
+    }))
+}
+
+/// "are an admin" / "are not an admin" and the reason, in the reply language.
+pub fn describe(status: AdminStatus, t: &Texts) -> (&'static str, String) {
+    match status {
+        Ok(reason) => (
+            t.admin_yes,
+            match reason {
+                AdminReason::Listed => t.why_config_admin,
+                AdminReason::OrgAdmin => t.why_org_admin,
+                AdminReason::Owner => t.why_owner,
+            }
+            .to_owned(),
+        ),
+        Err(reason) => (t.admin_no, why_not(reason, t)),
+    }
+}
+
+/// The reason a sender is not an admin, as a sentence fragment.
+pub fn why_not(reason: NotAdminReason, t: &Texts) -> String {
+    let (base, untrusted) = match reason {
+        NotAdminReason::NoStaffId => return t.why_no_staff_id.to_owned(),
+        NotAdminReason::NotListed {
+            untrusted_org_admin,
+        } => (t.why_not_listed, untrusted_org_admin),
+        NotAdminReason::NotListedUnbound {
+            untrusted_org_admin,
+        } => (t.why_not_listed_unbound, untrusted_org_admin),
+    };
+    if untrusted {
+        format!("{base}{}", t.why_org_admin_untrusted)
+    } else {
+        base.to_owned()
+    }
+}

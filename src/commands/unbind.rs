@@ -1,0 +1,43 @@
+//! `/unbind`: forget this group's chatid.
+
+use async_trait::async_trait;
+
+use super::{
+    Access, Answer, Binding, Command, CommandError, Context, Scope, Spec, UsageError, no_args,
+};
+use crate::i18n::fill;
+
+pub static SPEC: Spec = Spec {
+    name: "unbind",
+    alias: "解绑",
+    args: "",
+    summary: [
+        "解除本群与 chatid 的绑定",
+        "Remove this group's chatid binding",
+    ],
+    access: Access::Admin,
+    scope: Scope::GroupOnly,
+    // Optional, so the group's owner can be recognised as an admin.
+    binding: Binding::Optional,
+    parse,
+};
+
+struct Unbind;
+
+fn parse(args: &[String]) -> Result<Box<dyn Command>, UsageError> {
+    no_args(args)?;
+    Ok(Box::new(Unbind))
+}
+
+#[async_trait]
+impl Command for Unbind {
+    async fn run(self: Box<Self>, ctx: &Context<'_>) -> Result<Answer, CommandError> {
+        let t = ctx.texts;
+        Ok(Answer::Done(
+            match ctx.app.store.unbind(&ctx.msg.conversation).await? {
+                Some(chat) => fill(t.unbind_done, &[chat.as_str()]),
+                None => t.unbind_not_bound.to_owned(),
+            },
+        ))
+    }
+}

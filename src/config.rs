@@ -1,0 +1,392 @@
+//! Configuration from environment variables (and a `.env` file), validated in one pass.
+//!
+//! [`Config::from_lookup`] takes any `name -> value` function, so tests build configs from a
+//! map and never touch the process environment. Every problem is collected before failing,
+//! so an operator fixes a broken deployment in one round.
+
+use std::{collections::HashMap, fmt, net::SocketAddr, path::PathBuf, time::Duration};
+
+use secrecy::SecretString;
+use url::Url;
+
+use crate::{
+    i18n::Lang,
+    ids::{ChatId, StaffId},
+};
+
+/// Everything qunguan needs to run, parsed and checked.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// `DINGTALK_APP_KEY`: the AppKey (ClientId) of the internal app that owns the robot.
+    pub app_key: String,
+    /// `DINGTALK_APP_SECRET`: verifies callback signatures and mints access tokens.
+    pub app_secret: SecretString,
+    /// `DINGTALK_ROBOT_CODE`: what the OpenAPI group-send fallback sends as `robotCode`.
+    pub robot_code: String,
+    /// `DINGTALK_OAPI_URL`: old-style API base; also the only origin a sessionWebhook may have.
+    pub oapi_url: Url,
+    /// `DINGTALK_API_URL`: new-style API base (`api.dingtalk.com`).
+    pub api_url: Url,
+    /// `DINGTALK_TOP_URL`: the TOP gateway.
+    pub top_url: Url,
+    /// `QUNGUAN_LISTEN`: the address the HTTP server binds.
+    pub listen: SocketAddr,
+    /// `QUNGUAN_DATABASE_URL`: where bindings and seen msgIds are kept.
+    pub database: Database,
+    /// `QUNGUAN_ADMINS`: staff ids that may run changing commands in every group.
+    pub admins: Vec<StaffId>,
+    /// `QUNGUAN_TRUST_ORG_ADMINS`: whether the callback's `isAdmin` grants admin rights.
+    pub trust_org_admins: bool,
+    /// `QUNGUAN_GROUPS`: chatids converted and bound at start-up.
+    pub groups: Vec<ChatId>,
+    /// `QUNGUAN_LANG`: reply language.
+    pub lang: Lang,
+    /// `QUNGUAN_SIGNATURE_WINDOW_SECS`: the largest accepted |now − timestamp|.
+    pub signature_window: Duration,
+    /// `QUNGUAN_MAX_IN_FLIGHT`: commands running in the background at once; past it,
+    /// `/callback` answers 503 so DingTalk retries later.
+    pub max_in_flight: usize,
+    /// `QUNGUAN_COMMAND_TIMEOUT_SECS`: how long one command (its DingTalk calls and reply) may take.
+    pub command_timeout: Duration,
+}
+
+/// Where the store lives.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Database {
+    /// An SQLite file, created if missing.
+    SqliteFile(PathBuf),
+    /// An in-memory SQLite database (`sqlite::memory:`), gone at exit.
+    SqliteMemory,
+}
+
+/// Every problem found in the configuration, reported together.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub struct ConfigError {
+    pub problems: Vec<String>,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(
+            f,
+            "invalid configuration ({} problems):",
+            self.problems.len()
+        )?;
+        for problem in &self.problems {
+            writeln!(f, "  - {problem}")?;
+        }
+        write!(f, "see .env.example for what each variable means")
+    }
+}
+
+/// Default SQLite file, relative to the working directory.
+pub const DEFAULT_DATABASE_URL: &str = "sqlite://qunguan.db";
+
+impl Config {
+    /// Reads the process environment, then `.env` in the working directory for names the
+    /// environment does not set.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        let dotenv = read_dotenv(".env")?;
+        Self::from_lookup(|name| {
+            std::env::var(name)
+                .ok()
+                .or_else(|| dotenv.get(name).cloned())
+        })
+    }
+
+    /// Builds a config from any lookup function; an empty value counts as unset.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let mut p = Parser {
+            lookup: &|name| lookup(name).filter(|v| !v.trim().is_empty()),
+            problems: Vec::new(),
+        };
+        let app_key = p.required("DINGTALK_APP_KEY", "the app's AppKey (ClientId)");
+        let app_secret = p.required("DINGTALK_APP_SECRET", "the app's AppSecret (ClientSecret)");
+        let robot_code = p
+            .optional("DINGTALK_ROBOT_CODE")
+            .or_else(|| app_key.clone());
+        let oapi_url = p.url("DINGTALK_OAPI_URL", "https://oapi.dingtalk.com");
+        let api_url = p.url("DINGTALK_API_URL", "https://api.dingtalk.com");
+        let top_url = p.url("DINGTALK_TOP_URL", "https://eco.taobao.com/router/rest");
+        let listen = p.parsed(
+            "QUNGUAN_LISTEN",
+            "0.0.0.0:8080",
+            "an address like 0.0.0.0:8080",
+        );
+        let database = p.database();
+        let admins = p.list("QUNGUAN_ADMINS", StaffId::parse);
+        let trust_org_admins = p.boolean("QUNGUAN_TRUST_ORG_ADMINS", true);
+        let groups = p.list("QUNGUAN_GROUPS", ChatId::parse);
+        let lang = p.parsed("QUNGUAN_LANG", "zh", "`zh` or `en`");
+        let window = p.positive("QUNGUAN_SIGNATURE_WINDOW_SECS", 3600, 86_400);
+        let max_in_flight = p.positive("QUNGUAN_MAX_IN_FLIGHT", 1024, 1_000_000);
+        let timeout = p.positive("QUNGUAN_COMMAND_TIMEOUT_SECS", 30, 3600);
+        if !p.problems.is_empty() {
+            return Err(ConfigError {
+                problems: p.problems,
+            });
+        }
+        // Every `None` above pushed a problem, so these unwraps cannot fail.
+        Ok(Config {
+            app_key: app_key.unwrap(),
+            app_secret: SecretString::from(app_secret.unwrap()),
+            robot_code: robot_code.unwrap(),
+            oapi_url: oapi_url.unwrap(),
+            api_url: api_url.unwrap(),
+            top_url: top_url.unwrap(),
+            listen: listen.unwrap(),
+            database: database.unwrap(),
+            admins,
+            trust_org_admins: trust_org_admins.unwrap(),
+            groups,
+            lang: lang.unwrap(),
+            signature_window: Duration::from_secs(window.unwrap()),
+            max_in_flight: max_in_flight.unwrap() as usize,
+            command_timeout: Duration::from_secs(timeout.unwrap()),
+        })
+    }
+}
+
+/// Reads a `.env` file into a map; a missing file is an empty map, a malformed one an error.
+pub fn read_dotenv(path: &str) -> Result<HashMap<String, String>, ConfigError> {
+    let iter = match dotenvy::from_path_iter(path) {
+        Ok(iter) => iter,
+        Err(e) if e.not_found() => return Ok(HashMap::new()),
+        Err(e) => return Err(one_problem(format!("{path}: {e}"))),
+    };
+    iter.map(|item| item.map_err(|e| one_problem(format!("{path}: {e}"))))
+        .collect()
+}
+
+fn one_problem(problem: String) -> ConfigError {
+    ConfigError {
+        problems: vec![problem],
+    }
+}
+
+struct Parser<'a> {
+    lookup: &'a dyn Fn(&str) -> Option<String>,
+    problems: Vec<String>,
+}
+
+impl Parser<'_> {
+    fn optional(&self, name: &str) -> Option<String> {
+        (self.lookup)(name).map(|v| v.trim().to_owned())
+    }
+
+    fn required(&mut self, name: &str, what: &str) -> Option<String> {
+        let value = self.optional(name);
+        if value.is_none() {
+            self.problems
+                .push(format!("{name} is required: set it to {what}"));
+        }
+        value
+    }
+
+    fn parsed<T: std::str::FromStr>(&mut self, name: &str, default: &str, want: &str) -> Option<T> {
+        let raw = self.optional(name).unwrap_or_else(|| default.to_owned());
+        let value = raw.parse().ok();
+        if value.is_none() {
+            self.problems
+                .push(format!("{name}={raw:?} is not valid: expected {want}"));
+        }
+        value
+    }
+
+    fn positive(&mut self, name: &str, default: u64, max: u64) -> Option<u64> {
+        let value: u64 = self.parsed(name, &default.to_string(), "a whole number")?;
+        if value == 0 || value > max {
+            self.problems.push(format!(
+                "{name}={value} is out of range: expected 1 to {max}"
+            ));
+            return None;
+        }
+        Some(value)
+    }
+
+    fn boolean(&mut self, name: &str, default: bool) -> Option<bool> {
+        let Some(raw) = self.optional(name) else {
+            return Some(default);
+        };
+        match raw.to_ascii_lowercase().as_str() {
+            "true" | "1" | "yes" | "on" => Some(true),
+            "false" | "0" | "no" | "off" => Some(false),
+            _ => {
+                self.problems.push(format!(
+                    "{name}={raw:?} is not valid: expected true or false"
+                ));
+                None
+            }
+        }
+    }
+
+    fn url(&mut self, name: &str, default: &str) -> Option<Url> {
+        let raw = self.optional(name).unwrap_or_else(|| default.to_owned());
+        match Url::parse(&raw) {
+            Ok(url)
+                if matches!(url.scheme(), "http" | "https")
+                    && url.host().is_some()
+                    && url.query().is_none()
+                    && url.fragment().is_none() =>
+            {
+                Some(url)
+            }
+            _ => {
+                self.problems.push(format!(
+                    "{name}={raw:?} is not valid: expected an http(s) URL like {default}"
+                ));
+                None
+            }
+        }
+    }
+
+    fn list<T, E: fmt::Display>(&mut self, name: &str, parse: fn(&str) -> Result<T, E>) -> Vec<T> {
+        let raw = self.optional(name).unwrap_or_default();
+        let mut items = Vec::new();
+        for item in raw.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+            match parse(item) {
+                Ok(value) => items.push(value),
+                Err(e) => self
+                    .problems
+                    .push(format!("{name}: item {item:?} is not valid: it {e}")),
+            }
+        }
+        items
+    }
+
+    fn database(&mut self) -> Option<Database> {
+        let raw = self
+            .optional("QUNGUAN_DATABASE_URL")
+            .unwrap_or_else(|| DEFAULT_DATABASE_URL.to_owned());
+        match parse_database_url(&raw) {
+            Ok(db) => Some(db),
+            Err(why) => {
+                self.problems
+                    .push(format!("QUNGUAN_DATABASE_URL={raw:?} is not valid: {why}"));
+                None
+            }
+        }
+    }
+}
+
+/// Accepts `sqlite::memory:`, `sqlite://PATH`, `sqlite:PATH` or a plain file path.
+fn parse_database_url(raw: &str) -> Result<Database, String> {
+    if raw == "sqlite::memory:" {
+        return Ok(Database::SqliteMemory);
+    }
+    let path = match raw.split_once(':') {
+        Some(("sqlite", rest)) => rest.strip_prefix("//").unwrap_or(rest),
+        Some((scheme, rest)) if rest.starts_with("//") => {
+            return Err(format!(
+                "scheme `{scheme}` is not supported; use sqlite://PATH (a file) or sqlite::memory:"
+            ));
+        }
+        _ => raw,
+    };
+    let path = path.split('?').next().unwrap_or_default();
+    if path.is_empty() {
+        return Err("the SQLite file path is empty".into());
+    }
+    Ok(Database::SqliteFile(PathBuf::from(path)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(pairs: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let map: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Config::from_lookup(|name| map.get(name).cloned())
+    }
+
+    const MINIMAL: &[(&str, &str)] = &[("DINGTALK_APP_KEY", "key"), ("DINGTALK_APP_SECRET", "s")];
+
+    #[test]
+    fn defaults_follow_the_documented_table() {
+        let c = config(MINIMAL).unwrap();
+        assert_eq!(c.robot_code, "key");
+        assert_eq!(c.oapi_url.as_str(), "https://oapi.dingtalk.com/");
+        assert_eq!(c.api_url.as_str(), "https://api.dingtalk.com/");
+        assert_eq!(c.top_url.as_str(), "https://eco.taobao.com/router/rest");
+        assert_eq!(c.listen, "0.0.0.0:8080".parse().unwrap());
+        assert_eq!(c.database, Database::SqliteFile("qunguan.db".into()));
+        assert!(c.trust_org_admins);
+        assert_eq!(c.lang, Lang::Zh);
+        assert_eq!(c.signature_window, Duration::from_secs(3600));
+        assert_eq!(c.max_in_flight, 1024);
+    }
+
+    #[test]
+    fn every_problem_is_named_at_once() {
+        let err = config(&[
+            ("DINGTALK_OAPI_URL", "ftp://x"),
+            ("QUNGUAN_LISTEN", "nowhere"),
+            ("QUNGUAN_LANG", "fr"),
+            ("QUNGUAN_GROUPS", "chat1,cidABC"),
+            ("QUNGUAN_TRUST_ORG_ADMINS", "maybe"),
+            ("QUNGUAN_SIGNATURE_WINDOW_SECS", "0"),
+            ("QUNGUAN_DATABASE_URL", "postgres://db/q"),
+        ])
+        .unwrap_err();
+        let text = err.to_string();
+        for name in [
+            "DINGTALK_APP_KEY",
+            "DINGTALK_APP_SECRET",
+            "DINGTALK_OAPI_URL",
+            "QUNGUAN_LISTEN",
+            "QUNGUAN_LANG",
+            "cidABC",
+            "QUNGUAN_TRUST_ORG_ADMINS",
+            "QUNGUAN_SIGNATURE_WINDOW_SECS",
+            "QUNGUAN_DATABASE_URL",
+        ] {
+            assert!(text.contains(name), "{name} missing from:\n{text}");
+        }
+        assert_eq!(err.problems.len(), 9, "{text}");
+    }
+
+    #[test]
+    fn lists_are_split_on_commas_and_trimmed() {
+        let mut pairs = MINIMAL.to_vec();
+        pairs.push(("QUNGUAN_ADMINS", " alice, bob ,,"));
+        pairs.push(("QUNGUAN_GROUPS", "chat1a,chat2b"));
+        let c = config(&pairs).unwrap();
+        assert_eq!(c.admins.len(), 2);
+        assert_eq!(c.admins[1].as_str(), "bob");
+        assert_eq!(c.groups[1].as_str(), "chat2b");
+    }
+
+    #[test]
+    fn database_urls() {
+        assert_eq!(
+            parse_database_url("sqlite::memory:"),
+            Ok(Database::SqliteMemory)
+        );
+        assert_eq!(
+            parse_database_url("sqlite:///var/lib/q.db"),
+            Ok(Database::SqliteFile("/var/lib/q.db".into()))
+        );
+        assert_eq!(
+            parse_database_url("sqlite:q.db?mode=rwc"),
+            Ok(Database::SqliteFile("q.db".into()))
+        );
+        assert_eq!(
+            parse_database_url("/data/q.db"),
+            Ok(Database::SqliteFile("/data/q.db".into()))
+        );
+        assert!(parse_database_url("mysql://x").is_err());
+    }
+
+    #[test]
+    fn debug_output_does_not_reveal_the_secret() {
+        let c = config(&[
+            ("DINGTALK_APP_KEY", "key"),
+            ("DINGTALK_APP_SECRET", "hunter2-very-secret"),
+        ])
+        .unwrap();
+        assert!(!format!("{c:?}").contains("hunter2"));
+    }
+}

@@ -1,0 +1,141 @@
+//! What can go wrong talking to DingTalk, classified once (in `envelope`) into kinds that
+//! decide retries, token refreshes and the reply a member sees.
+
+use std::fmt;
+
+/// The DingTalk APIs qunguan calls; labels metrics and knows each API's permission.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Api {
+    /// GET {oapi}/gettoken
+    GetToken,
+    /// POST {api}/v1.0/oauth2/accessToken
+    OAuthToken,
+    /// GET {oapi}/chat/get
+    ChatGet,
+    /// POST {oapi}/topapi/chat/member/friendswitch/update
+    FriendSwitch,
+    /// POST {api}/v1.0/im/chat/{chatid}/convertToOpenConversationId
+    ConvertChatId,
+    /// POST the callback's sessionWebhook
+    SessionWebhook,
+    /// POST {api}/v1.0/robot/groupMessages/send
+    GroupSend,
+}
+
+/// How an API reports errors: old-style errcode in a 200, or new-style HTTP status + code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Style {
+    Oapi,
+    Api,
+}
+
+impl Api {
+    /// The metric label.
+    pub fn name(self) -> &'static str {
+        match self {
+            Api::GetToken => "gettoken",
+            Api::OAuthToken => "oauth2_access_token",
+            Api::ChatGet => "chat_get",
+            Api::FriendSwitch => "friendswitch_update",
+            Api::ConvertChatId => "convert_to_open_conversation_id",
+            Api::SessionWebhook => "session_webhook",
+            Api::GroupSend => "group_messages_send",
+        }
+    }
+
+    /// The console permission the app needs for this API.
+    pub fn permission(self) -> &'static str {
+        match self {
+            Api::ChatGet | Api::ConvertChatId => "qyapi_chat_read",
+            Api::FriendSwitch => "qyapi_chat_manage",
+            Api::GroupSend | Api::SessionWebhook => "qyapi_robot_sendmsg",
+            Api::GetToken | Api::OAuthToken => "(none)",
+        }
+    }
+
+    pub(crate) fn style(self) -> Style {
+        match self {
+            Api::GetToken | Api::ChatGet | Api::FriendSwitch | Api::SessionWebhook => Style::Oapi,
+            Api::OAuthToken | Api::ConvertChatId | Api::GroupSend => Style::Api,
+        }
+    }
+
+    /// Whether repeating a request that may have been processed is harmless.
+    pub(crate) fn idempotent(self) -> bool {
+        !matches!(self, Api::SessionWebhook | Api::GroupSend)
+    }
+}
+
+impl fmt::Display for Api {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// What an error means for us.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorKind {
+    /// The access token is invalid or expired: drop it, fetch a new one, retry once.
+    TokenInvalid,
+    /// The app key or secret is wrong (a token endpoint refused them).
+    Credentials,
+    /// Busy, 5xx or an upstream timeout: retry with backoff.
+    Transient,
+    /// No answer: connection refused or our deadline passed.
+    Unreachable,
+    /// Rate limited (90002, 90018, HTTP 403/429 throttling): back off.
+    Throttled,
+    /// The chatid is not valid (34001, 40016).
+    InvalidChatId,
+    /// The app lacks the API's permission (43007, 88/60011).
+    NoPermission,
+    /// This server's egress IP is not whitelisted (60020).
+    IpNotWhitelisted,
+    /// The org's monthly API quota is exhausted (90020).
+    QuotaExhausted,
+    /// The sessionWebhook expired or is unknown (300001).
+    SessionExpired,
+    /// Anything else DingTalk refused, or an answer we could not decode.
+    Rejected,
+}
+
+/// A failed DingTalk call. `message` (DingTalk's errmsg or the transport error) is for
+/// logs only; replies are built from `kind`, `code` and `request_id`.
+#[derive(Debug, Clone)]
+pub struct DingTalkError {
+    pub api: Api,
+    pub kind: ErrorKind,
+    /// errcode, new-style `code`, `http_<status>`, `timeout`, `connect` or `decode`.
+    pub code: String,
+    pub message: String,
+    pub request_id: Option<String>,
+    /// Whether the request certainly never reached DingTalk (safe to repeat any call).
+    pub not_sent: bool,
+}
+
+impl DingTalkError {
+    /// Whether another attempt may succeed and is safe for this API.
+    pub fn retryable(&self) -> bool {
+        match self.kind {
+            ErrorKind::Throttled => true,
+            ErrorKind::Transient | ErrorKind::Unreachable => self.not_sent || self.api.idempotent(),
+            _ => false,
+        }
+    }
+}
+
+impl fmt::Display for DingTalkError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} failed ({:?}, code {}): {}",
+            self.api, self.kind, self.code, self.message
+        )?;
+        if let Some(id) = &self.request_id {
+            write!(f, " [request id {id}]")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for DingTalkError {}

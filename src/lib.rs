@@ -1,0 +1,38 @@
+//! qunguan (群管): a DingTalk group-admin bot.
+//!
+//! Members @mention the bot in a group and type a command. DingTalk POSTs each message to
+//! `/callback`; qunguan verifies the signature, acknowledges at once, and in the background
+//! parses the command, calls the DingTalk API for that group and replies in the group.
+//!
+//! # Layout
+//!
+//! A callback travels down this list; each module knows only the ones below it.
+//!
+//! - [`server`]: routes (`/callback`, `/healthz`, `/readyz`, `/metrics`), start-up and
+//!   graceful shutdown.
+//! - [`callback`]: the `/callback` handler: signature extractor, lenient body model,
+//!   dedupe on msgId, acknowledgement, background processing.
+//! - [`message`]: text normalisation (NFKC, mentions, richText) and tokenising.
+//! - [`commands`]: the registry (names, aliases, usage, permissions, binding needs), the
+//!   dispatcher that applies it, and one file per command.
+//! - [`reply`]: a command's answer as DingTalk markdown; sessionWebhook or OpenAPI fallback.
+//! - [`dingtalk`]: the DingTalk client: token caches, retries, the one envelope decoder,
+//!   one file per API family.
+//! - [`store`]: bindings (cid → chatid) and seen msgIds, behind a trait; SQLite by default.
+//! - [`app`]: the shared state and the bounded background worker.
+//! - [`config`], [`i18n`], [`ids`], [`metrics`], [`telemetry`]: settings, reply texts,
+//!   typed ids, Prometheus counters, logging.
+
+pub mod app;
+pub mod callback;
+pub mod commands;
+pub mod config;
+pub mod dingtalk;
+pub mod i18n;
+pub mod ids;
+pub mod message;
+pub mod metrics;
+pub mod reply;
+pub mod server;
+pub mod store;
+pub mod telemetry;

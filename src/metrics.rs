@@ -1,0 +1,200 @@
+//! Prometheus metrics, owned by the app state (no global registry) and served at `/metrics`.
+
+use std::sync::Arc;
+
+use prometheus_client::{
+    encoding::{EncodeLabelSet, text::encode},
+    metrics::{counter::Counter, family::Family, gauge::Gauge},
+    registry::Registry,
+};
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct OutcomeLabels {
+    outcome: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ReasonLabels {
+    reason: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct CommandLabels {
+    command: &'static str,
+    outcome: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct CallLabels {
+    api: &'static str,
+    errcode: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ReplyLabels {
+    path: &'static str,
+    outcome: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct KindLabels {
+    kind: &'static str,
+}
+
+struct Inner {
+    registry: Registry,
+    callbacks: Family<OutcomeLabels, Counter>,
+    signature_failures: Family<ReasonLabels, Counter>,
+    commands: Family<CommandLabels, Counter>,
+    dingtalk_calls: Family<CallLabels, Counter>,
+    replies: Family<ReplyLabels, Counter>,
+    token_fetches: Family<KindLabels, Counter>,
+    in_flight: Gauge,
+}
+
+/// The counters qunguan keeps; cheap to clone.
+#[derive(Clone)]
+pub struct Metrics(Arc<Inner>);
+
+impl Default for Metrics {
+    fn default() -> Self {
+        let mut registry = Registry::with_prefix("qunguan");
+        let inner = Inner {
+            callbacks: Family::default(),
+            signature_failures: Family::default(),
+            commands: Family::default(),
+            dingtalk_calls: Family::default(),
+            replies: Family::default(),
+            token_fetches: Family::default(),
+            in_flight: Gauge::default(),
+            registry: Registry::default(),
+        };
+        registry.register(
+            "callbacks",
+            "Callbacks received, by outcome (accepted, duplicate, ignored, unauthorized, bad_request, too_large, busy)",
+            inner.callbacks.clone(),
+        );
+        registry.register(
+            "signature_failures",
+            "Callbacks rejected with 401, by reason (missing, malformed, stale, mismatch)",
+            inner.signature_failures.clone(),
+        );
+        registry.register(
+            "commands",
+            "Commands run, by command and outcome (done, refused, usage, failed, timeout)",
+            inner.commands.clone(),
+        );
+        registry.register(
+            "dingtalk_calls",
+            "Calls to DingTalk, by API and errcode (0 is success)",
+            inner.dingtalk_calls.clone(),
+        );
+        registry.register(
+            "replies",
+            "Replies sent, by path (webhook, openapi) and outcome (ok, failed)",
+            inner.replies.clone(),
+        );
+        registry.register(
+            "token_fetches",
+            "Access tokens fetched, by kind (oapi, api)",
+            inner.token_fetches.clone(),
+        );
+        registry.register(
+            "commands_in_flight",
+            "Commands running in the background now",
+            inner.in_flight.clone(),
+        );
+        Metrics(Arc::new(Inner { registry, ..inner }))
+    }
+}
+
+impl Metrics {
+    pub fn callback(&self, outcome: &'static str) {
+        self.0
+            .callbacks
+            .get_or_create(&OutcomeLabels { outcome })
+            .inc();
+    }
+
+    pub fn signature_failure(&self, reason: &'static str) {
+        self.0
+            .signature_failures
+            .get_or_create(&ReasonLabels { reason })
+            .inc();
+    }
+
+    pub fn command(&self, command: &'static str, outcome: &'static str) {
+        self.0
+            .commands
+            .get_or_create(&CommandLabels { command, outcome })
+            .inc();
+    }
+
+    pub fn dingtalk_call(&self, api: &'static str, errcode: &str) {
+        let labels = CallLabels {
+            api,
+            errcode: errcode.to_owned(),
+        };
+        self.0.dingtalk_calls.get_or_create(&labels).inc();
+    }
+
+    pub fn reply(&self, path: &'static str, outcome: &'static str) {
+        self.0
+            .replies
+            .get_or_create(&ReplyLabels { path, outcome })
+            .inc();
+    }
+
+    pub fn token_fetch(&self, kind: &'static str) {
+        self.0
+            .token_fetches
+            .get_or_create(&KindLabels { kind })
+            .inc();
+    }
+
+    /// Tracks one background command; the gauge goes down when the guard drops.
+    pub fn in_flight(&self) -> InFlightGuard {
+        self.0.in_flight.inc();
+        InFlightGuard(self.0.in_flight.clone())
+    }
+
+    /// The Prometheus text exposition of every metric.
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        encode(&mut out, &self.0.registry).expect("writing to a String cannot fail");
+        out
+    }
+}
+
+/// Decrements the in-flight gauge on drop.
+pub struct InFlightGuard(Gauge);
+
+impl Drop for InFlightGuard {
+    fn drop(&mut self) {
+        self.0.dec();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renders_prometheus_text_with_labels() {
+        let m = Metrics::default();
+        m.callback("accepted");
+        m.dingtalk_call("chat_get", "40014");
+        let _guard = m.in_flight();
+        let text = m.render();
+        assert!(
+            text.contains(r#"qunguan_callbacks_total{outcome="accepted"} 1"#),
+            "{text}"
+        );
+        assert!(
+            text.contains(r#"qunguan_dingtalk_calls_total{api="chat_get",errcode="40014"} 1"#),
+            "{text}"
+        );
+        assert!(text.contains("qunguan_commands_in_flight 1"), "{text}");
+        assert!(text.ends_with("# EOF\n"));
+    }
+}

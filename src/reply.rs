@@ -1,0 +1,195 @@
+//! A command's answer and how it reaches the group.
+//!
+//! The reply is a markdown message to the callback's sessionWebhook, @-mentioning the
+//! sender. If the webhook is missing, fails the origin check, expires within
+//! [`WEBHOOK_MARGIN_MS`], or fails (300001 included), the OpenAPI group send carries it
+//! instead (without the @, which that API cannot do). Long replies are split.
+
+use serde_json::json;
+
+use crate::{
+    callback::model::Incoming,
+    dingtalk::{DingTalkClient, DingTalkError},
+    metrics::Metrics,
+};
+
+/// A webhook expiring sooner than this is not used: a reply must not race its expiry.
+pub const WEBHOOK_MARGIN_MS: i64 = 60_000;
+/// Replies longer than this are split (DingTalk's webhook limit is 20,000 bytes a body;
+/// the rest is room for the title, the @ and JSON).
+pub const WEBHOOK_TEXT_LIMIT: usize = 18_000;
+/// The OpenAPI's `msgParam` holds at most 15,000 bytes.
+pub const OPENAPI_TEXT_LIMIT: usize = 13_000;
+
+/// What a command answers: a markdown message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reply {
+    /// Shown in the conversation list preview; never empty.
+    pub title: String,
+    /// Markdown body.
+    pub text: String,
+}
+
+impl Reply {
+    pub fn new(title: impl Into<String>, text: impl Into<String>) -> Self {
+        Self {
+            title: title.into(),
+            text: text.into(),
+        }
+    }
+}
+
+/// Which path carried a reply.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReplyPath {
+    Webhook,
+    OpenApi,
+}
+
+/// Sends `reply` to the group (or 1:1 chat) `incoming` came from.
+pub async fn deliver(
+    client: &DingTalkClient,
+    metrics: &Metrics,
+    incoming: &Incoming,
+    reply: &Reply,
+    now_ms: i64,
+) -> Result<ReplyPath, DingTalkError> {
+    let webhook = incoming.webhook.as_ref().filter(|w| {
+        let fresh = w.expires_at_ms.is_none_or(|at| at - WEBHOOK_MARGIN_MS > now_ms);
+        let allowed = client.webhook_allowed(&w.url);
+        if !allowed {
+            tracing::warn!(msg_id = %incoming.msg_id, "sessionWebhook is not on the DingTalk origin; using the OpenAPI");
+        }
+        fresh && allowed
+    });
+    if let Some(webhook) = webhook {
+        let parts = split(&reply.text, WEBHOOK_TEXT_LIMIT);
+        for (i, part) in parts.iter().enumerate() {
+            let title = part_title(&reply.title, i, parts.len());
+            let message = markdown_message(&title, part, incoming);
+            match client.send_by_session(&webhook.url, &message).await {
+                Ok(()) => metrics.reply("webhook", "ok"),
+                Err(e) => {
+                    metrics.reply("webhook", "failed");
+                    tracing::warn!(msg_id = %incoming.msg_id, error = %e, "sessionWebhook failed; falling back to the OpenAPI");
+                    let rest = parts[i..].join("\n");
+                    return send_openapi(client, metrics, incoming, &reply.title, &rest).await;
+                }
+            }
+        }
+        return Ok(ReplyPath::Webhook);
+    }
+    send_openapi(client, metrics, incoming, &reply.title, &reply.text).await
+}
+
+async fn send_openapi(
+    client: &DingTalkClient,
+    metrics: &Metrics,
+    incoming: &Incoming,
+    title: &str,
+    text: &str,
+) -> Result<ReplyPath, DingTalkError> {
+    let parts = split(text, OPENAPI_TEXT_LIMIT);
+    for (i, part) in parts.iter().enumerate() {
+        let result = client
+            .send_to_group(
+                &incoming.conversation,
+                &part_title(title, i, parts.len()),
+                part,
+            )
+            .await;
+        metrics.reply("openapi", if result.is_ok() { "ok" } else { "failed" });
+        result?;
+    }
+    Ok(ReplyPath::OpenApi)
+}
+
+fn part_title(title: &str, index: usize, count: usize) -> String {
+    if count > 1 {
+        format!("{title} ({}/{count})", index + 1)
+    } else {
+        title.to_owned()
+    }
+}
+
+/// The webhook body: markdown with the sender @-mentioned (`at.atUserIds` and `@id` in
+/// the text, which markdown needs for the mention to render).
+pub fn markdown_message(title: &str, text: &str, incoming: &Incoming) -> serde_json::Value {
+    match &incoming.sender.staff_id {
+        Some(id) => json!({
+            "msgtype": "markdown",
+            "markdown": { "title": title, "text": format!("{text}\n\n@{id}") },
+            "at": { "atUserIds": [id.as_str()], "isAtAll": false },
+        }),
+        None => json!({
+            "msgtype": "markdown",
+            "markdown": { "title": title, "text": text },
+        }),
+    }
+}
+
+/// Splits `text` into parts of at most `limit` bytes, at line breaks where possible and
+/// never inside a character.
+pub fn split(text: &str, limit: usize) -> Vec<String> {
+    let mut parts = Vec::new();
+    let mut current = String::new();
+    for line in text.split_inclusive('\n') {
+        if current.len() + line.len() > limit && !current.is_empty() {
+            parts.push(std::mem::take(&mut current));
+        }
+        let mut line = line;
+        while line.len() > limit {
+            let mut cut = limit;
+            while !line.is_char_boundary(cut) {
+                cut -= 1;
+            }
+            parts.push(line[..cut].to_owned());
+            line = &line[cut..];
+        }
+        current.push_str(line);
+    }
+    if !current.is_empty() || parts.is_empty() {
+        parts.push(current);
+    }
+    parts
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn short_text_is_one_part() {
+        assert_eq!(split("hello\nworld", 100), vec!["hello\nworld"]);
+        assert_eq!(split("", 100), vec![""]);
+    }
+
+    #[test]
+    fn long_text_splits_at_lines_within_the_limit() {
+        let line = "项目协作群成员\n"; // 22 bytes
+        let text = line.repeat(2000);
+        let parts = split(&text, WEBHOOK_TEXT_LIMIT);
+        assert!(parts.len() > 1);
+        assert!(
+            parts
+                .iter()
+                .all(|p| p.len() <= WEBHOOK_TEXT_LIMIT && p.ends_with('\n'))
+        );
+        assert_eq!(parts.concat(), text);
+    }
+
+    #[test]
+    fn a_single_huge_line_splits_on_character_boundaries() {
+        let text = "群".repeat(10_000); // 30,000 bytes, no newline
+        let parts = split(&text, 20_000);
+        assert_eq!(parts.len(), 2);
+        assert!(parts.iter().all(|p| p.len() <= 20_000));
+        assert_eq!(parts.concat(), text);
+    }
+
+    #[test]
+    fn numbered_titles_only_when_split() {
+        assert_eq!(part_title("t", 0, 1), "t");
+        assert_eq!(part_title("t", 1, 3), "t (2/3)");
+    }
+}

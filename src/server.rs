@@ -1,0 +1,160 @@
+//! The HTTP server: routes, start-up (store, start-up bindings, housekeeping) and graceful
+//! shutdown that lets acknowledged commands finish.
+
+use std::{future::Future, net::SocketAddr, sync::Arc, time::Duration};
+
+use axum::{
+    Router,
+    extract::{DefaultBodyLimit, State},
+    http::{StatusCode, header},
+    response::IntoResponse,
+    routing::{get, post},
+};
+use tokio::{net::TcpListener, sync::oneshot, task::JoinHandle};
+
+use crate::{
+    app::{App, StartError, now_ms},
+    callback,
+    config::Config,
+};
+
+/// How long shutdown waits for running commands.
+const DRAIN_DEADLINE: Duration = Duration::from_secs(30);
+/// How long start-up spends binding `QUNGUAN_GROUPS` before serving anyway.
+const STARTUP_BINDING_DEADLINE: Duration = Duration::from_secs(15);
+/// How often expired msgIds are deleted.
+const PRUNE_INTERVAL: Duration = Duration::from_secs(60);
+
+/// The routes, over a built [`App`].
+pub fn router(app: Arc<App>) -> Router {
+    Router::new()
+        .route(
+            "/callback",
+            post(callback::handle).layer(DefaultBodyLimit::max(callback::MAX_BODY_BYTES)),
+        )
+        .route("/healthz", get(|| async { "ok" }))
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics))
+        .with_state(app)
+}
+
+async fn readyz(State(app): State<Arc<App>>) -> impl IntoResponse {
+    match app.store.check().await {
+        Ok(()) => (StatusCode::OK, "ready"),
+        Err(e) => {
+            tracing::error!(error = %e, "store is not usable");
+            (StatusCode::SERVICE_UNAVAILABLE, "store unavailable")
+        }
+    }
+}
+
+async fn metrics(State(app): State<Arc<App>>) -> impl IntoResponse {
+    (
+        [(
+            header::CONTENT_TYPE,
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        )],
+        app.metrics.render(),
+    )
+}
+
+/// A server running in the background (used by tests and `main`).
+pub struct RunningServer {
+    pub addr: SocketAddr,
+    pub app: Arc<App>,
+    stop: oneshot::Sender<()>,
+    task: JoinHandle<std::io::Result<()>>,
+}
+
+impl RunningServer {
+    /// Stops accepting, waits for running commands, and returns.
+    pub async fn stop(self) -> std::io::Result<()> {
+        let _ = self.stop.send(());
+        self.task
+            .await
+            .unwrap_or_else(|e| Err(std::io::Error::other(e)))
+    }
+}
+
+/// Builds the app, binds `QUNGUAN_GROUPS`, listens on `config.listen`, and serves in the
+/// background until [`RunningServer::stop`].
+pub async fn start(config: Config) -> Result<RunningServer, StartError> {
+    let addr = config.listen;
+    let app = Arc::new(App::build(config)?);
+    let listener = TcpListener::bind(addr)
+        .await
+        .map_err(|source| StartError::Listen {
+            addr: addr.to_string(),
+            source,
+        })?;
+    let addr = listener.local_addr().map_err(|source| StartError::Listen {
+        addr: addr.to_string(),
+        source,
+    })?;
+    bind_configured_groups(&app).await;
+    let (stop, stopped) = oneshot::channel::<()>();
+    let task = tokio::spawn(serve(listener, app.clone(), async move {
+        let _ = stopped.await;
+    }));
+    tracing::info!(%addr, "qunguan is listening");
+    Ok(RunningServer {
+        addr,
+        app,
+        stop,
+        task,
+    })
+}
+
+/// Serves until `shutdown` resolves, then drains running commands.
+pub async fn serve(
+    listener: TcpListener,
+    app: Arc<App>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let pruner = tokio::spawn(prune_seen_messages(app.clone()));
+    let result = axum::serve(listener, router(app.clone()))
+        .with_graceful_shutdown(shutdown)
+        .await;
+    pruner.abort();
+    tracing::info!("no longer accepting callbacks; waiting for running commands");
+    let left = app.worker.drain(DRAIN_DEADLINE).await;
+    if left > 0 {
+        tracing::error!(left, "shutdown deadline passed with commands still running");
+    }
+    result
+}
+
+async fn prune_seen_messages(app: Arc<App>) {
+    let mut tick = tokio::time::interval(PRUNE_INTERVAL);
+    loop {
+        tick.tick().await;
+        match app.store.forget_messages(now_ms()).await {
+            Ok(n) if n > 0 => tracing::debug!(forgotten = n, "expired msgIds deleted"),
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "cannot delete expired msgIds"),
+        }
+    }
+}
+
+/// Converts and binds each `QUNGUAN_GROUPS` chatid. Failures are logged, not fatal.
+async fn bind_configured_groups(app: &App) {
+    let work = futures_util::future::join_all(app.config.groups.iter().map(|chat| async move {
+        let cid = match app.dingtalk.open_conversation_id(chat).await {
+            Ok(cid) => cid,
+            Err(e) => {
+                tracing::error!(chatid = %chat, error = %e, "QUNGUAN_GROUPS: cannot convert chatid; not bound");
+                return;
+            }
+        };
+        match app.store.bind(&cid, chat, now_ms()).await {
+            Ok(outcome) => tracing::info!(chatid = %chat, cid = %cid, ?outcome, "QUNGUAN_GROUPS: bound"),
+            Err(e) => tracing::error!(chatid = %chat, error = %e, "QUNGUAN_GROUPS: cannot store binding"),
+        }
+    }));
+    if tokio::time::timeout(STARTUP_BINDING_DEADLINE, work)
+        .await
+        .is_err()
+    {
+        tracing::error!("QUNGUAN_GROUPS: binding did not finish in time; serving anyway");
+    }
+}

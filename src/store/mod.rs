@@ -1,0 +1,72 @@
+//! Persistence behind one small interface: group bindings (cid → chatid) and seen msgIds.
+//! Commands talk to `dyn Store`, so a server database can be added later without touching
+//! them. The default implementation is embedded SQLite ([`SqliteStore`]).
+
+mod sqlite;
+
+use async_trait::async_trait;
+
+pub use sqlite::SqliteStore;
+
+use crate::ids::{ChatId, MsgId, OpenConversationId};
+
+/// A failed store operation.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("cannot open the database {path}: {source}")]
+    Open {
+        path: String,
+        #[source]
+        source: rusqlite::Error,
+    },
+    #[error("database error: {0}")]
+    Sql(#[from] rusqlite::Error),
+    #[error("database task stopped: {0}")]
+    Task(String),
+}
+
+/// What `/bind` did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BindOutcome {
+    /// The group had no binding; now it has.
+    Bound,
+    /// This exact pair was already bound.
+    AlreadyBound,
+    /// The group was bound to another chatid, which this binding replaced.
+    Replaced { previous: ChatId },
+    /// The chatid is bound to another group; nothing changed.
+    ChatTaken { by: OpenConversationId },
+}
+
+/// Where qunguan keeps state across restarts.
+#[async_trait]
+pub trait Store: Send + Sync {
+    /// Marks `msg_id` as seen until `keep_until_ms`. Returns `false` if it was already seen
+    /// and has not expired. Atomic: of two concurrent claims of one msgId, one wins.
+    async fn claim_message(
+        &self,
+        msg_id: &MsgId,
+        now_ms: i64,
+        keep_until_ms: i64,
+    ) -> Result<bool, StoreError>;
+
+    /// Drops msgIds whose keep-until time has passed; returns how many.
+    async fn forget_messages(&self, now_ms: i64) -> Result<u64, StoreError>;
+
+    /// The chatid bound to a group, if any.
+    async fn binding(&self, group: &OpenConversationId) -> Result<Option<ChatId>, StoreError>;
+
+    /// Binds a group to a chatid, atomically refusing a chatid bound to another group.
+    async fn bind(
+        &self,
+        group: &OpenConversationId,
+        chat: &ChatId,
+        now_ms: i64,
+    ) -> Result<BindOutcome, StoreError>;
+
+    /// Removes a group's binding; returns the chatid it had.
+    async fn unbind(&self, group: &OpenConversationId) -> Result<Option<ChatId>, StoreError>;
+
+    /// Whether the store can be used now (for `/readyz`).
+    async fn check(&self) -> Result<(), StoreError>;
+}

@@ -1,0 +1,269 @@
+//! The embedded SQLite store: one connection behind a mutex, used from the blocking pool.
+
+use std::sync::{Arc, Mutex};
+
+use async_trait::async_trait;
+use rusqlite::{Connection, OptionalExtension, params};
+
+use super::{BindOutcome, Store, StoreError};
+use crate::{
+    config::Database,
+    ids::{ChatId, MsgId, OpenConversationId},
+};
+
+/// Schema versions, applied in order; `PRAGMA user_version` records how many ran.
+const MIGRATIONS: &[&str] = &[
+    // 1: bindings and seen msgIds.
+    "CREATE TABLE bindings (
+         conversation_id TEXT PRIMARY KEY,
+         chat_id TEXT NOT NULL UNIQUE,
+         bound_at_ms INTEGER NOT NULL
+     );
+     CREATE TABLE seen_messages (
+         msg_id TEXT PRIMARY KEY,
+         keep_until_ms INTEGER NOT NULL
+     ) WITHOUT ROWID;
+     CREATE INDEX seen_messages_keep_until ON seen_messages (keep_until_ms);",
+];
+
+/// SQLite-backed [`Store`].
+pub struct SqliteStore {
+    /// One connection: SQLite serialises writers anyway, and a mutex makes each
+    /// check-then-write (claim, bind) atomic without explicit transactions.
+    conn: Arc<Mutex<Connection>>,
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) and migrates the database. Errors name the path.
+    pub fn open(database: &Database) -> Result<Self, StoreError> {
+        let (path, conn) = match database {
+            Database::SqliteMemory => (":memory:".to_owned(), Connection::open_in_memory()),
+            Database::SqliteFile(path) => (path.display().to_string(), Connection::open(path)),
+        };
+        let opened = conn.and_then(|mut conn| {
+            conn.pragma_update(None, "journal_mode", "WAL")?;
+            conn.pragma_update(None, "synchronous", "NORMAL")?;
+            conn.busy_timeout(std::time::Duration::from_secs(5))?;
+            migrate(&mut conn)?;
+            Ok(conn)
+        });
+        match opened {
+            Ok(conn) => Ok(Self {
+                conn: Arc::new(Mutex::new(conn)),
+            }),
+            Err(source) => Err(StoreError::Open { path, source }),
+        }
+    }
+
+    async fn with<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut Connection) -> rusqlite::Result<T> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        let conn = self.conn.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut conn = conn.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+            f(&mut conn)
+        })
+        .await
+        .map_err(|e| StoreError::Task(e.to_string()))?
+        .map_err(StoreError::from)
+    }
+}
+
+fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
+    let done: usize = conn.pragma_query_value(None, "user_version", |row| row.get(0))?;
+    for (i, sql) in MIGRATIONS.iter().enumerate().skip(done) {
+        let tx = conn.transaction()?;
+        tx.execute_batch(sql)?;
+        tx.pragma_update(None, "user_version", i + 1)?;
+        tx.commit()?;
+    }
+    Ok(())
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn claim_message(
+        &self,
+        msg_id: &MsgId,
+        now_ms: i64,
+        keep_until_ms: i64,
+    ) -> Result<bool, StoreError> {
+        let msg_id = msg_id.as_str().to_owned();
+        self.with(move |conn| {
+            let changed = conn
+                .prepare_cached(
+                    "INSERT INTO seen_messages (msg_id, keep_until_ms) VALUES (?1, ?2)
+                     ON CONFLICT (msg_id) DO UPDATE SET keep_until_ms = excluded.keep_until_ms
+                     WHERE seen_messages.keep_until_ms <= ?3",
+                )?
+                .execute(params![msg_id, keep_until_ms, now_ms])?;
+            Ok(changed == 1)
+        })
+        .await
+    }
+
+    async fn forget_messages(&self, now_ms: i64) -> Result<u64, StoreError> {
+        self.with(move |conn| {
+            let n = conn.execute(
+                "DELETE FROM seen_messages WHERE keep_until_ms <= ?1",
+                [now_ms],
+            )?;
+            Ok(n as u64)
+        })
+        .await
+    }
+
+    async fn binding(&self, group: &OpenConversationId) -> Result<Option<ChatId>, StoreError> {
+        let group = group.as_str().to_owned();
+        let raw: Option<String> = self
+            .with(move |conn| {
+                conn.prepare_cached("SELECT chat_id FROM bindings WHERE conversation_id = ?1")?
+                    .query_row([group], |row| row.get(0))
+                    .optional()
+            })
+            .await?;
+        Ok(raw.and_then(|s| ChatId::parse(&s).ok()))
+    }
+
+    async fn bind(
+        &self,
+        group: &OpenConversationId,
+        chat: &ChatId,
+        now_ms: i64,
+    ) -> Result<BindOutcome, StoreError> {
+        let (group, chat) = (group.clone(), chat.clone());
+        self.with(move |conn| {
+            let holder: Option<String> = conn
+                .query_row(
+                    "SELECT conversation_id FROM bindings WHERE chat_id = ?1",
+                    [chat.as_str()],
+                    |row| row.get(0),
+                )
+                .optional()?;
+            match holder {
+                Some(h) if h == group.as_str() => return Ok(BindOutcome::AlreadyBound),
+                Some(h) => {
+                    let by = OpenConversationId::parse(&h).map_err(|e| {
+                        rusqlite::Error::InvalidParameterName(format!("stored cid {e}"))
+                    })?;
+                    return Ok(BindOutcome::ChatTaken { by });
+                }
+                None => {}
+            }
+            let previous: Option<String> = conn
+                .query_row(
+                    "SELECT chat_id FROM bindings WHERE conversation_id = ?1",
+                    [group.as_str()],
+                    |row| row.get(0),
+                )
+                .optional()?;
+            conn.execute(
+                "INSERT INTO bindings (conversation_id, chat_id, bound_at_ms) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (conversation_id) DO UPDATE SET chat_id = excluded.chat_id,
+                 bound_at_ms = excluded.bound_at_ms",
+                params![group.as_str(), chat.as_str(), now_ms],
+            )?;
+            Ok(match previous.and_then(|p| ChatId::parse(&p).ok()) {
+                Some(previous) => BindOutcome::Replaced { previous },
+                None => BindOutcome::Bound,
+            })
+        })
+        .await
+    }
+
+    async fn unbind(&self, group: &OpenConversationId) -> Result<Option<ChatId>, StoreError> {
+        let group = group.as_str().to_owned();
+        let removed: Option<String> = self
+            .with(move |conn| {
+                conn.query_row(
+                    "DELETE FROM bindings WHERE conversation_id = ?1 RETURNING chat_id",
+                    [group],
+                    |row| row.get(0),
+                )
+                .optional()
+            })
+            .await?;
+        Ok(removed.and_then(|s| ChatId::parse(&s).ok()))
+    }
+
+    async fn check(&self) -> Result<(), StoreError> {
+        self.with(|conn| conn.query_row("SELECT 1", [], |_| Ok(())))
+            .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ids() -> (OpenConversationId, OpenConversationId, ChatId, ChatId) {
+        (
+            OpenConversationId::parse("cidA==").unwrap(),
+            OpenConversationId::parse("cidB==").unwrap(),
+            ChatId::parse("chat1").unwrap(),
+            ChatId::parse("chat2").unwrap(),
+        )
+    }
+
+    #[tokio::test]
+    async fn a_msg_id_is_claimed_once_until_it_expires() {
+        let store = SqliteStore::open(&Database::SqliteMemory).unwrap();
+        let m = MsgId::parse("msg1").unwrap();
+        assert!(store.claim_message(&m, 0, 100).await.unwrap());
+        assert!(!store.claim_message(&m, 50, 150).await.unwrap());
+        assert!(
+            store.claim_message(&m, 100, 200).await.unwrap(),
+            "expired claims can be renewed"
+        );
+        assert_eq!(store.forget_messages(200).await.unwrap(), 1);
+    }
+
+    #[tokio::test]
+    async fn bind_outcomes() {
+        let store = SqliteStore::open(&Database::SqliteMemory).unwrap();
+        let (a, b, c1, c2) = ids();
+        assert_eq!(store.bind(&a, &c1, 0).await.unwrap(), BindOutcome::Bound);
+        assert_eq!(
+            store.bind(&a, &c1, 0).await.unwrap(),
+            BindOutcome::AlreadyBound
+        );
+        assert_eq!(
+            store.bind(&b, &c1, 0).await.unwrap(),
+            BindOutcome::ChatTaken { by: a.clone() }
+        );
+        assert_eq!(
+            store.bind(&a, &c2, 0).await.unwrap(),
+            BindOutcome::Replaced {
+                previous: c1.clone()
+            }
+        );
+        assert_eq!(store.binding(&a).await.unwrap(), Some(c2.clone()));
+        assert_eq!(store.unbind(&a).await.unwrap(), Some(c2));
+        assert_eq!(store.unbind(&a).await.unwrap(), None);
+        assert_eq!(store.binding(&a).await.unwrap(), None);
+    }
+
+    #[tokio::test]
+    async fn bindings_survive_reopening_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Database::SqliteFile(dir.path().join("q.db"));
+        let (a, _, c1, _) = ids();
+        SqliteStore::open(&db)
+            .unwrap()
+            .bind(&a, &c1, 0)
+            .await
+            .unwrap();
+        assert_eq!(
+            SqliteStore::open(&db).unwrap().binding(&a).await.unwrap(),
+            Some(c1)
+        );
+    }
+
+    #[test]
+    fn an_unopenable_path_is_named_in_the_error() {
+        let db = Database::SqliteFile("/nonexistent-dir/sub/q.db".into());
+        let err = SqliteStore::open(&db).err().unwrap().to_string();
+        assert!(err.contains("/nonexistent-dir/sub/q.db"), "{err}");
+    }
+}

@@ -1,0 +1,251 @@
+//! Spawning the real server against a fake DingTalk, and building signed callbacks.
+
+use std::{
+    collections::HashMap,
+    sync::atomic::{AtomicU64, Ordering},
+    time::Duration,
+};
+
+use qunguan::{
+    app::now_ms,
+    callback::signature,
+    config::Config,
+    server::{self, RunningServer},
+};
+use secrecy::SecretString;
+use serde_json::{Value, json};
+use tempfile::TempDir;
+
+use crate::fake::FakeDingTalk;
+
+pub const SECRET: &str = "test-app-secret";
+pub const APP_KEY: &str = "dingtestappkey";
+pub const ROBOT_CODE: &str = "dingtestrobot";
+/// In `QUNGUAN_ADMINS`.
+pub const ADMIN: &str = "admin001";
+/// An ordinary member.
+pub const MEMBER: &str = "member001";
+/// Owner of the sample group per chat/get.
+pub const OWNER: &str = "owner001";
+/// The sample group: chatid and its cid.
+pub const CHAT: &str = "chat0a1b2c3d";
+pub const CID: &str = "cidSample+Group/1==";
+
+static NEXT_MSG: AtomicU64 = AtomicU64::new(1);
+
+/// A unique msgId for this test process.
+pub fn new_msg_id() -> String {
+    format!("msgTEST{}", NEXT_MSG.fetch_add(1, Ordering::Relaxed))
+}
+
+/// A running qunguan plus the fake DingTalk it talks to.
+pub struct TestApp {
+    pub server: RunningServer,
+    pub fake: FakeDingTalk,
+    pub http: reqwest::Client,
+    pub env: HashMap<String, String>,
+    pub dir: TempDir,
+}
+
+/// Starts a fake DingTalk holding the sample group, and qunguan pointed at it.
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(&[]).await
+}
+
+/// Like [`spawn_app`], with extra or overriding settings.
+pub async fn spawn_app_with(settings: &[(&str, &str)]) -> TestApp {
+    let fake = FakeDingTalk::start().await;
+    fake.add_group(CHAT, CID, OWNER, &[OWNER, MEMBER, ADMIN]);
+    let dir = tempfile::tempdir().unwrap();
+    let mut env: HashMap<String, String> = [
+        ("DINGTALK_APP_KEY", APP_KEY.to_owned()),
+        ("DINGTALK_APP_SECRET", SECRET.to_owned()),
+        ("DINGTALK_ROBOT_CODE", ROBOT_CODE.to_owned()),
+        ("DINGTALK_OAPI_URL", fake.base_url()),
+        ("DINGTALK_API_URL", fake.base_url()),
+        (
+            "DINGTALK_TOP_URL",
+            format!("{}/router/rest", fake.base_url()),
+        ),
+        ("QUNGUAN_LISTEN", "127.0.0.1:0".to_owned()),
+        (
+            "QUNGUAN_DATABASE_URL",
+            format!("sqlite://{}", dir.path().join("qunguan.db").display()),
+        ),
+        ("QUNGUAN_ADMINS", ADMIN.to_owned()),
+        ("QUNGUAN_LANG", "en".to_owned()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v))
+    .collect();
+    for (k, v) in settings {
+        env.insert(k.to_string(), v.to_string());
+    }
+    let server = start_server(&env).await;
+    TestApp {
+        server,
+        fake,
+        http: reqwest::Client::new(),
+        env,
+        dir,
+    }
+}
+
+async fn start_server(env: &HashMap<String, String>) -> RunningServer {
+    let config = Config::from_lookup(|name| env.get(name).cloned()).expect("test config is valid");
+    // Tests never talk to real DingTalk: every base URL must be on loopback.
+    for url in [&config.oapi_url, &config.api_url, &config.top_url] {
+        assert_eq!(
+            url.host_str(),
+            Some("127.0.0.1"),
+            "{url} is not a local fake"
+        );
+    }
+    assert!(config.listen.ip().is_loopback());
+    if std::env::var_os("TEST_LOG").is_some() {
+        qunguan::telemetry::init();
+    }
+    server::start(config).await.expect("server starts")
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.server.addr)
+    }
+
+    /// Stops the server (draining commands) and starts a new one on the same database.
+    pub async fn restart(self) -> Self {
+        let TestApp {
+            server,
+            fake,
+            http,
+            env,
+            dir,
+        } = self;
+        server.stop().await.expect("server stops cleanly");
+        let server = start_server(&env).await;
+        TestApp {
+            server,
+            fake,
+            http,
+            env,
+            dir,
+        }
+    }
+
+    /// A group message with `text` from `sender`, replying to a webhook on the fake
+    /// whose session is the msgId.
+    pub fn group_message(&self, sender: &str, text: &str) -> Value {
+        let msg_id = new_msg_id();
+        json!({
+            "conversationId": CID,
+            "atUsers": [{ "dingtalkId": "$:LWCP_v1:$bot" }],
+            "chatbotCorpId": "dingcorp",
+            "chatbotUserId": "$:LWCP_v1:$bot",
+            "msgId": msg_id,
+            "senderNick": format!("nick of {sender}"),
+            "isAdmin": false,
+            "senderStaffId": sender,
+            "sessionWebhookExpiredTime": now_ms() + 90 * 60 * 1000,
+            "createAt": now_ms(),
+            "senderCorpId": "dingcorp",
+            "conversationType": "2",
+            "senderId": "$:LWCP_v1:$sender",
+            "conversationTitle": "Sample group",
+            "isInAtList": true,
+            "sessionWebhook": self.fake.webhook_url(&msg_id),
+            "text": { "content": format!(" {text}") },
+            "robotCode": "dingrobotfromcallback",
+            "msgtype": "text"
+        })
+    }
+
+    /// The same, in a 1:1 chat with the bot.
+    pub fn direct_message(&self, sender: &str, text: &str) -> Value {
+        let mut m = self.group_message(sender, text);
+        let obj = m.as_object_mut().unwrap();
+        obj.insert("conversationType".into(), json!("1"));
+        obj.insert("conversationId".into(), json!("cidDirectChat=="));
+        obj.remove("conversationTitle");
+        obj.remove("atUsers");
+        m
+    }
+
+    /// POSTs a callback signed with the current time.
+    pub async fn post_callback(&self, body: &Value) -> reqwest::Response {
+        let ts = now_ms().to_string();
+        let sign = sign(&ts);
+        self.post_raw(
+            &[("timestamp", &ts), ("sign", &sign)],
+            body.to_string().into_bytes(),
+        )
+        .await
+    }
+
+    /// POSTs `body` with exactly these headers (plus the content type).
+    pub async fn post_raw(&self, headers: &[(&str, &str)], body: Vec<u8>) -> reqwest::Response {
+        let mut request = self
+            .http
+            .post(self.url("/callback"))
+            .header("content-type", "application/json; charset=utf-8")
+            .body(body);
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        request.send().await.expect("qunguan answers")
+    }
+
+    /// Posts `body`, expects 2xx, and returns the webhook reply to it.
+    pub async fn ask(&self, body: &Value) -> Value {
+        let response = self.post_callback(body).await;
+        assert!(
+            response.status().is_success(),
+            "callback answered {}",
+            response.status()
+        );
+        self.fake
+            .webhook_reply(body["msgId"].as_str().unwrap())
+            .await
+    }
+
+    /// Sends `text` as `sender` in the sample group and returns the reply's markdown text.
+    pub async fn say(&self, sender: &str, text: &str) -> String {
+        let reply = self.ask(&self.group_message(sender, text)).await;
+        reply_text(&reply)
+    }
+
+    /// Binds the sample group through `/bind`, as the configured admin.
+    pub async fn bind_sample_group(&self) {
+        let text = self.say(ADMIN, &format!("/bind {CHAT}")).await;
+        assert!(text.contains("Bound"), "{text}");
+    }
+
+    pub async fn metrics(&self) -> String {
+        self.http
+            .get(self.url("/metrics"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+    }
+}
+
+/// The `sign` header for `ts` with the test secret.
+pub fn sign(ts: &str) -> String {
+    signature::sign(&SecretString::from(SECRET.to_owned()), ts)
+}
+
+/// The markdown text of a webhook reply.
+pub fn reply_text(reply: &Value) -> String {
+    assert_eq!(reply["msgtype"], "markdown", "{reply}");
+    let title = reply["markdown"]["title"].as_str().unwrap_or_default();
+    assert!(!title.is_empty(), "reply without a title: {reply}");
+    reply["markdown"]["text"].as_str().unwrap().to_owned()
+}
+
+/// Lets background work that should NOT happen have a chance to happen before asserting.
+pub async fn settle() {
+    tokio::time::sleep(Duration::from_millis(200)).await;
+}

@@ -1,0 +1,12 @@
+//! End-to-end tests: the real server, a fake DingTalk over HTTP on 127.0.0.1, assertions on
+//! what qunguan sent. One binary, one module per area.
+
+mod callback;
+mod commands;
+mod dingtalk;
+mod fake;
+mod helpers;
+mod lifecycle;
+mod permissions;
+mod replies;
+mod signature;
