@@ -27,7 +27,7 @@ pub fn text_of(content: &Content) -> Option<String> {
             let kept: Vec<String> = segments
                 .iter()
                 .map(|s| normalise_chars(s))
-                .filter(|s| !(s.trim_start().starts_with('@') && !s.contains('/')))
+                .filter(|s| !s.trim_start().starts_with('@') || s.contains('/'))
                 .collect();
             Some(normalise(&kept.join(" ")))
         }

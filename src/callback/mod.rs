@@ -26,8 +26,8 @@ use model::{Content, ConversationKind, Incoming};
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
 /// Asked of DingTalk when all command slots are busy.
 const RETRY_AFTER_SECS: &str = "5";
-/// How long the reply to a timed-out command may take.
-const LATE_REPLY_TIMEOUT: Duration = Duration::from_secs(20);
+/// How long delivering one reply may take, fallback included.
+const REPLY_TIMEOUT: Duration = Duration::from_secs(20);
 
 /// Proof that the request's `timestamp` and `sign` headers verified. As an extractor it
 /// runs before the body is read, so an unverified request gets a 401 and nothing else.
@@ -133,26 +133,10 @@ fn busy() -> Response {
 async fn process(app: Arc<App>, incoming: Incoming) {
     let _in_flight = app.metrics.in_flight();
     let started = std::time::Instant::now();
-    let executed = match tokio::time::timeout(
-        app.config.command_timeout,
-        dispatch::execute(&app, &incoming),
-    )
-    .await
-    {
-        Ok(executed) => executed,
-        Err(_) => {
-            tracing::warn!("command timed out");
-            let t = app.config.lang.texts();
-            dispatch::Executed {
-                reply: reply::Reply::new(t.title_error, t.err_unavailable),
-                command: "unknown",
-                outcome: "timeout",
-            }
-        }
-    };
+    let executed = dispatch::execute(&app, &incoming).await;
     app.metrics.command(executed.command, executed.outcome);
     let delivery = tokio::time::timeout(
-        LATE_REPLY_TIMEOUT,
+        REPLY_TIMEOUT,
         reply::deliver(
             &app.dingtalk,
             &app.metrics,

@@ -24,7 +24,7 @@ pub struct Executed {
     pub reply: Reply,
     /// The command's name, or `none`/`unknown` when no command was recognised.
     pub command: &'static str,
-    /// done, refused, usage, unknown, failed.
+    /// done, refused, usage, unknown, empty, ignored, failed, timeout.
     pub outcome: &'static str,
 }
 
@@ -73,11 +73,21 @@ pub async fn execute(app: &App, msg: &Incoming) -> Executed {
             );
         }
     };
-    match run_checked(app, msg, spec, command, t).await {
-        Ok(result) => result,
-        Err(e) => {
+    let checked = run_checked(app, msg, spec, command, t);
+    match tokio::time::timeout(app.config.command_timeout, checked).await {
+        Ok(Ok(result)) => result,
+        Ok(Err(e)) => {
             tracing::error!(msg_id = %msg.msg_id, command = spec.name, error = %e, "command failed");
             executed(spec.name, "failed", t.title_error, error_text(&e, t))
+        }
+        Err(_) => {
+            tracing::error!(msg_id = %msg.msg_id, command = spec.name, "command timed out");
+            executed(
+                spec.name,
+                "timeout",
+                t.title_error,
+                t.err_unavailable.to_owned(),
+            )
         }
     }
 }

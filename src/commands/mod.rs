@@ -59,6 +59,9 @@ pub enum Binding {
     Required,
 }
 
+/// Turns a command's arguments into something runnable, or says what is wrong.
+pub type Parser = fn(&[String]) -> Result<Box<dyn Command>, UsageError>;
+
 /// A command's definition.
 pub struct Spec {
     /// English name, typed after `/`.
@@ -73,7 +76,7 @@ pub struct Spec {
     pub scope: Scope,
     pub binding: Binding,
     /// Turns the arguments into a runnable command.
-    pub parse: fn(&[String]) -> Result<Box<dyn Command>, UsageError>,
+    pub parse: Parser,
 }
 
 impl Spec {

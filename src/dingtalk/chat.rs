@@ -54,11 +54,14 @@ fn number<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
 /// group share one call.
 #[derive(Default)]
 pub struct ChatInfoCache {
-    entries: Mutex<HashMap<ChatId, (Instant, Arc<OnceCell<Arc<ChatInfo>>>)>>,
+    entries: Mutex<HashMap<ChatId, (Instant, Arc<ChatInfoCell>)>>,
 }
 
+/// Filled once by the first caller; concurrent callers wait on it.
+type ChatInfoCell = OnceCell<Arc<ChatInfo>>;
+
 impl ChatInfoCache {
-    fn cell(&self, chat: &ChatId) -> Arc<OnceCell<Arc<ChatInfo>>> {
+    fn cell(&self, chat: &ChatId) -> Arc<ChatInfoCell> {
         let mut entries = self.entries.lock().expect("chat cache lock poisoned");
         let now = Instant::now();
         entries.retain(|_, (at, _)| now.duration_since(*at) < CHAT_INFO_TTL);

@@ -43,6 +43,7 @@ async fn concurrent_info_commands_share_one_chat_get() {
 async fn an_invalidated_token_is_refreshed_once() {
     let app = spawn_app_with(&[("QUNGUAN_GROUPS", CHAT)]).await;
     app.say(ADMIN, "/lock-friending").await;
+    assert_eq!(app.fake.count("/gettoken"), 1);
     app.fake.revoke_tokens();
     let bodies: Vec<_> = (0..10)
         .map(|_| app.group_message(ADMIN, "/unlock-friending"))
@@ -51,6 +52,45 @@ async fn an_invalidated_token_is_refreshed_once() {
     for reply in &replies {
         assert!(reply_text(reply).contains("may add each other"), "{reply}");
     }
+    assert_eq!(app.fake.count("/gettoken"), 2);
+}
+
+#[tokio::test]
+async fn a_late_token_refusal_reuses_the_token_another_call_already_refreshed() {
+    let app = spawn_app_with(&[("QUNGUAN_GROUPS", CHAT)]).await;
+    app.say(ADMIN, "/lock-friending").await;
+    let path = "/topapi/chat/member/friendswitch/update";
+    // A's call is refused with the old token only after B's refusal caused a refresh:
+    // A must retry with B's new token instead of throwing it away and fetching another.
+    app.fake.script(
+        "POST",
+        path,
+        200,
+        json!({"errcode": 42001}),
+        Duration::from_millis(500),
+    );
+    app.fake
+        .script("POST", path, 200, json!({"errcode": 40014}), Duration::ZERO);
+    let a = app.group_message(ADMIN, "/unlock-friending");
+    assert!(app.post_callback(&a).await.status().is_success());
+    app.fake
+        .wait_until("A's call", Duration::from_secs(5), |rs| {
+            rs.iter().filter(|r| r.path == path).count() >= 2
+        })
+        .await;
+    let b = app.group_message(ADMIN, "/unlock-friending");
+    let (reply_a, reply_b) = tokio::join!(
+        app.fake.webhook_reply(a["msgId"].as_str().unwrap()),
+        app.ask(&b)
+    );
+    assert!(
+        reply_text(&reply_a).contains("may add each other"),
+        "{reply_a}"
+    );
+    assert!(
+        reply_text(&reply_b).contains("may add each other"),
+        "{reply_b}"
+    );
     assert_eq!(app.fake.count("/gettoken"), 2);
 }
 
@@ -169,4 +209,13 @@ async fn dingtalk_calls_are_counted_by_api_and_errcode() {
     ] {
         assert!(metrics.contains(want), "{want} missing from\n{metrics}");
     }
+}
+
+#[tokio::test]
+async fn a_command_past_its_deadline_says_dingtalk_is_slow() {
+    let app = spawn_app_with(&[("QUNGUAN_GROUPS", CHAT), ("QUNGUAN_COMMAND_TIMEOUT_SECS", "1")]).await;
+    app.fake.script("GET", "/chat/get", 200, json!({"errcode": 0, "chat_info": {}}), Duration::from_secs(3));
+    let text = app.say(MEMBER, "/info").await;
+    assert!(text.contains("slow or unreachable"), "{text}");
+    assert!(app.metrics().await.contains(r#"qunguan_commands_total{command="info",outcome="timeout"} 1"#));
 }
