@@ -213,9 +213,23 @@ async fn dingtalk_calls_are_counted_by_api_and_errcode() {
 
 #[tokio::test]
 async fn a_command_past_its_deadline_says_dingtalk_is_slow() {
-    let app = spawn_app_with(&[("QUNGUAN_GROUPS", CHAT), ("QUNGUAN_COMMAND_TIMEOUT_SECS", "1")]).await;
-    app.fake.script("GET", "/chat/get", 200, json!({"errcode": 0, "chat_info": {}}), Duration::from_secs(3));
+    let app = spawn_app_with(&[
+        ("QUNGUAN_GROUPS", CHAT),
+        ("QUNGUAN_COMMAND_TIMEOUT_SECS", "1"),
+    ])
+    .await;
+    app.fake.script(
+        "GET",
+        "/chat/get",
+        200,
+        json!({"errcode": 0, "chat_info": {}}),
+        Duration::from_secs(3),
+    );
     let text = app.say(MEMBER, "/info").await;
     assert!(text.contains("slow or unreachable"), "{text}");
-    assert!(app.metrics().await.contains(r#"qunguan_commands_total{command="info",outcome="timeout"} 1"#));
+    assert!(
+        app.metrics()
+            .await
+            .contains(r#"qunguan_commands_total{command="info",outcome="timeout"} 1"#)
+    );
 }
