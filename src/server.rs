@@ -80,6 +80,17 @@ impl RunningServer {
 /// background until [`RunningServer::stop`].
 pub async fn start(config: Config) -> Result<RunningServer, StartError> {
     let addr = config.listen;
+    tracing::info!(
+        listen = %addr,
+        oapi = %config.oapi_url,
+        api = %config.api_url,
+        database = ?config.database,
+        admins = config.admins.len(),
+        groups = config.groups.len(),
+        trust_org_admins = config.trust_org_admins,
+        lang = ?config.lang,
+        "configuration loaded"
+    );
     let app = Arc::new(App::build(config)?);
     let listener = TcpListener::bind(addr)
         .await
