@@ -24,6 +24,16 @@ pub fn now_ms() -> i64 {
         .map_or(0, |d| d.as_millis() as i64)
 }
 
+/// `yyyy-MM-dd HH:mm:ss` in GMT+8 (China Standard Time, DingTalk's and TOP's clock).
+pub fn format_gmt8(ms: i64) -> String {
+    let format = time::macros::format_description!("[year]-[month]-[day] [hour]:[minute]:[second]");
+    time::OffsetDateTime::from_unix_timestamp(ms.div_euclid(1000))
+        .unwrap_or(time::OffsetDateTime::UNIX_EPOCH)
+        .to_offset(time::macros::offset!(+8))
+        .format(&format)
+        .unwrap_or_default()
+}
+
 /// Everything a callback or command needs, shared behind an `Arc`.
 pub struct App {
     pub config: Config,

@@ -5,8 +5,15 @@
 
 use async_trait::async_trait;
 
-use super::{Access, Answer, Binding, Command, CommandError, Context, Scope, Spec, UsageError};
-use crate::{dingtalk::ErrorKind, i18n::fill, ids::ChatId, store::BindOutcome};
+use super::{
+    Access, Answer, Args, Binding, Command, CommandError, Context, Scope, Spec, UsageError,
+};
+use crate::{
+    dingtalk::ErrorKind,
+    i18n::fill,
+    ids::{ChatId, IdError},
+    store::BindOutcome,
+};
 
 pub static SPEC: Spec = Spec {
     name: "bind",
@@ -21,6 +28,7 @@ pub static SPEC: Spec = Spec {
     // Optional: an already bound pair is reported without calling DingTalk, and the owner
     // of a bound group counts as an admin.
     binding: Binding::Optional,
+    audited: true,
     parse,
 };
 
@@ -28,15 +36,20 @@ struct Bind {
     chat: ChatId,
 }
 
-fn parse(args: &[String]) -> Result<Box<dyn Command>, UsageError> {
-    let raw = args.first().ok_or(UsageError::Missing("<chatid>"))?;
-    if let Some(extra) = args.get(1) {
+fn parse(args: &Args<'_>) -> Result<Box<dyn Command>, UsageError> {
+    let raw = args.words.first().ok_or(UsageError::Missing("<chatid>"))?;
+    if let Some(extra) = args.words.get(1) {
         return Err(UsageError::Extra(extra.clone()));
     }
+    let t = args.lang.texts();
     let chat = ChatId::parse(raw).map_err(|e| UsageError::Invalid {
         arg: "<chatid>",
         value: raw.clone(),
-        why: e.to_string(),
+        why: match e {
+            IdError::CidGivenForChatId => t.chatid_is_cid,
+            _ => t.chatid_shape,
+        }
+        .to_owned(),
     })?;
     Ok(Box::new(Bind { chat }))
 }
@@ -47,31 +60,31 @@ impl Command for Bind {
         let t = ctx.texts;
         let chat = self.chat.as_str();
         if ctx.binding.as_ref() == Some(&self.chat) {
-            return Ok(Answer::Done(fill(t.bind_already, &[chat])));
+            return Ok(Answer::done(fill(t.bind_already, &[chat])));
         }
         let here = &ctx.msg.conversation;
         let converted = match ctx.app.dingtalk.open_conversation_id(&self.chat).await {
             Ok(cid) => cid,
             Err(e) if matches!(e.kind, ErrorKind::Rejected | ErrorKind::InvalidChatId) => {
                 tracing::warn!(chatid = chat, error = %e, "chatid conversion refused");
-                return Ok(Answer::Refused(fill(t.bind_unknown_chat, &[chat])));
+                return Ok(Answer::refused(fill(t.bind_unknown_chat, &[chat])));
             }
             Err(e) => return Err(e.into()),
         };
         if &converted != here {
-            return Ok(Answer::Refused(fill(
+            return Ok(Answer::refused(fill(
                 t.bind_mismatch,
                 &[chat, converted.as_str(), here.as_str()],
             )));
         }
         let now = crate::app::now_ms();
         Ok(match ctx.app.store.bind(here, &self.chat, now).await? {
-            BindOutcome::Bound => Answer::Done(fill(t.bind_done, &[here.as_str(), chat])),
-            BindOutcome::AlreadyBound => Answer::Done(fill(t.bind_already, &[chat])),
+            BindOutcome::Bound => Answer::done(fill(t.bind_done, &[here.as_str(), chat])),
+            BindOutcome::AlreadyBound => Answer::done(fill(t.bind_already, &[chat])),
             BindOutcome::Replaced { previous } => {
-                Answer::Done(fill(t.bind_replaced, &[chat, previous.as_str()]))
+                Answer::done(fill(t.bind_replaced, &[chat, previous.as_str()]))
             }
-            BindOutcome::ChatTaken { .. } => Answer::Refused(fill(t.bind_taken, &[chat])),
+            BindOutcome::ChatTaken { .. } => Answer::refused(fill(t.bind_taken, &[chat])),
         })
     }
 }
@@ -80,19 +93,33 @@ impl Command for Bind {
 mod tests {
     use super::*;
 
+    use crate::i18n::Lang;
+
+    fn parse_words(words: &[&str]) -> Result<Box<dyn Command>, UsageError> {
+        let words: Vec<String> = words.iter().map(|s| s.to_string()).collect();
+        parse(&Args {
+            words: &words,
+            lang: Lang::En,
+            mentions: &[],
+        })
+    }
+
     #[test]
     fn arguments_are_checked_before_anything_runs() {
-        assert_eq!(parse(&[]).err(), Some(UsageError::Missing("<chatid>")));
         assert_eq!(
-            parse(&["chat1".into(), "chat2".into()]).err(),
+            parse_words(&[]).err(),
+            Some(UsageError::Missing("<chatid>"))
+        );
+        assert_eq!(
+            parse_words(&["chat1", "chat2"]).err(),
             Some(UsageError::Extra("chat2".into()))
         );
-        match parse(&["cidABC==".into()]).err() {
+        match parse_words(&["cidABC=="]).err() {
             Some(UsageError::Invalid { why, .. }) => {
                 assert!(why.contains("openConversationId"), "{why}")
             }
             other => panic!("{other:?}"),
         }
-        assert!(parse(&["chat9f".into()]).is_ok());
+        assert!(parse_words(&["chat9f"]).is_ok());
     }
 }

@@ -4,21 +4,25 @@
 //! unknown command → wrong place (1:1 vs group) → wrong arguments → missing binding →
 //! not an admin → run.
 
+use std::time::Instant;
+
 use crate::{
     app::App,
     callback::model::{ConversationKind, Incoming},
     dingtalk::{DingTalkError, ErrorKind},
     i18n::{Texts, fill},
+    ids::ChatId,
     message::{CommandLine, text_of},
     reply::Reply,
 };
 
 use super::{
-    Access, Answer, Binding, CommandError, Context, REGISTRY, Scope, Spec, UsageError, lookup,
+    Access, Args, Binding, CommandError, Context, REGISTRY, Scope, Spec, UsageError, journal,
+    lookup,
     permission::{admin_status, why_not},
 };
 
-/// A command's reply plus labels for metrics and logs.
+/// A command's reply plus what metrics, logs and the audit trail need.
 #[derive(Debug)]
 pub struct Executed {
     pub reply: Reply,
@@ -26,6 +30,10 @@ pub struct Executed {
     pub command: &'static str,
     /// done, refused, usage, unknown, empty, ignored, failed, timeout.
     pub outcome: &'static str,
+    /// For failures: DingTalk's errcode, `timeout` or `internal`.
+    pub errcode: Option<String>,
+    /// DingTalk's request id for the change or the failure.
+    pub request_id: Option<String>,
 }
 
 fn executed(command: &'static str, outcome: &'static str, title: &str, text: String) -> Executed {
@@ -33,10 +41,13 @@ fn executed(command: &'static str, outcome: &'static str, title: &str, text: Str
         reply: Reply::new(title, text),
         command,
         outcome,
+        errcode: None,
+        request_id: None,
     }
 }
 
-/// Runs whatever `msg` asks for and returns the reply to send.
+/// Runs whatever `msg` asks for and returns the reply to send. A changing command's run
+/// is written to the audit trail before this returns, so before the reply is sent.
 pub async fn execute(app: &App, msg: &Incoming) -> Executed {
     let t = app.config.lang.texts();
     let Some(text) = text_of(&msg.content) else {
@@ -58,11 +69,35 @@ pub async fn execute(app: &App, msg: &Incoming) -> Executed {
             unknown_command(&line.name, t),
         );
     };
+    let started = Instant::now();
+    let mut binding = None;
+    let result = execute_spec(app, msg, spec, &line.args, t, &mut binding).await;
+    if spec.audited {
+        journal::record(app, msg, &line.args, binding, &result, started.elapsed()).await;
+    }
+    result
+}
+
+/// The registry's rules, then the command, within the command deadline. `binding` is
+/// left holding the group's chatid if it was looked up.
+async fn execute_spec(
+    app: &App,
+    msg: &Incoming,
+    spec: &'static Spec,
+    words: &[String],
+    t: &'static Texts,
+    binding: &mut Option<ChatId>,
+) -> Executed {
     if spec.scope == Scope::GroupOnly && msg.kind == ConversationKind::Direct {
         let text = fill(t.group_only, &[&spec.usage()]);
         return executed(spec.name, "refused", t.title_refused, text);
     }
-    let command = match (spec.parse)(&line.args) {
+    let args = Args {
+        words,
+        lang: app.config.lang,
+        mentions: &msg.mentions,
+    };
+    let command = match (spec.parse)(&args) {
         Ok(command) => command,
         Err(e) => {
             return executed(
@@ -73,21 +108,32 @@ pub async fn execute(app: &App, msg: &Incoming) -> Executed {
             );
         }
     };
-    let checked = run_checked(app, msg, spec, command, t);
+    let checked = run_checked(app, msg, spec, command, t, binding);
     match tokio::time::timeout(app.config.command_timeout, checked).await {
         Ok(Ok(result)) => result,
         Ok(Err(e)) => {
             tracing::error!(msg_id = %msg.msg_id, command = spec.name, error = %e, "command failed");
-            executed(spec.name, "failed", t.title_error, error_text(&e, t))
+            let (errcode, request_id) = match &e {
+                CommandError::DingTalk(e) => (e.code.clone(), e.request_id.clone()),
+                CommandError::Store(_) => ("internal".to_owned(), None),
+            };
+            Executed {
+                errcode: Some(errcode),
+                request_id,
+                ..executed(spec.name, "failed", t.title_error, error_text(&e, t))
+            }
         }
         Err(_) => {
             tracing::error!(msg_id = %msg.msg_id, command = spec.name, "command timed out");
-            executed(
-                spec.name,
-                "timeout",
-                t.title_error,
-                t.err_unavailable.to_owned(),
-            )
+            Executed {
+                errcode: Some("timeout".to_owned()),
+                ..executed(
+                    spec.name,
+                    "timeout",
+                    t.title_error,
+                    t.err_unavailable.to_owned(),
+                )
+            }
         }
     }
 }
@@ -98,11 +144,11 @@ async fn run_checked(
     spec: &'static Spec,
     command: Box<dyn super::Command>,
     t: &'static Texts,
+    binding: &mut Option<ChatId>,
 ) -> Result<Executed, CommandError> {
-    let binding = match spec.binding {
-        Binding::Unused => None,
-        Binding::Optional | Binding::Required => app.store.binding(&msg.conversation).await?,
-    };
+    if spec.binding != Binding::Unused {
+        *binding = app.store.binding(&msg.conversation).await?;
+    }
     if spec.binding == Binding::Required && binding.is_none() {
         let text = fill(t.not_bound, &[&spec.usage(), msg.conversation.as_str()]);
         return Ok(executed(spec.name, "refused", t.title_refused, text));
@@ -116,12 +162,18 @@ async fn run_checked(
     let ctx = Context {
         app,
         msg,
-        binding,
+        binding: binding.clone(),
         texts: t,
     };
-    Ok(match command.run(&ctx).await? {
-        Answer::Done(text) => executed(spec.name, "done", t.title_reply, text),
-        Answer::Refused(text) => executed(spec.name, "refused", t.title_refused, text),
+    let answer = command.run(&ctx).await?;
+    let (outcome, title) = if answer.refused {
+        ("refused", t.title_refused)
+    } else {
+        ("done", t.title_reply)
+    };
+    Ok(Executed {
+        request_id: answer.request_id,
+        ..executed(spec.name, outcome, title, answer.text)
     })
 }
 

@@ -4,6 +4,7 @@
 
 use async_trait::async_trait;
 
+use super::Args;
 use super::{
     Access, Answer, Binding, Command, CommandError, Context, Scope, Spec, UsageError, no_args,
 };
@@ -20,6 +21,7 @@ pub static LOCK: Spec = Spec {
     access: Access::Admin,
     scope: Scope::GroupOnly,
     binding: Binding::Required,
+    audited: true,
     parse: |args| parse(args, true),
 };
 
@@ -34,6 +36,7 @@ pub static UNLOCK: Spec = Spec {
     access: Access::Admin,
     scope: Scope::GroupOnly,
     binding: Binding::Required,
+    audited: true,
     parse: |args| parse(args, false),
 };
 
@@ -41,7 +44,7 @@ struct Friending {
     prohibit: bool,
 }
 
-fn parse(args: &[String], prohibit: bool) -> Result<Box<dyn Command>, UsageError> {
+fn parse(args: &Args<'_>, prohibit: bool) -> Result<Box<dyn Command>, UsageError> {
     no_args(args)?;
     Ok(Box::new(Friending { prohibit }))
 }
@@ -53,7 +56,8 @@ impl Command for Friending {
             .binding
             .as_ref()
             .expect("the registry requires a binding");
-        ctx.app
+        let request_id = ctx
+            .app
             .dingtalk
             .set_friending_prohibited(chat, self.prohibit)
             .await?;
@@ -64,6 +68,6 @@ impl Command for Friending {
             t.friending_unlocked
         };
         let group = ctx.msg.title.as_deref().unwrap_or(chat.as_str());
-        Ok(Answer::Done(fill(template, &[group])))
+        Ok(Answer::done(fill(template, &[group])).with_request_id(request_id))
     }
 }

@@ -3,8 +3,8 @@
 use async_trait::async_trait;
 
 use super::{
-    Access, Answer, Binding, Command, CommandError, Context, REGISTRY, Scope, Spec, UsageError,
-    dispatch::unknown_command, lookup,
+    Access, Answer, Args, Binding, Command, CommandError, Context, REGISTRY, Scope, Spec,
+    UsageError, dispatch::unknown_command, lookup,
 };
 use crate::i18n::{Lang, Texts, fill};
 
@@ -19,6 +19,7 @@ pub static SPEC: Spec = Spec {
     access: Access::Anyone,
     scope: Scope::Anywhere,
     binding: Binding::Unused,
+    audited: false,
     parse,
 };
 
@@ -26,11 +27,12 @@ struct Help {
     topic: Option<String>,
 }
 
-fn parse(args: &[String]) -> Result<Box<dyn Command>, UsageError> {
-    if let Some(extra) = args.get(1) {
+fn parse(args: &Args<'_>) -> Result<Box<dyn Command>, UsageError> {
+    if let Some(extra) = args.words.get(1) {
         return Err(UsageError::Extra(extra.clone()));
     }
     let topic = args
+        .words
         .first()
         .map(|a| a.trim_start_matches('/').to_lowercase());
     Ok(Box::new(Help { topic }))
@@ -40,7 +42,7 @@ fn parse(args: &[String]) -> Result<Box<dyn Command>, UsageError> {
 impl Command for Help {
     async fn run(self: Box<Self>, ctx: &Context<'_>) -> Result<Answer, CommandError> {
         let lang = ctx.app.config.lang;
-        Ok(Answer::Done(match self.topic.as_deref() {
+        Ok(Answer::done(match self.topic.as_deref() {
             None => list(lang, ctx.texts),
             Some(topic) => match lookup(topic) {
                 Some(spec) => detail(spec, lang, ctx.texts),
@@ -136,9 +138,18 @@ mod tests {
 
     #[test]
     fn parse_accepts_a_topic_with_or_without_slash() {
-        assert!(parse(&["/Info".into()]).is_ok());
+        let parse_words = |w: &[&str]| {
+            let words: Vec<String> = w.iter().map(|s| s.to_string()).collect();
+            parse(&Args {
+                words: &words,
+                lang: Lang::En,
+                mentions: &[],
+            })
+            .err()
+        };
+        assert_eq!(parse_words(&["/Info"]), None);
         assert_eq!(
-            parse(&["a".into(), "b".into()]).err(),
+            parse_words(&["a", "b"]),
             Some(UsageError::Extra("b".into()))
         );
     }

@@ -2,6 +2,7 @@
 
 use async_trait::async_trait;
 
+use super::Args;
 use super::{
     Access, Answer, Binding, Command, CommandError, Context, Scope, Spec, UsageError, no_args,
 };
@@ -22,12 +23,13 @@ pub static SPEC: Spec = Spec {
     access: Access::Anyone,
     scope: Scope::GroupOnly,
     binding: Binding::Required,
+    audited: false,
     parse,
 };
 
 struct Info;
 
-fn parse(args: &[String]) -> Result<Box<dyn Command>, UsageError> {
+fn parse(args: &Args<'_>) -> Result<Box<dyn Command>, UsageError> {
     no_args(args)?;
     Ok(Box::new(Info))
 }
@@ -40,7 +42,7 @@ impl Command for Info {
             .as_ref()
             .expect("the registry requires a binding");
         let info = ctx.app.dingtalk.chat_info(chat).await?;
-        Ok(Answer::Done(render(
+        Ok(Answer::done(render(
             &info,
             &ctx.msg.conversation,
             chat,

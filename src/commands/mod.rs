@@ -6,11 +6,18 @@
 //! line in [`REGISTRY`]. [`dispatch`] applies the rules in order; commands only do their
 //! own work and return a [`Reply`].
 
+mod audit;
 mod bind;
+mod contact;
+mod contact_changes;
+mod contact_update;
+mod contact_view;
 pub mod dispatch;
 mod friending;
 mod help;
 mod info;
+mod journal;
+mod labels;
 pub mod permission;
 mod unbind;
 mod whoami;
@@ -18,7 +25,11 @@ mod whoami;
 use async_trait::async_trait;
 
 use crate::{
-    app::App, callback::model::Incoming, dingtalk::DingTalkError, i18n::Texts, ids::ChatId,
+    app::App,
+    callback::model::{Incoming, Mention},
+    dingtalk::DingTalkError,
+    i18n::{Lang, Texts},
+    ids::ChatId,
     store::StoreError,
 };
 
@@ -31,6 +42,10 @@ pub static REGISTRY: &[&Spec] = &[
     &friending::UNLOCK,
     &bind::SPEC,
     &unbind::SPEC,
+    &contact::SPEC,
+    &contact_update::SPEC,
+    &labels::SPEC,
+    &audit::SPEC,
 ];
 
 /// Who may run a command.
@@ -60,7 +75,15 @@ pub enum Binding {
 }
 
 /// Turns a command's arguments into something runnable, or says what is wrong.
-pub type Parser = fn(&[String]) -> Result<Box<dyn Command>, UsageError>;
+pub type Parser = fn(&Args<'_>) -> Result<Box<dyn Command>, UsageError>;
+
+/// What a parser sees: the words after the command name, the reply language (for the
+/// reasons in usage errors) and who was @mentioned (for arguments that take members).
+pub struct Args<'a> {
+    pub words: &'a [String],
+    pub lang: Lang,
+    pub mentions: &'a [Mention],
+}
 
 /// A command's definition.
 pub struct Spec {
@@ -75,6 +98,9 @@ pub struct Spec {
     pub access: Access,
     pub scope: Scope,
     pub binding: Binding,
+    /// Whether the command changes something (in DingTalk or in qunguan's bindings): every
+    /// run is then written to the audit trail.
+    pub audited: bool,
     /// Turns the arguments into a runnable command.
     pub parse: Parser,
 }
@@ -113,8 +139,8 @@ pub enum UsageError {
 }
 
 /// Checks that there are no arguments.
-pub fn no_args(args: &[String]) -> Result<(), UsageError> {
-    match args.first() {
+pub fn no_args(args: &Args<'_>) -> Result<(), UsageError> {
+    match args.words.first() {
         Some(extra) => Err(UsageError::Extra(extra.clone())),
         None => Ok(()),
     }
@@ -137,9 +163,33 @@ pub trait Command: Send {
 
 /// What a command says back: it did its work, or it refused (and changed nothing).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Answer {
-    Done(String),
-    Refused(String),
+pub struct Answer {
+    pub refused: bool,
+    pub text: String,
+    /// DingTalk's request id for the change, kept in the audit trail.
+    pub request_id: Option<String>,
+}
+
+impl Answer {
+    pub fn done(text: impl Into<String>) -> Self {
+        Self {
+            refused: false,
+            text: text.into(),
+            request_id: None,
+        }
+    }
+
+    pub fn refused(text: impl Into<String>) -> Self {
+        Self {
+            refused: true,
+            text: text.into(),
+            request_id: None,
+        }
+    }
+
+    pub fn with_request_id(self, request_id: Option<String>) -> Self {
+        Self { request_id, ..self }
+    }
 }
 
 /// Why a command could not finish; becomes a short reply and an error log.
@@ -165,6 +215,25 @@ mod tests {
             assert!(seen.insert(spec.alias), "duplicate {}", spec.alias);
             assert!(!spec.summary[0].is_empty() && !spec.summary[1].is_empty());
         }
+    }
+
+    #[test]
+    fn exactly_the_changing_commands_are_audited() {
+        let audited: Vec<&str> = REGISTRY
+            .iter()
+            .filter(|s| s.audited)
+            .map(|s| s.name)
+            .collect();
+        assert_eq!(
+            audited,
+            [
+                "lock-friending",
+                "unlock-friending",
+                "bind",
+                "unbind",
+                "contact-update"
+            ]
+        );
     }
 
     #[test]

@@ -2,6 +2,7 @@
 
 use async_trait::async_trait;
 
+use super::Args;
 use super::{
     Access, Answer, Binding, Command, CommandError, Context, Scope, Spec, UsageError, no_args,
 };
@@ -19,12 +20,13 @@ pub static SPEC: Spec = Spec {
     scope: Scope::GroupOnly,
     // Optional, so the group's owner can be recognised as an admin.
     binding: Binding::Optional,
+    audited: true,
     parse,
 };
 
 struct Unbind;
 
-fn parse(args: &[String]) -> Result<Box<dyn Command>, UsageError> {
+fn parse(args: &Args<'_>) -> Result<Box<dyn Command>, UsageError> {
     no_args(args)?;
     Ok(Box::new(Unbind))
 }
@@ -33,7 +35,7 @@ fn parse(args: &[String]) -> Result<Box<dyn Command>, UsageError> {
 impl Command for Unbind {
     async fn run(self: Box<Self>, ctx: &Context<'_>) -> Result<Answer, CommandError> {
         let t = ctx.texts;
-        Ok(Answer::Done(
+        Ok(Answer::done(
             match ctx.app.store.unbind(&ctx.msg.conversation).await? {
                 Some(chat) => fill(t.unbind_done, &[chat.as_str()]),
                 None => t.unbind_not_bound.to_owned(),

@@ -3,7 +3,8 @@
 use async_trait::async_trait;
 
 use super::{
-    Access, Answer, Binding, Command, CommandError, Context, Scope, Spec, UsageError, no_args,
+    Access, Answer, Args, Binding, Command, CommandError, Context, Scope, Spec, UsageError,
+    no_args,
     permission::{admin_status, describe},
 };
 use crate::i18n::fill;
@@ -19,12 +20,13 @@ pub static SPEC: Spec = Spec {
     access: Access::Anyone,
     scope: Scope::Anywhere,
     binding: Binding::Optional,
+    audited: false,
     parse,
 };
 
 struct WhoAmI;
 
-fn parse(args: &[String]) -> Result<Box<dyn Command>, UsageError> {
+fn parse(args: &Args<'_>) -> Result<Box<dyn Command>, UsageError> {
     no_args(args)?;
     Ok(Box::new(WhoAmI))
 }
@@ -41,6 +43,6 @@ impl Command for WhoAmI {
             .staff_id
             .as_ref()
             .map_or(t.whoami_no_staff_id, |id| id.as_str());
-        Ok(Answer::Done(fill(t.whoami, &[staff_id, verdict, &why])))
+        Ok(Answer::done(fill(t.whoami, &[staff_id, verdict, &why])))
     }
 }

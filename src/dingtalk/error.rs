@@ -20,13 +20,21 @@ pub enum Api {
     SessionWebhook,
     /// POST {api}/v1.0/robot/groupMessages/send
     GroupSend,
+    /// POST {oapi}/topapi/extcontact/get
+    ExtContactGet,
+    /// POST {oapi}/topapi/extcontact/listlabelgroups
+    LabelGroups,
+    /// TOP `dingtalk.corp.extcontact.update`
+    ExtContactUpdate,
 }
 
-/// How an API reports errors: old-style errcode in a 200, or new-style HTTP status + code.
+/// How an API reports errors: old-style errcode in a 200, new-style HTTP status + code, or
+/// the TOP gateway's `error_response` / `result.success`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Style {
     Oapi,
     Api,
+    Top,
 }
 
 impl Api {
@@ -40,6 +48,9 @@ impl Api {
             Api::ConvertChatId => "convert_to_open_conversation_id",
             Api::SessionWebhook => "session_webhook",
             Api::GroupSend => "group_messages_send",
+            Api::ExtContactGet => "extcontact_get",
+            Api::LabelGroups => "extcontact_listlabelgroups",
+            Api::ExtContactUpdate => "extcontact_update",
         }
     }
 
@@ -49,18 +60,27 @@ impl Api {
             Api::ChatGet | Api::ConvertChatId => "qyapi_chat_read",
             Api::FriendSwitch => "qyapi_chat_manage",
             Api::GroupSend | Api::SessionWebhook => "qyapi_robot_sendmsg",
+            Api::ExtContactGet | Api::LabelGroups => "qyapi_ext_read",
+            Api::ExtContactUpdate => "qyapi_ext_write",
             Api::GetToken | Api::OAuthToken => "(none)",
         }
     }
 
     pub(crate) fn style(self) -> Style {
         match self {
-            Api::GetToken | Api::ChatGet | Api::FriendSwitch | Api::SessionWebhook => Style::Oapi,
+            Api::GetToken
+            | Api::ChatGet
+            | Api::FriendSwitch
+            | Api::SessionWebhook
+            | Api::ExtContactGet
+            | Api::LabelGroups => Style::Oapi,
             Api::OAuthToken | Api::ConvertChatId | Api::GroupSend => Style::Api,
+            Api::ExtContactUpdate => Style::Top,
         }
     }
 
-    /// Whether repeating a request that may have been processed is harmless.
+    /// Whether repeating a request that may have been processed is harmless (the
+    /// extcontact update sends the whole contact, so a repeat writes the same state).
     pub(crate) fn idempotent(self) -> bool {
         !matches!(self, Api::SessionWebhook | Api::GroupSend)
     }

@@ -5,6 +5,7 @@ mod chat;
 mod conversation;
 pub mod envelope;
 pub mod error;
+mod extcontact;
 mod robot;
 pub mod token;
 
@@ -17,6 +18,7 @@ use url::Url;
 
 pub use chat::{ChatInfo, ChatInfoCache};
 pub use error::{Api, DingTalkError, ErrorKind};
+pub use extcontact::{ExtContact, Label, LabelCache, LabelGroup};
 use token::{AccessToken, AccessTokenCache, FetchedToken};
 
 use crate::{config::Config, metrics::Metrics};
@@ -39,6 +41,8 @@ enum Auth {
     Oapi,
     /// New-style token, in the `x-acs-dingtalk-access-token` header.
     Api,
+    /// Old-style token as the TOP gateway's `session` query parameter.
+    TopSession,
 }
 
 /// Handle to DingTalk; cheap to clone.
@@ -51,12 +55,14 @@ struct Inner {
     http: reqwest::Client,
     oapi_url: Url,
     api_url: Url,
+    top_url: Url,
     app_key: String,
     app_secret: SecretString,
     robot_code: String,
     oapi_token: AccessTokenCache,
     api_token: AccessTokenCache,
     chats: ChatInfoCache,
+    labels: LabelCache,
     metrics: Metrics,
 }
 
@@ -75,12 +81,14 @@ impl DingTalkClient {
                 http,
                 oapi_url: config.oapi_url.clone(),
                 api_url: config.api_url.clone(),
+                top_url: config.top_url.clone(),
                 app_key: config.app_key.clone(),
                 app_secret: config.app_secret.clone(),
                 robot_code: config.robot_code.clone(),
                 oapi_token: AccessTokenCache::default(),
                 api_token: AccessTokenCache::default(),
                 chats: ChatInfoCache::default(),
+                labels: LabelCache::default(),
                 metrics,
             }),
         })
@@ -116,6 +124,7 @@ impl DingTalkClient {
                     let request = build(&self.inner.http);
                     match (&token, auth) {
                         (Some(t), Auth::Oapi) => request.query(&[("access_token", t.expose())]),
+                        (Some(t), Auth::TopSession) => request.query(&[("session", t.expose())]),
                         (Some(t), Auth::Api) => {
                             request.header("x-acs-dingtalk-access-token", t.expose())
                         }
@@ -181,7 +190,7 @@ impl DingTalkClient {
     fn cache(&self, auth: Auth) -> Option<&AccessTokenCache> {
         match auth {
             Auth::None => None,
-            Auth::Oapi => Some(&self.inner.oapi_token),
+            Auth::Oapi | Auth::TopSession => Some(&self.inner.oapi_token),
             Auth::Api => Some(&self.inner.api_token),
         }
     }
@@ -189,7 +198,7 @@ impl DingTalkClient {
     async fn token(&self, auth: Auth) -> Result<Option<AccessToken>, DingTalkError> {
         let token = match auth {
             Auth::None => return Ok(None),
-            Auth::Oapi => {
+            Auth::Oapi | Auth::TopSession => {
                 self.inner
                     .oapi_token
                     .get(|| self.fetch_oapi_token())

@@ -1,4 +1,5 @@
-//! Persistence behind one small interface: group bindings (cid → chatid) and seen msgIds.
+//! Persistence behind one small interface: group bindings (cid → chatid), seen msgIds and
+//! the audit trail of changing commands.
 //! Commands talk to `dyn Store`, so a server database can be added later without touching
 //! them. The default implementation is embedded SQLite ([`SqliteStore`]).
 
@@ -8,7 +9,7 @@ use async_trait::async_trait;
 
 pub use sqlite::SqliteStore;
 
-use crate::ids::{ChatId, MsgId, OpenConversationId};
+use crate::ids::{ChatId, MsgId, OpenConversationId, StaffId};
 
 /// A failed store operation.
 #[derive(Debug, thiserror::Error)]
@@ -36,6 +37,28 @@ pub enum BindOutcome {
     Replaced { previous: ChatId },
     /// The chatid is bound to another group; nothing changed.
     ChatTaken { by: OpenConversationId },
+}
+
+/// One run of a changing command, kept so every change made through qunguan can be traced.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditRecord {
+    pub at_ms: i64,
+    pub msg_id: MsgId,
+    pub conversation: OpenConversationId,
+    /// The group's binding when the command ran.
+    pub chat: Option<ChatId>,
+    pub sender_staff_id: Option<StaffId>,
+    pub sender_nick: String,
+    pub command: String,
+    /// The arguments as typed (quoted where they contain spaces).
+    pub args: String,
+    /// done, refused or failed.
+    pub outcome: String,
+    /// For failures: DingTalk's errcode, or `timeout`/`internal`.
+    pub errcode: Option<String>,
+    /// DingTalk's request id for the change (or for the failure), when it gave one.
+    pub request_id: Option<String>,
+    pub duration_ms: i64,
 }
 
 /// Where qunguan keeps state across restarts.
@@ -66,6 +89,16 @@ pub trait Store: Send + Sync {
 
     /// Removes a group's binding; returns the chatid it had.
     async fn unbind(&self, group: &OpenConversationId) -> Result<Option<ChatId>, StoreError>;
+
+    /// Appends an audit record.
+    async fn record_audit(&self, record: &AuditRecord) -> Result<(), StoreError>;
+
+    /// The newest `limit` audit records of a group, newest first.
+    async fn recent_audit(
+        &self,
+        group: &OpenConversationId,
+        limit: usize,
+    ) -> Result<Vec<AuditRecord>, StoreError>;
 
     /// Whether the store can be used now (for `/readyz`).
     async fn check(&self) -> Result<(), StoreError>;

@@ -5,10 +5,10 @@ use std::sync::{Arc, Mutex};
 use async_trait::async_trait;
 use rusqlite::{Connection, OptionalExtension, params};
 
-use super::{BindOutcome, Store, StoreError};
+use super::{AuditRecord, BindOutcome, Store, StoreError};
 use crate::{
     config::Database,
-    ids::{ChatId, MsgId, OpenConversationId},
+    ids::{ChatId, MsgId, OpenConversationId, StaffId},
 };
 
 /// Schema versions, applied in order; `PRAGMA user_version` records how many ran.
@@ -24,6 +24,23 @@ const MIGRATIONS: &[&str] = &[
          keep_until_ms INTEGER NOT NULL
      ) WITHOUT ROWID;
      CREATE INDEX seen_messages_keep_until ON seen_messages (keep_until_ms);",
+    // 2: the audit trail.
+    "CREATE TABLE audit (
+         id INTEGER PRIMARY KEY AUTOINCREMENT,
+         at_ms INTEGER NOT NULL,
+         msg_id TEXT NOT NULL,
+         conversation_id TEXT NOT NULL,
+         chat_id TEXT,
+         sender_staff_id TEXT,
+         sender_nick TEXT NOT NULL,
+         command TEXT NOT NULL,
+         args TEXT NOT NULL,
+         outcome TEXT NOT NULL,
+         errcode TEXT,
+         request_id TEXT,
+         duration_ms INTEGER NOT NULL
+     );
+     CREATE INDEX audit_by_group ON audit (conversation_id, id);",
 ];
 
 /// SQLite-backed [`Store`].
@@ -187,10 +204,81 @@ impl Store for SqliteStore {
         Ok(removed.and_then(|s| ChatId::parse(&s).ok()))
     }
 
+    async fn record_audit(&self, record: &AuditRecord) -> Result<(), StoreError> {
+        let r = record.clone();
+        self.with(move |conn| {
+            conn.prepare_cached(
+                "INSERT INTO audit (at_ms, msg_id, conversation_id, chat_id, sender_staff_id,
+                 sender_nick, command, args, outcome, errcode, request_id, duration_ms)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+            )?
+            .execute(params![
+                r.at_ms,
+                r.msg_id.as_str(),
+                r.conversation.as_str(),
+                r.chat.as_ref().map(ChatId::as_str),
+                r.sender_staff_id.as_ref().map(StaffId::as_str),
+                r.sender_nick,
+                r.command,
+                r.args,
+                r.outcome,
+                r.errcode,
+                r.request_id,
+                r.duration_ms,
+            ])?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn recent_audit(
+        &self,
+        group: &OpenConversationId,
+        limit: usize,
+    ) -> Result<Vec<AuditRecord>, StoreError> {
+        let group = group.as_str().to_owned();
+        self.with(move |conn| {
+            let mut stmt = conn.prepare_cached(
+                "SELECT at_ms, msg_id, conversation_id, chat_id, sender_staff_id, sender_nick,
+                 command, args, outcome, errcode, request_id, duration_ms
+                 FROM audit WHERE conversation_id = ?1 ORDER BY id DESC LIMIT ?2",
+            )?;
+            let rows = stmt.query_map(params![group, limit as i64], audit_row)?;
+            rows.filter_map(|row| row.transpose()).collect()
+        })
+        .await
+    }
+
     async fn check(&self) -> Result<(), StoreError> {
         self.with(|conn| conn.query_row("SELECT 1", [], |_| Ok(())))
             .await
     }
+}
+
+/// Reads one audit row; a row whose ids no longer parse is skipped (`None`).
+fn audit_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Option<AuditRecord>> {
+    let text = |i: usize| row.get::<_, String>(i);
+    let optional = |i: usize| row.get::<_, Option<String>>(i);
+    let (Ok(msg_id), Ok(conversation)) = (
+        MsgId::parse(&text(1)?),
+        OpenConversationId::parse(&text(2)?),
+    ) else {
+        return Ok(None);
+    };
+    Ok(Some(AuditRecord {
+        at_ms: row.get(0)?,
+        msg_id,
+        conversation,
+        chat: optional(3)?.and_then(|s| ChatId::parse(&s).ok()),
+        sender_staff_id: optional(4)?.and_then(|s| StaffId::parse(&s).ok()),
+        sender_nick: text(5)?,
+        command: text(6)?,
+        args: text(7)?,
+        outcome: text(8)?,
+        errcode: optional(9)?,
+        request_id: optional(10)?,
+        duration_ms: row.get(11)?,
+    }))
 }
 
 #[cfg(test)]
@@ -258,6 +346,36 @@ mod tests {
             SqliteStore::open(&db).unwrap().binding(&a).await.unwrap(),
             Some(c1)
         );
+    }
+
+    #[tokio::test]
+    async fn audit_records_are_kept_per_group_newest_first() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Database::SqliteFile(dir.path().join("q.db"));
+        let (a, b, c1, _) = ids();
+        let record = |group: &OpenConversationId, n: i64| AuditRecord {
+            at_ms: n,
+            msg_id: MsgId::parse(&format!("m{n}")).unwrap(),
+            conversation: group.clone(),
+            chat: Some(c1.clone()),
+            sender_staff_id: StaffId::parse("s1").ok(),
+            sender_nick: "张三".into(),
+            command: "lock-friending".into(),
+            args: String::new(),
+            outcome: "done".into(),
+            errcode: None,
+            request_id: Some(format!("r{n}")),
+            duration_ms: 5,
+        };
+        let store = SqliteStore::open(&db).unwrap();
+        for n in 1..=3 {
+            store.record_audit(&record(&a, n)).await.unwrap();
+        }
+        store.record_audit(&record(&b, 4)).await.unwrap();
+        drop(store);
+        let store = SqliteStore::open(&db).unwrap();
+        let got = store.recent_audit(&a, 2).await.unwrap();
+        assert_eq!(got, vec![record(&a, 3), record(&a, 2)]);
     }
 
     #[test]

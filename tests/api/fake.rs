@@ -58,6 +58,10 @@ struct FakeState {
     groups: Mutex<HashMap<String, FakeGroup>>,
     scripts: Mutex<HashMap<String, VecDeque<Scripted>>>,
     tokens: Mutex<Tokens>,
+    /// External contacts by userid, as extcontact/get returns them.
+    contacts: Mutex<HashMap<String, Value>>,
+    label_groups: Mutex<Vec<Value>>,
+    top_requests: Mutex<u32>,
 }
 
 #[derive(Default)]
@@ -113,6 +117,30 @@ impl FakeDingTalk {
 
     pub fn group(&self, chatid: &str) -> FakeGroup {
         self.state.groups.lock().unwrap()[chatid].clone()
+    }
+
+    /// Adds an external contact (extcontact/get's `result`, keyed by its `userid`).
+    pub fn add_contact(&self, contact: Value) {
+        let id = contact["userid"].as_str().unwrap().to_owned();
+        self.state.contacts.lock().unwrap().insert(id, contact);
+    }
+
+    pub fn contact(&self, userid: &str) -> Value {
+        self.state.contacts.lock().unwrap()[userid].clone()
+    }
+
+    /// Sets the label groups: `[(group name, [(label id, label name)])]`.
+    pub fn set_label_groups(&self, groups: &[(&str, &[(i64, &str)])]) {
+        *self.state.label_groups.lock().unwrap() = groups
+            .iter()
+            .map(|(name, labels)| {
+                let labels: Vec<Value> = labels
+                    .iter()
+                    .map(|(id, n)| json!({"id": id, "name": n}))
+                    .collect();
+                json!({"name": name, "color": -1, "labels": labels})
+            })
+            .collect();
     }
 
     /// Answers the next `method path` request with `status` and `body`, after `delay`.
@@ -291,6 +319,37 @@ fn default_answer(state: &FakeState, r: &Recorded) -> Response {
                 None => json_ok(json!({"errcode": 34001, "errmsg": "无效的chatid"})),
             }
         }
+        ("POST", "/topapi/extcontact/get") => {
+            if !oapi_token_ok() {
+                return bad_oapi_token();
+            }
+            let id = r.json()["user_id"].as_str().unwrap_or_default().to_owned();
+            match state.contacts.lock().unwrap().get(&id) {
+                Some(c) => json_ok(json!({"errcode": 0, "errmsg": "ok", "result": c})),
+                None => json_ok(json!({"errcode": 40000, "errmsg": "外部联系人不存在"})),
+            }
+        }
+        ("POST", "/topapi/extcontact/listlabelgroups") => {
+            if !oapi_token_ok() {
+                return bad_oapi_token();
+            }
+            let body = r.json();
+            let (size, offset) = (
+                body["size"].as_u64().unwrap_or(100) as usize,
+                body["offset"].as_u64().unwrap_or(0) as usize,
+            );
+            let page: Vec<Value> = state
+                .label_groups
+                .lock()
+                .unwrap()
+                .iter()
+                .skip(offset)
+                .take(size)
+                .cloned()
+                .collect();
+            json_ok(json!({"errcode": 0, "errmsg": "ok", "results": page}))
+        }
+        ("POST", "/router/rest") => top_gateway(state, r),
         ("POST", "/robot/sendBySession") => json_ok(json!({"errcode": 0, "errmsg": "ok"})),
         ("POST", "/v1.0/robot/groupMessages/send") => {
             if !api_token_ok() {
@@ -320,6 +379,60 @@ fn default_answer(state: &FakeState, r: &Recorded) -> Response {
         }
         _ => (StatusCode::NOT_FOUND, "no such fake route").into_response(),
     }
+}
+
+/// The TOP gateway as far as `dingtalk.corp.extcontact.update` goes: it insists on the
+/// system parameters in the query, the session token, and `contact` as a form field.
+fn top_gateway(state: &FakeState, r: &Recorded) -> Response {
+    let top_error = |code: i64, msg: &str, sub_code: &str| {
+        json_ok(
+            json!({"error_response": {"code": code, "msg": msg, "sub_code": sub_code, "request_id": "top-err"}}),
+        )
+    };
+    let q = |name: &str| r.query.get(name).map(String::as_str);
+    if q("method") != Some("dingtalk.corp.extcontact.update") {
+        return top_error(22, "Invalid method", "");
+    }
+    if q("v") != Some("2.0") || q("format") != Some("json") || q("timestamp").is_none() {
+        return top_error(40, "Missing required arguments", "isv.missing-parameter");
+    }
+    let session_ok = {
+        let t = state.tokens.lock().unwrap();
+        t.oapi_valid.is_some() && q("session") == t.oapi_valid.as_deref()
+    };
+    if !session_ok {
+        return top_error(27, "Invalid session", "");
+    }
+    let form: HashMap<String, String> = url::form_urlencoded::parse(&r.body).into_owned().collect();
+    let Some(contact) = form
+        .get("contact")
+        .and_then(|c| serde_json::from_str::<Value>(c).ok())
+    else {
+        return top_error(41, "Invalid arguments:contact", "isv.invalid-parameter");
+    };
+    for required in ["user_id", "name", "follower_user_id", "label_ids"] {
+        if contact.get(required).is_none() {
+            return top_error(41, "Invalid arguments", "isv.missing-parameter");
+        }
+    }
+    let id = contact["user_id"].as_str().unwrap_or_default().to_owned();
+    let mut contacts = state.contacts.lock().unwrap();
+    let Some(stored) = contacts.get_mut(&id) else {
+        return json_ok(json!({"dingtalk_corp_extcontact_update_response": {
+            "result": {"ding_open_errcode": 40000, "error_msg": "外部联系人不存在", "success": false}, "request_id": "top-missing"}}));
+    };
+    for (key, value) in contact.as_object().unwrap() {
+        let key = if key == "user_id" {
+            "userid"
+        } else {
+            key.as_str()
+        };
+        stored[key] = value.clone();
+    }
+    let mut n = state.top_requests.lock().unwrap();
+    *n += 1;
+    json_ok(json!({"dingtalk_corp_extcontact_update_response": {
+        "result": {"ding_open_errcode": 0, "error_msg": "成功", "success": true}, "request_id": format!("top-req-{n}")}}))
 }
 
 fn json_ok(v: Value) -> Response {

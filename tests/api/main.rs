@@ -1,8 +1,10 @@
 //! End-to-end tests: the real server, a fake DingTalk over HTTP on 127.0.0.1, assertions on
 //! what qunguan sent. One binary, one module per area.
 
+mod audit;
 mod callback;
 mod commands;
+mod contacts;
 mod dingtalk;
 mod fake;
 mod helpers;

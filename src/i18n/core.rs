@@ -1,70 +1,9 @@
-//! Every text qunguan says in a group, in Chinese (the default) and English.
-//!
-//! The catalog is one macro invocation, so an entry cannot exist in one language only.
-//! Placeholders are `{0}`, `{1}`, … and are filled by [`fill`].
+//! Texts of the core commands, the dispatcher and error replies.
 
-use std::str::FromStr;
-
-/// The reply language (`QUNGUAN_LANG`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Lang {
-    #[default]
-    Zh,
-    En,
-}
-
-impl FromStr for Lang {
-    type Err = ();
-    fn from_str(s: &str) -> Result<Self, ()> {
-        match s.to_ascii_lowercase().as_str() {
-            "zh" | "zh-cn" | "cn" => Ok(Lang::Zh),
-            "en" | "en-us" => Ok(Lang::En),
-            _ => Err(()),
-        }
-    }
-}
-
-impl Lang {
-    /// The catalog for this language.
-    pub fn texts(self) -> &'static Texts {
-        match self {
-            Lang::Zh => &ZH,
-            Lang::En => &EN,
-        }
-    }
-
-    /// Picks one of a `[zh, en]` pair (used for per-command summaries).
-    pub fn pick(self, pair: &[&'static str; 2]) -> &'static str {
-        match self {
-            Lang::Zh => pair[0],
-            Lang::En => pair[1],
-        }
-    }
-}
-
-/// Replaces `{0}`, `{1}`, … in `template` with `args`.
-pub fn fill(template: &str, args: &[&str]) -> String {
-    let mut out = template.to_owned();
-    for (i, arg) in args.iter().enumerate() {
-        out = out.replace(&format!("{{{i}}}"), arg);
-    }
-    out
-}
-
-macro_rules! catalog {
-    ($($key:ident { zh: $zh:literal, en: $en:literal })*) => {
-        /// One language's texts; see the entries for where each is used.
-        pub struct Texts { $(pub $key: &'static str,)* }
-        static ZH: Texts = Texts { $($key: $zh,)* };
-        static EN: Texts = Texts { $($key: $en,)* };
-        #[cfg(test)]
-        fn all_entries() -> Vec<(&'static str, &'static str, &'static str)> {
-            vec![$((stringify!($key), $zh, $en),)*]
-        }
-    };
-}
+use super::{Lang, catalog};
 
 catalog! {
+    Texts
     title_help { zh: "群管帮助", en: "qunguan help" }
     title_reply { zh: "群管", en: "qunguan" }
     title_refused { zh: "群管：没有执行", en: "qunguan: not done" }
@@ -180,6 +119,14 @@ catalog! {
         zh: "钉钉找不到 chatid `{0}`（或它不属于本企业），没有绑定。",
         en: "DingTalk does not know chatid `{0}` (or it is not in this organisation); not bound."
     }
+    chatid_is_cid {
+        zh: "这是 openConversationId（cid…），不是 chatid（chat…）",
+        en: "that is an openConversationId (cid…), not a chatid (chat…)"
+    }
+    chatid_shape {
+        zh: "chatid 以 `chat` 开头，后面是字母和数字",
+        en: "a chatid starts with `chat` followed by letters and digits"
+    }
     unbind_done { zh: "已解绑：本群不再对应 chatid `{0}`。", en: "Unbound: this group no longer maps to chatid `{0}`." }
     unbind_not_bound { zh: "本群没有绑定，无需解绑。", en: "This group is not bound; nothing to unbind." }
 
@@ -205,35 +152,4 @@ catalog! {
     err_other { zh: "钉钉拒绝了请求（错误码 {0}）。", en: "DingTalk refused the request (errcode {0})." }
     err_internal { zh: "内部错误，已记录日志。", en: "Internal error; it has been logged." }
     err_request_id { zh: "请求 ID：`{0}`", en: "Request id: `{0}`" }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn placeholders(s: &str) -> Vec<usize> {
-        (0..10)
-            .filter(|i| s.contains(&format!("{{{i}}}")))
-            .collect()
-    }
-
-    #[test]
-    fn both_languages_use_the_same_placeholders() {
-        for (key, zh, en) in all_entries() {
-            assert_eq!(placeholders(zh), placeholders(en), "entry {key}");
-            assert!(!zh.is_empty() && !en.is_empty(), "entry {key} is empty");
-        }
-    }
-
-    #[test]
-    fn fill_replaces_numbered_placeholders() {
-        assert_eq!(fill("{0} and {1}, {0}", &["a", "b"]), "a and b, a");
-    }
-
-    #[test]
-    fn lang_parses_case_insensitively() {
-        assert_eq!("EN".parse(), Ok(Lang::En));
-        assert_eq!("zh".parse(), Ok(Lang::Zh));
-        assert!("fr".parse::<Lang>().is_err());
-    }
 }

@@ -1,0 +1,156 @@
+//! `/audit [n]`: the last n changes made through qunguan in this group.
+
+use async_trait::async_trait;
+
+use super::{
+    Access, Answer, Args, Binding, Command, CommandError, Context, Scope, Spec, UsageError,
+};
+use crate::{
+    app::format_gmt8,
+    i18n::{ContactTexts, fill},
+    store::AuditRecord,
+};
+
+/// Shown when no count is given.
+const DEFAULT_COUNT: usize = 10;
+/// The most a reply lists.
+const MAX_COUNT: usize = 50;
+
+pub static SPEC: Spec = Spec {
+    name: "audit",
+    alias: "审计",
+    args: "[n]",
+    summary: [
+        "本群最近 n 条通过群管做的变更（默认 10，最多 50）",
+        "The last n changes made through qunguan in this group (default 10, at most 50)",
+    ],
+    access: Access::Admin,
+    scope: Scope::GroupOnly,
+    binding: Binding::Optional,
+    audited: false,
+    parse,
+};
+
+struct Audit {
+    count: usize,
+}
+
+fn parse(args: &Args<'_>) -> Result<Box<dyn Command>, UsageError> {
+    if let Some(extra) = args.words.get(1) {
+        return Err(UsageError::Extra(extra.clone()));
+    }
+    let count = match args.words.first() {
+        None => DEFAULT_COUNT,
+        Some(raw) => raw
+            .parse()
+            .ok()
+            .filter(|n| (1..=MAX_COUNT).contains(n))
+            .ok_or_else(|| UsageError::Invalid {
+                arg: "[n]",
+                value: raw.clone(),
+                why: args.lang.contact_texts().audit_bad_count.to_owned(),
+            })?,
+    };
+    Ok(Box::new(Audit { count }))
+}
+
+#[async_trait]
+impl Command for Audit {
+    async fn run(self: Box<Self>, ctx: &Context<'_>) -> Result<Answer, CommandError> {
+        let ct = ctx.app.config.lang.contact_texts();
+        let records = ctx
+            .app
+            .store
+            .recent_audit(&ctx.msg.conversation, self.count)
+            .await?;
+        if records.is_empty() {
+            return Ok(Answer::done(ct.audit_none));
+        }
+        let mut text = fill(ct.audit_header, &[&records.len().to_string()]);
+        text.push_str("\n\n");
+        for record in &records {
+            text.push_str(&line(record, ct));
+            text.push('\n');
+        }
+        Ok(Answer::done(text))
+    }
+}
+
+/// `- `time` nick (staff) `/command args`: outcome, request id`.
+fn line(r: &AuditRecord, ct: &ContactTexts) -> String {
+    let outcome = match (r.outcome.as_str(), &r.errcode) {
+        ("done", _) => ct.audit_done.to_owned(),
+        ("failed", code) => fill(ct.audit_failed, &[code.as_deref().unwrap_or("?")]),
+        _ => ct.audit_refused.to_owned(),
+    };
+    let who = match &r.sender_staff_id {
+        Some(id) => format!("{} ({id})", r.sender_nick),
+        None => r.sender_nick.clone(),
+    };
+    let command = if r.args.is_empty() {
+        format!("/{}", r.command)
+    } else {
+        format!("/{} {}", r.command, r.args)
+    };
+    let mut line = format!("- `{}` {who} `{command}`: {outcome}", format_gmt8(r.at_ms));
+    if let Some(id) = &r.request_id {
+        line.push_str(", ");
+        line.push_str(&fill(ct.audit_request, &[id]));
+    }
+    line
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{
+        i18n::Lang,
+        ids::{MsgId, OpenConversationId, StaffId},
+    };
+
+    #[test]
+    fn a_record_reads_as_one_line() {
+        let r = AuditRecord {
+            at_ms: 0,
+            msg_id: MsgId::parse("m").unwrap(),
+            conversation: OpenConversationId::parse("cid").unwrap(),
+            chat: None,
+            sender_staff_id: StaffId::parse("s1").ok(),
+            sender_nick: "张三".into(),
+            command: "lock-friending".into(),
+            args: String::new(),
+            outcome: "failed".into(),
+            errcode: Some("43007".into()),
+            request_id: Some("r9".into()),
+            duration_ms: 3,
+        };
+        assert_eq!(
+            line(&r, Lang::En.contact_texts()),
+            "- `1970-01-01 08:00:00` 张三 (s1) `/lock-friending`: failed (43007), request id `r9`"
+        );
+    }
+
+    #[test]
+    fn the_count_is_checked() {
+        let words = |w: &[&str]| w.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let parse_words = |w: &[String]| {
+            parse(&Args {
+                words: w,
+                lang: Lang::En,
+                mentions: &[],
+            })
+            .err()
+        };
+        assert_eq!(parse_words(&words(&[])), None);
+        assert_eq!(parse_words(&words(&["50"])), None);
+        for bad in ["0", "51", "x", "-1"] {
+            assert!(
+                matches!(
+                    parse_words(&words(&[bad])),
+                    Some(UsageError::Invalid { .. })
+                ),
+                "{bad}"
+            );
+        }
+    }
+}

@@ -1,0 +1,71 @@
+//! `/contact <userId>`: one external contact, labels by name, the mobile masked in groups.
+
+use async_trait::async_trait;
+
+use super::{
+    Access, Answer, Args, Binding, Command, CommandError, Context, Scope, Spec, UsageError,
+    contact_view::{fields, label_names, mask_mobile},
+};
+use crate::{callback::model::ConversationKind, i18n::fill};
+
+pub static SPEC: Spec = Spec {
+    name: "contact",
+    alias: "联系人",
+    args: "<userId>",
+    summary: ["显示一个外部联系人", "Show one external contact"],
+    access: Access::Admin,
+    scope: Scope::Anywhere,
+    binding: Binding::Optional,
+    audited: false,
+    parse,
+};
+
+struct Contact {
+    user_id: String,
+}
+
+fn parse(args: &Args<'_>) -> Result<Box<dyn Command>, UsageError> {
+    let user_id = args.words.first().ok_or(UsageError::Missing("<userId>"))?;
+    if let Some(extra) = args.words.get(1) {
+        return Err(UsageError::Extra(extra.clone()));
+    }
+    Ok(Box::new(Contact {
+        user_id: user_id.clone(),
+    }))
+}
+
+#[async_trait]
+impl Command for Contact {
+    async fn run(self: Box<Self>, ctx: &Context<'_>) -> Result<Answer, CommandError> {
+        let ct = ctx.app.config.lang.contact_texts();
+        let dingtalk = &ctx.app.dingtalk;
+        let contact = dingtalk.ext_contact(&self.user_id).await?;
+        let names = if contact.label_ids.is_empty() {
+            Default::default()
+        } else {
+            // Without label names the ids still say something; a failure is not fatal.
+            match dingtalk.label_groups().await {
+                Ok(groups) => label_names(&groups),
+                Err(e) => {
+                    tracing::warn!(error = %e, "label names unavailable; showing ids");
+                    Default::default()
+                }
+            }
+        };
+        let name = contact.name.clone().unwrap_or_default();
+        let mut text = fill(ct.contact_header, &[&name, &contact.user_id]);
+        text.push_str("\n\n");
+        for (label, value) in fields(&contact, &names, ct) {
+            text.push_str(&format!("- {label}: {value}\n"));
+        }
+        if let Some(mobile) = contact.mobile.as_deref().filter(|m| !m.is_empty()) {
+            let shown = if ctx.msg.kind == ConversationKind::Group {
+                mask_mobile(mobile)
+            } else {
+                mobile.to_owned()
+            };
+            text.push_str(&format!("- {}: {shown}\n", ct.field_mobile));
+        }
+        Ok(Answer::done(text))
+    }
+}

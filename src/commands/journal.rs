@@ -1,0 +1,103 @@
+//! The audit trail: one record per run of a changing command, in the store and in the log.
+
+use std::time::Duration;
+
+use crate::{
+    app::{App, now_ms},
+    callback::model::Incoming,
+    ids::ChatId,
+    store::AuditRecord,
+};
+
+use super::dispatch::Executed;
+
+/// Writes the record of one run. A store failure is logged (the log line carries the same
+/// fields) and does not hold back the reply.
+pub async fn record(
+    app: &App,
+    msg: &Incoming,
+    words: &[String],
+    chat: Option<ChatId>,
+    executed: &Executed,
+    took: Duration,
+) {
+    let record = AuditRecord {
+        at_ms: now_ms(),
+        msg_id: msg.msg_id.clone(),
+        conversation: msg.conversation.clone(),
+        chat,
+        sender_staff_id: msg.sender.staff_id.clone(),
+        sender_nick: msg.sender.nick.clone(),
+        command: executed.command.to_owned(),
+        args: quoted(words),
+        outcome: audit_outcome(executed.outcome).to_owned(),
+        errcode: executed.errcode.clone(),
+        request_id: executed.request_id.clone(),
+        duration_ms: took.as_millis() as i64,
+    };
+    tracing::info!(
+        target: "qunguan::audit",
+        at_ms = record.at_ms,
+        msg_id = %record.msg_id,
+        cid = %record.conversation,
+        chatid = record.chat.as_ref().map(ChatId::as_str),
+        staff_id = record.sender_staff_id.as_ref().map(|s| s.as_str()),
+        nick = %record.sender_nick,
+        command = %record.command,
+        args = %record.args,
+        outcome = %record.outcome,
+        errcode = record.errcode.as_deref(),
+        request_id = record.request_id.as_deref(),
+        duration_ms = record.duration_ms,
+        "audit"
+    );
+    if let Err(e) = app.store.record_audit(&record).await {
+        tracing::error!(msg_id = %record.msg_id, error = %e, "cannot write the audit record");
+    }
+}
+
+/// The audit trail knows three outcomes: a usage error is a refusal, a timeout a failure.
+fn audit_outcome(outcome: &str) -> &'static str {
+    match outcome {
+        "done" => "done",
+        "failed" | "timeout" => "failed",
+        _ => "refused",
+    }
+}
+
+/// Arguments as typed, quoting any that contain spaces.
+pub fn quoted(words: &[String]) -> String {
+    words
+        .iter()
+        .map(|w| {
+            if w.is_empty() || w.chars().any(char::is_whitespace) {
+                format!("\"{w}\"")
+            } else {
+                w.clone()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn arguments_with_spaces_are_quoted() {
+        let words = vec![
+            "u1".to_owned(),
+            "title=开发 工程师".to_owned(),
+            String::new(),
+        ];
+        assert_eq!(quoted(&words), r#"u1 "title=开发 工程师" """#);
+    }
+
+    #[test]
+    fn outcomes_fold_into_done_refused_failed() {
+        assert_eq!(audit_outcome("usage"), "refused");
+        assert_eq!(audit_outcome("timeout"), "failed");
+        assert_eq!(audit_outcome("done"), "done");
+    }
+}

@@ -1,0 +1,48 @@
+//! `/labels`: the external-contact label groups with each label's id and name.
+
+use async_trait::async_trait;
+
+use super::{
+    Access, Answer, Args, Binding, Command, CommandError, Context, Scope, Spec, UsageError, no_args,
+};
+
+pub static SPEC: Spec = Spec {
+    name: "labels",
+    alias: "标签",
+    args: "",
+    summary: [
+        "列出外部联系人的标签组、标签 ID 和名称",
+        "List the external-contact label groups, label ids and names",
+    ],
+    access: Access::Admin,
+    scope: Scope::Anywhere,
+    binding: Binding::Optional,
+    audited: false,
+    parse,
+};
+
+struct Labels;
+
+fn parse(args: &Args<'_>) -> Result<Box<dyn Command>, UsageError> {
+    no_args(args)?;
+    Ok(Box::new(Labels))
+}
+
+#[async_trait]
+impl Command for Labels {
+    async fn run(self: Box<Self>, ctx: &Context<'_>) -> Result<Answer, CommandError> {
+        let ct = ctx.app.config.lang.contact_texts();
+        let groups = ctx.app.dingtalk.label_groups().await?;
+        if groups.iter().all(|g| g.labels.is_empty()) {
+            return Ok(Answer::done(ct.labels_none));
+        }
+        let mut text = format!("{}\n", ct.labels_header);
+        for group in groups.iter().filter(|g| !g.labels.is_empty()) {
+            text.push_str(&format!("\n**{}**\n", group.name));
+            for label in &group.labels {
+                text.push_str(&format!("- `{}` {}\n", label.id, label.name));
+            }
+        }
+        Ok(Answer::done(text))
+    }
+}
