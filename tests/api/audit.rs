@@ -75,3 +75,35 @@ async fn audit_is_for_admins_and_checks_its_count() {
         "{text}"
     );
 }
+
+#[tokio::test]
+async fn the_record_is_written_before_the_reply_is_sent() {
+    let app = spawn_app_with(&[("QUNGUAN_GROUPS", CHAT)]).await;
+    // Hold the reply at the fake while the database is checked.
+    app.fake.script(
+        "POST",
+        "/robot/sendBySession",
+        200,
+        json!({"errcode": 0}),
+        Duration::from_millis(1500),
+    );
+    let body = app.group_message(ADMIN, "/lock-friending");
+    app.post_callback(&body).await;
+    app.fake
+        .wait_until("the reply", Duration::from_secs(10), |rs| {
+            rs.iter().any(|r| r.path == "/robot/sendBySession")
+        })
+        .await;
+    let db = rusqlite::Connection::open(app.dir.path().join("qunguan.db")).unwrap();
+    let (outcome, request_id): (String, String) = db
+        .query_row(
+            "SELECT outcome, request_id FROM audit WHERE msg_id = ?1",
+            [body["msgId"].as_str().unwrap()],
+            |row| Ok((row.get(0)?, row.get(1)?)),
+        )
+        .expect("the audit record exists while the reply is in flight");
+    assert_eq!(
+        (outcome.as_str(), request_id.as_str()),
+        ("done", "req-friendswitch")
+    );
+}
