@@ -1,42 +1,55 @@
-//! From what a member typed to a command line: normalisation, mention stripping, tokens.
+//! From what a member typed to a command line: mention stripping, tokens, folding.
 //!
 //! DingTalk clients differ: desktop clients send `text` with the bot's name removed and a
 //! leading space; HarmonyOS sends `richText` whose first segment is `@机器人`; input methods
 //! produce full-width `／` and `＠` or an ideographic space; a mention typed last can end up
-//! glued to the command (`帮助@机器人`). [`normalise`] folds all of that into one canonical
-//! line, and [`CommandLine::parse`] splits it into a command name and arguments.
+//! glued to the command (`帮助@机器人`).
+//!
+//! [`tidy`] trims, collapses whitespace and strips mention fragments, recognising the
+//! full-width forms, without changing any other character. [`fold`] is NFKC plus dashes,
+//! for what is structure: the command name, `key=` names, ids and numbers. Free text (a
+//! remark, an address) keeps exactly what was typed, full-width punctuation included.
+//! [`normalise`] is the canonical form of a whole line: `tidy(fold(text))`.
 
 use unicode_normalization::UnicodeNormalization;
 
 use crate::callback::model::Content;
 
-/// A command name (lower case, without `/`) and its arguments (case kept).
+/// A command name (folded, lower case, without `/`) and its arguments as typed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CommandLine {
     pub name: String,
     pub args: Vec<String>,
 }
 
-/// The canonical text of a message's content, or `None` for non-text messages.
+/// The tidied text of a message's content, or `None` for non-text messages.
 pub fn text_of(content: &Content) -> Option<String> {
     match content {
-        Content::Text(text) => Some(normalise(text)),
+        Content::Text(text) => Some(tidy(text)),
         Content::RichText(segments) => {
             // A segment that is only a mention (`@群管机器人`, possibly a name with spaces)
-            // is dropped whole; one that also carries a command is kept for `normalise`.
-            let kept: Vec<String> = segments
+            // is dropped whole; one that also carries a command is kept for `tidy`.
+            let kept: Vec<&str> = segments
                 .iter()
-                .map(|s| normalise_chars(s))
-                .filter(|s| !s.trim_start().starts_with('@') || s.contains('/'))
+                .map(String::as_str)
+                .filter(|s| !s.trim_start().starts_with(is_at) || s.contains(is_slash))
                 .collect();
-            Some(normalise(&kept.join(" ")))
+            Some(tidy(&kept.join(" ")))
         }
         Content::Other(_) => None,
     }
 }
 
-/// NFKC (full-width forms, U+3000), dashes from smart punctuation, nothing else.
-fn normalise_chars(text: &str) -> String {
+fn is_at(c: char) -> bool {
+    c == '@' || c == '＠'
+}
+
+fn is_slash(c: char) -> bool {
+    c == '/' || c == '／'
+}
+
+/// NFKC (full-width forms, U+3000) and dashes from smart punctuation, for structure.
+pub fn fold(text: &str) -> String {
     text.nfkc()
         .map(|c| match c {
             '\u{2010}'..='\u{2015}' | '\u{2212}' => '-',
@@ -45,34 +58,39 @@ fn normalise_chars(text: &str) -> String {
         .collect()
 }
 
-/// Canonical form of a typed line: NFKC, trimmed, whitespace collapsed, leading and
+/// Canonical form of a typed line: folded, trimmed, whitespace collapsed, leading and
 /// trailing mention fragments removed. Idempotent.
 pub fn normalise(text: &str) -> String {
-    let folded = normalise_chars(text);
-    let mut words: Vec<&str> = folded.split_whitespace().collect();
+    tidy(&fold(text))
+}
+
+/// Trimmed, whitespace collapsed, leading and trailing mention fragments removed; every
+/// other character as typed.
+pub fn tidy(text: &str) -> String {
+    let mut words: Vec<&str> = text.split_whitespace().collect();
     strip_leading_mentions(&mut words);
     if let Some(first) = words.first_mut() {
         // `/help@机器人` or `帮助@机器人`: a mention glued to the end of the command.
-        if let Some((head, _)) = first.split_once('@').filter(|(head, _)| !head.is_empty()) {
-            *first = head;
+        if let Some(at) = first.find(is_at).filter(|at| *at > 0) {
+            *first = &first[..at];
         }
     }
-    while words.len() > 1 && words.last().is_some_and(|w| w.starts_with('@')) {
+    while words.len() > 1 && words.last().is_some_and(|w| w.starts_with(is_at)) {
         words.pop();
     }
     words.join(" ")
 }
 
 fn strip_leading_mentions(words: &mut Vec<&str>) {
-    while let Some(first) = words.first().copied().filter(|w| w.starts_with('@')) {
-        if let Some(slash) = first.find('/') {
+    while let Some(first) = words.first().copied().filter(|w| w.starts_with(is_at)) {
+        if let Some(slash) = first.find(is_slash) {
             // `@机器人/info`: the mention is glued to the command.
             words[0] = &first[slash..];
             return;
         }
         // A name can contain spaces (`@群管 机器人 /info`): if a `/command` follows, drop
         // everything before it; otherwise drop this one word.
-        match words.iter().position(|w| w.starts_with('/')) {
+        match words.iter().position(|w| w.starts_with(is_slash)) {
             Some(at) => {
                 words.drain(..at);
             }
@@ -84,10 +102,10 @@ fn strip_leading_mentions(words: &mut Vec<&str>) {
 }
 
 impl CommandLine {
-    /// Splits a normalised line; `None` when nothing is left.
-    pub fn parse(normalised: &str) -> Option<Self> {
-        let mut tokens = tokenize(normalised).into_iter();
-        let first = tokens.next()?;
+    /// Splits a tidied line; `None` when nothing is left. Only the name is folded.
+    pub fn parse(line: &str) -> Option<Self> {
+        let mut tokens = tokenize(line).into_iter();
+        let first = fold(&tokens.next()?);
         let name = first.strip_prefix('/').unwrap_or(&first).to_lowercase();
         Some(CommandLine {
             name,
@@ -96,7 +114,7 @@ impl CommandLine {
     }
 }
 
-/// Splits on whitespace; `"…"`, `“…”` and `「…」` group words (quotes may sit inside a
+/// Splits on whitespace; `"…"`, `＂…＂`, `“…”` and `「…」` group words (quotes may sit inside a
 /// word, as in `name="张 三"`). An unclosed quote runs to the end of the line.
 pub fn tokenize(line: &str) -> Vec<String> {
     let mut tokens = Vec::new();
@@ -131,6 +149,7 @@ pub fn tokenize(line: &str) -> Vec<String> {
 fn closing_quote(open: char) -> Option<char> {
     match open {
         '"' => Some('"'),
+        '＂' => Some('＂'),
         '“' => Some('”'),
         '「' => Some('」'),
         _ => None,
@@ -169,6 +188,20 @@ mod tests {
     }
 
     #[test]
+    fn tidy_keeps_free_text_exactly_as_typed() {
+        assert_eq!(
+            tidy("＠群管机器人 ／contact-update u1 remark=老客户，优先跟进（重要）"),
+            "／contact-update u1 remark=老客户，优先跟进（重要）"
+        );
+        let line = CommandLine::parse(&tidy("／ＣＯＮＴＡＣＴ u1 地址＝杭州：西湖")).unwrap();
+        assert_eq!(
+            (line.name.as_str(), line.args[1].as_str()),
+            ("contact", "地址＝杭州：西湖")
+        );
+        assert_eq!(tidy("帮助＠机器人"), "帮助");
+    }
+
+    #[test]
     fn rich_text_drops_the_mention_segment() {
         let content = Content::RichText(vec!["@群管机器人".into(), "/info".into()]);
         assert_eq!(text_of(&content).as_deref(), Some("/info"));
@@ -179,7 +212,7 @@ mod tests {
 
     #[test]
     fn command_names_are_case_insensitive_and_args_keep_case() {
-        let line = CommandLine::parse(&normalise("／BIND chatAbC")).unwrap();
+        let line = CommandLine::parse(&tidy("／BIND chatAbC")).unwrap();
         assert_eq!(line.name, "bind");
         assert_eq!(line.args, vec!["chatAbC"]);
         assert_eq!(CommandLine::parse("帮助").unwrap().name, "帮助");
@@ -189,8 +222,8 @@ mod tests {
     #[test]
     fn quotes_group_words() {
         assert_eq!(
-            tokenize(r#"a "b c" name="张 三" “d e” 「f g」 h"#),
-            vec!["a", "b c", "name=张 三", "d e", "f g", "h"]
+            tokenize(r#"a "b c" name="张 三" “d e” 「f g」 ＂i j＂ h"#),
+            vec!["a", "b c", "name=张 三", "d e", "f g", "i j", "h"]
         );
         assert_eq!(tokenize(r#"x "unclosed y"#), vec!["x", "unclosed y"]);
         assert_eq!(tokenize(r#""""#), vec![""]);

@@ -8,6 +8,7 @@ use super::{
 use crate::{
     app::format_gmt8,
     i18n::{ContactTexts, fill},
+    message::fold,
     store::AuditRecord,
 };
 
@@ -41,7 +42,7 @@ fn parse(args: &Args<'_>) -> Result<Box<dyn Command>, UsageError> {
     }
     let count = match args.words.first() {
         None => DEFAULT_COUNT,
-        Some(raw) => raw
+        Some(raw) => fold(raw)
             .parse()
             .ok()
             .filter(|n| (1..=MAX_COUNT).contains(n))

@@ -12,6 +12,7 @@ use crate::{
     dingtalk::ErrorKind,
     i18n::fill,
     ids::{ChatId, IdError},
+    message::fold,
     store::BindOutcome,
 };
 
@@ -42,7 +43,7 @@ fn parse(args: &Args<'_>) -> Result<Box<dyn Command>, UsageError> {
         return Err(UsageError::Extra(extra.clone()));
     }
     let t = args.lang.texts();
-    let chat = ChatId::parse(raw).map_err(|e| UsageError::Invalid {
+    let chat = ChatId::parse(&fold(raw)).map_err(|e| UsageError::Invalid {
         arg: "<chatid>",
         value: raw.clone(),
         why: match e {

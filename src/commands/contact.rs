@@ -6,7 +6,7 @@ use super::{
     Access, Answer, Args, Binding, Command, CommandError, Context, Scope, Spec, UsageError,
     contact_view::{fields, label_names, mask_mobile},
 };
-use crate::{callback::model::ConversationKind, i18n::fill};
+use crate::{callback::model::ConversationKind, i18n::fill, message::fold};
 
 pub static SPEC: Spec = Spec {
     name: "contact",
@@ -30,7 +30,7 @@ fn parse(args: &Args<'_>) -> Result<Box<dyn Command>, UsageError> {
         return Err(UsageError::Extra(extra.clone()));
     }
     Ok(Box::new(Contact {
-        user_id: user_id.clone(),
+        user_id: fold(user_id),
     }))
 }
 

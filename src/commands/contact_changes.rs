@@ -3,11 +3,14 @@
 //!
 //! Everything that can be checked without DingTalk is checked here, so a wrong argument
 //! never reaches the TOP gateway. Label names are resolved later (they need DingTalk).
+//! Keys, ids and numbers are folded (full-width forms accepted); free-text values (a name,
+//! a remark, an address) are kept exactly as typed.
 
 use crate::{
     dingtalk::ExtContact,
     i18n::{ContactTexts, fill},
     ids::StaffId,
+    message::fold,
 };
 
 use super::{Args, UsageError};
@@ -61,20 +64,21 @@ pub struct Request {
 /// Parses the words after `/contact-update`.
 pub fn parse(args: &Args<'_>) -> Result<Request, UsageError> {
     let ct = args.lang.contact_texts();
-    let dry_run = args.words.iter().any(|w| DRY_RUN.contains(&w.as_str()));
-    let mut words = args.words.iter().filter(|w| !DRY_RUN.contains(&w.as_str()));
-    let user_id = words.next().ok_or(UsageError::Missing("<userId>"))?;
+    let is_dry_run = |w: &String| DRY_RUN.contains(&fold(w).to_lowercase().as_str());
+    let dry_run = args.words.iter().any(is_dry_run);
+    let mut words = args.words.iter().filter(|w| !is_dry_run(w));
+    let user_id = fold(words.next().ok_or(UsageError::Missing("<userId>"))?);
     if user_id.contains('=') || user_id.is_empty() {
-        return Err(invalid("<userId>", user_id, ct.arg_user_id));
+        return Err(invalid("<userId>", &user_id, ct.arg_user_id));
     }
     let mut mentions = args.mentions.iter().filter_map(|m| m.staff_id.clone());
     let mut changes = Changes::default();
     let mut seen = Vec::new();
     for word in words {
-        let Some((raw_key, value)) = word.split_once('=') else {
+        let Some((raw_key, value)) = word.split_once(['=', '＝']) else {
             return Err(invalid("key=value", word, ct.not_key_value));
         };
-        let key_typed = raw_key.to_lowercase().replace('_', "-");
+        let key_typed = fold(raw_key).to_lowercase().replace('_', "-");
         let Some(key) = KEYS.iter().copied().find(|k| *k == key_typed) else {
             return Err(unknown_key(raw_key, ct));
         };
@@ -88,7 +92,7 @@ pub fn parse(args: &Args<'_>) -> Result<Request, UsageError> {
         return Err(UsageError::Missing("key=value"));
     }
     Ok(Request {
-        user_id: user_id.clone(),
+        user_id,
         changes,
         dry_run,
     })
@@ -134,7 +138,7 @@ fn set(
         "address" => changes.address = text(),
         "remark" => changes.remark = text(),
         "labels" => {
-            let labels = list(value).map(|item| match item.parse::<i64>() {
+            let labels = list(value).map(|item| match fold(item).parse::<i64>() {
                 Ok(id) if id > 0 => LabelRef::Id(id),
                 _ => LabelRef::Name(item.to_owned()),
             });
@@ -166,7 +170,7 @@ fn set(
         }
         "share-depts" => {
             let depts: Vec<Option<i64>> = list(value)
-                .map(|item| item.parse().ok().filter(|id| *id > 0))
+                .map(|item| fold(item).parse().ok().filter(|id| *id > 0))
                 .collect();
             if depts.iter().any(Option::is_none) {
                 return Err(invalid(key, value, ct.expects_depts));
@@ -183,9 +187,12 @@ fn set(
     Ok(())
 }
 
-/// Comma-separated items, trimmed, empty ones dropped (`，` arrives here as `,` after NFKC).
+/// Items separated by `,`, `，` or `、`, trimmed, empty ones dropped.
 fn list(value: &str) -> impl Iterator<Item = &str> {
-    value.split(',').map(str::trim).filter(|s| !s.is_empty())
+    value
+        .split([',', '，', '、'])
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
 }
 
 /// One to [`MAX_ITEMS`] items, duplicates removed in order.
@@ -209,10 +216,11 @@ fn bounded<T: PartialEq>(
 
 /// A staff id, or an `@name` that stands for the next @mentioned member.
 fn staff(item: &str, mentions: &mut impl Iterator<Item = StaffId>) -> Option<StaffId> {
+    let item = fold(item);
     if item.starts_with('@') {
         mentions.next()
     } else {
-        StaffId::parse(item).ok()
+        StaffId::parse(&item).ok()
     }
 }
 
@@ -305,6 +313,23 @@ mod tests {
             .collect();
         assert_eq!(users, vec!["s1", "wangwu"]);
         assert_eq!(c.share_depts, Some(vec![3, 4]));
+    }
+
+    #[test]
+    fn free_text_is_kept_and_structure_accepts_full_width_forms() {
+        let r = parse_line(
+            "ｕ１ remark＝老客户，优先跟进（重要） ｓｈａｒｅ－ｄｅｐｔｓ=３，４、5 follower=＠李四 预览",
+            &["lisi"],
+        )
+        .unwrap();
+        assert_eq!(r.user_id, "u1");
+        assert!(r.dry_run);
+        assert_eq!(
+            r.changes.remark.as_deref(),
+            Some("老客户，优先跟进（重要）")
+        );
+        assert_eq!(r.changes.share_depts, Some(vec![3, 4, 5]));
+        assert_eq!(r.changes.follower.unwrap().as_str(), "lisi");
     }
 
     #[test]

@@ -12,6 +12,7 @@ use super::{
 use crate::{
     dingtalk::{ExtContact, LabelGroup},
     i18n::{ContactTexts, fill},
+    message::fold,
 };
 
 pub static SPEC: Spec = Spec {
@@ -120,7 +121,12 @@ fn resolve(
         let id = match label {
             LabelRef::Id(id) => *id,
             LabelRef::Name(wanted) => {
-                let matches: Vec<_> = all.iter().filter(|(_, name, _)| name == wanted).collect();
+                // Compared folded, so full-width and half-width spellings match.
+                let wanted_folded = fold(wanted);
+                let matches: Vec<_> = all
+                    .iter()
+                    .filter(|(_, name, _)| fold(name) == wanted_folded)
+                    .collect();
                 match matches.as_slice() {
                     [one] => one.2,
                     [] => {

@@ -6,7 +6,10 @@ use super::{
     Access, Answer, Args, Binding, Command, CommandError, Context, REGISTRY, Scope, Spec,
     UsageError, dispatch::unknown_command, lookup,
 };
-use crate::i18n::{Lang, Texts, fill};
+use crate::{
+    i18n::{Lang, Texts, fill},
+    message::fold,
+};
 
 pub static SPEC: Spec = Spec {
     name: "help",
@@ -34,7 +37,7 @@ fn parse(args: &Args<'_>) -> Result<Box<dyn Command>, UsageError> {
     let topic = args
         .words
         .first()
-        .map(|a| a.trim_start_matches('/').to_lowercase());
+        .map(|a| fold(a).trim_start_matches('/').to_lowercase());
     Ok(Box::new(Help { topic }))
 }
 

@@ -284,3 +284,22 @@ async fn contact_commands_are_for_admins_only() {
             .all(|r| r.path == "/robot/sendBySession")
     );
 }
+
+#[tokio::test]
+async fn free_text_reaches_dingtalk_exactly_as_typed() {
+    let app = app_with_contact().await;
+    let text = app
+        .say(
+            ADMIN,
+            &format!("／contact-update {EXT} remark＝老客户，优先跟进（重要）"),
+        )
+        .await;
+    assert!(
+        text.contains("Remark: 老客户 → 老客户，优先跟进（重要）"),
+        "{text}"
+    );
+    assert_eq!(
+        sent_contact(&app.fake.requests_to(TOP)[0])["remark"],
+        "老客户，优先跟进（重要）"
+    );
+}
