@@ -12,10 +12,16 @@ use tokio_util::task::TaskTracker;
 
 use crate::{
     config::Config,
+    dedupe::Deduper,
     dingtalk::DingTalkClient,
     metrics::Metrics,
     store::{SqliteStore, Store, StoreError},
 };
+
+/// How long msgIds are remembered beyond the signature window: a captured (timestamp,
+/// sign) pair is accepted until `timestamp + window`, and its genuine delivery arrived at
+/// about `timestamp`; the margin covers clock skew and slow deliveries.
+const DEDUPE_MARGIN: Duration = Duration::from_secs(300);
 
 /// Milliseconds since the Unix epoch, the unit of every DingTalk timestamp.
 pub fn now_ms() -> i64 {
@@ -41,6 +47,7 @@ pub struct App {
     pub store: Arc<dyn Store>,
     pub metrics: Metrics,
     pub worker: Worker,
+    pub dedupe: Arc<Deduper>,
 }
 
 /// Why the application could not be assembled.
@@ -59,25 +66,23 @@ pub enum StartError {
 }
 
 impl App {
-    /// Opens the store and builds the DingTalk client.
-    pub fn build(config: Config) -> Result<Self, StartError> {
-        let store = SqliteStore::open(&config.database)?;
+    /// Opens the store, loads remembered msgIds and builds the DingTalk client.
+    pub async fn build(config: Config) -> Result<Self, StartError> {
+        let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&config.database)?);
+        let retention = config.signature_window + DEDUPE_MARGIN;
+        let dedupe = Deduper::start(store.clone(), now_ms(), retention).await?;
         let metrics = Metrics::default();
         let dingtalk = DingTalkClient::new(&config, metrics.clone())?;
         let worker = Worker::new(config.max_in_flight);
-        Ok(App {
+        let app = App {
             config,
             dingtalk,
-            store: Arc::new(store),
+            store,
             metrics,
             worker,
-        })
-    }
-
-    /// How long a msgId is remembered: twice the signature window, because a captured
-    /// (timestamp, sign) pair stays valid for the window on either side of its timestamp.
-    pub fn dedupe_retention_ms(&self) -> i64 {
-        2 * self.config.signature_window.as_millis() as i64
+            dedupe,
+        };
+        Ok(app)
     }
 }
 

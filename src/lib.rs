@@ -19,6 +19,7 @@
 //! - [`dingtalk`]: the DingTalk client: token caches, retries, the one envelope decoder,
 //!   one file per API family.
 //! - [`store`]: bindings (cid → chatid) and seen msgIds, behind a trait; SQLite by default.
+//! - [`dedupe`]: the msgId replay defence (in memory, persisted in batches).
 //! - [`app`]: the shared state and the bounded background worker.
 //! - [`config`], [`i18n`], [`ids`], [`metrics`], [`telemetry`]: settings, reply texts,
 //!   typed ids, Prometheus counters, logging.
@@ -27,6 +28,7 @@ pub mod app;
 pub mod callback;
 pub mod commands;
 pub mod config;
+pub mod dedupe;
 pub mod dingtalk;
 pub mod i18n;
 pub mod ids;

@@ -91,7 +91,7 @@ pub async fn start(config: Config) -> Result<RunningServer, StartError> {
         lang = ?config.lang,
         "configuration loaded"
     );
-    let app = Arc::new(App::build(config)?);
+    let app = Arc::new(App::build(config).await?);
     let listener = TcpListener::bind(addr)
         .await
         .map_err(|source| StartError::Listen {
@@ -132,6 +132,7 @@ pub async fn serve(
     if left > 0 {
         tracing::error!(left, "shutdown deadline passed with commands still running");
     }
+    app.dedupe.flush().await;
     result
 }
 
@@ -139,6 +140,7 @@ async fn prune_seen_messages(app: Arc<App>) {
     let mut tick = tokio::time::interval(PRUNE_INTERVAL);
     loop {
         tick.tick().await;
+        app.dedupe.forget_expired(now_ms());
         match app.store.forget_messages(now_ms()).await {
             Ok(n) if n > 0 => tracing::debug!(forgotten = n, "expired msgIds deleted"),
             Ok(_) => {}

@@ -1,16 +1,26 @@
 //! Logging: `tracing` to stderr, filtered by `RUST_LOG` (default `info`); colours only on a
-//! terminal, so log files and journald get plain text.
+//! terminal, so log files and journald get plain text. Lines are handed to a background
+//! writer thread, so a callback never waits on a write to stderr.
 
 use std::io::IsTerminal;
 
+use tracing_appender::non_blocking::{NonBlockingBuilder, WorkerGuard};
 use tracing_subscriber::EnvFilter;
 
-/// Installs the global subscriber; later calls are ignored (tests may call it repeatedly).
-pub fn init() {
+/// Installs the global subscriber. Keep the returned guard alive until exit: dropping it
+/// flushes the lines still queued. Later calls install nothing and return `None`.
+pub fn init() -> Option<WorkerGuard> {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
-    let _ = tracing_subscriber::fmt()
+    // Not lossy: under a flood, a full queue slows logging down rather than dropping
+    // lines (audit events among them).
+    let (writer, guard) = NonBlockingBuilder::default()
+        .lossy(false)
+        .finish(std::io::stderr());
+    tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
+        .with_writer(writer)
         .with_ansi(std::io::stderr().is_terminal())
-        .try_init();
+        .try_init()
+        .ok()
+        .map(|()| guard)
 }

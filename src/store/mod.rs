@@ -64,14 +64,12 @@ pub struct AuditRecord {
 /// Where qunguan keeps state across restarts.
 #[async_trait]
 pub trait Store: Send + Sync {
-    /// Marks `msg_id` as seen until `keep_until_ms`. Returns `false` if it was already seen
-    /// and has not expired. Atomic: of two concurrent claims of one msgId, one wins.
-    async fn claim_message(
-        &self,
-        msg_id: &MsgId,
-        now_ms: i64,
-        keep_until_ms: i64,
-    ) -> Result<bool, StoreError>;
+    /// Records msgIds as seen until their keep-until time (epoch ms). Deciding whether a
+    /// msgId is new happens in memory ([`crate::dedupe`]); this makes it survive restarts.
+    async fn remember_messages(&self, seen: &[(MsgId, i64)]) -> Result<(), StoreError>;
+
+    /// The msgIds still remembered at `now_ms`, with their keep-until times.
+    async fn remembered_messages(&self, now_ms: i64) -> Result<Vec<(MsgId, i64)>, StoreError>;
 
     /// Drops msgIds whose keep-until time has passed; returns how many.
     async fn forget_messages(&self, now_ms: i64) -> Result<u64, StoreError>;

@@ -1,6 +1,9 @@
 //! The embedded SQLite store: one connection behind a mutex, used from the blocking pool.
 
-use std::sync::{Arc, Mutex};
+use std::{
+    collections::HashMap,
+    sync::{Arc, Mutex, RwLock},
+};
 
 use async_trait::async_trait;
 use rusqlite::{Connection, OptionalExtension, params};
@@ -46,8 +49,11 @@ const MIGRATIONS: &[&str] = &[
 /// SQLite-backed [`Store`].
 pub struct SqliteStore {
     /// One connection: SQLite serialises writers anyway, and a mutex makes each
-    /// check-then-write (claim, bind) atomic without explicit transactions.
+    /// check-then-write (bind) atomic without explicit transactions.
     conn: Arc<Mutex<Connection>>,
+    /// Every binding, read on each command that needs a chatid. This store is the only
+    /// writer of its file (one replica), so the map is kept exact on bind and unbind.
+    bindings: Arc<RwLock<HashMap<OpenConversationId, ChatId>>>,
 }
 
 impl SqliteStore {
@@ -64,9 +70,14 @@ impl SqliteStore {
             migrate(&mut conn)?;
             Ok(conn)
         });
-        match opened {
-            Ok(conn) => Ok(Self {
+        let with_bindings = opened.and_then(|conn| {
+            let bindings = load_bindings(&conn)?;
+            Ok((conn, bindings))
+        });
+        match with_bindings {
+            Ok((conn, bindings)) => Ok(Self {
                 conn: Arc::new(Mutex::new(conn)),
+                bindings: Arc::new(RwLock::new(bindings)),
             }),
             Err(source) => Err(StoreError::Open { path, source }),
         }
@@ -87,6 +98,21 @@ impl SqliteStore {
     }
 }
 
+fn load_bindings(conn: &Connection) -> rusqlite::Result<HashMap<OpenConversationId, ChatId>> {
+    let mut stmt = conn.prepare("SELECT conversation_id, chat_id FROM bindings")?;
+    let rows = stmt.query_map([], |row| {
+        Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?))
+    })?;
+    let mut bindings = HashMap::new();
+    for row in rows {
+        let (cid, chat) = row?;
+        if let (Ok(cid), Ok(chat)) = (OpenConversationId::parse(&cid), ChatId::parse(&chat)) {
+            bindings.insert(cid, chat);
+        }
+    }
+    Ok(bindings)
+}
+
 fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
     let done: usize = conn.pragma_query_value(None, "user_version", |row| row.get(0))?;
     for (i, sql) in MIGRATIONS.iter().enumerate().skip(done) {
@@ -100,22 +126,43 @@ fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
 
 #[async_trait]
 impl Store for SqliteStore {
-    async fn claim_message(
-        &self,
-        msg_id: &MsgId,
-        now_ms: i64,
-        keep_until_ms: i64,
-    ) -> Result<bool, StoreError> {
-        let msg_id = msg_id.as_str().to_owned();
+    async fn remember_messages(&self, seen: &[(MsgId, i64)]) -> Result<(), StoreError> {
+        let seen: Vec<(String, i64)> = seen
+            .iter()
+            .map(|(m, t)| (m.as_str().to_owned(), *t))
+            .collect();
         self.with(move |conn| {
-            let changed = conn
-                .prepare_cached(
+            let tx = conn.transaction()?;
+            {
+                let mut insert = tx.prepare_cached(
                     "INSERT INTO seen_messages (msg_id, keep_until_ms) VALUES (?1, ?2)
-                     ON CONFLICT (msg_id) DO UPDATE SET keep_until_ms = excluded.keep_until_ms
-                     WHERE seen_messages.keep_until_ms <= ?3",
-                )?
-                .execute(params![msg_id, keep_until_ms, now_ms])?;
-            Ok(changed == 1)
+                     ON CONFLICT (msg_id) DO UPDATE SET keep_until_ms = excluded.keep_until_ms",
+                )?;
+                for (msg_id, keep_until_ms) in &seen {
+                    insert.execute(params![msg_id, keep_until_ms])?;
+                }
+            }
+            tx.commit()
+        })
+        .await
+    }
+
+    async fn remembered_messages(&self, now_ms: i64) -> Result<Vec<(MsgId, i64)>, StoreError> {
+        self.with(move |conn| {
+            let mut stmt = conn.prepare(
+                "SELECT msg_id, keep_until_ms FROM seen_messages WHERE keep_until_ms > ?1",
+            )?;
+            let rows = stmt.query_map([now_ms], |row| {
+                Ok((row.get::<_, String>(0)?, row.get::<_, i64>(1)?))
+            })?;
+            let mut out = Vec::new();
+            for row in rows {
+                let (raw, keep_until_ms) = row?;
+                if let Ok(msg_id) = MsgId::parse(&raw) {
+                    out.push((msg_id, keep_until_ms));
+                }
+            }
+            Ok(out)
         })
         .await
     }
@@ -132,15 +179,12 @@ impl Store for SqliteStore {
     }
 
     async fn binding(&self, group: &OpenConversationId) -> Result<Option<ChatId>, StoreError> {
-        let group = group.as_str().to_owned();
-        let raw: Option<String> = self
-            .with(move |conn| {
-                conn.prepare_cached("SELECT chat_id FROM bindings WHERE conversation_id = ?1")?
-                    .query_row([group], |row| row.get(0))
-                    .optional()
-            })
-            .await?;
-        Ok(raw.and_then(|s| ChatId::parse(&s).ok()))
+        Ok(self
+            .bindings
+            .read()
+            .expect("bindings lock poisoned")
+            .get(group)
+            .cloned())
     }
 
     async fn bind(
@@ -150,6 +194,7 @@ impl Store for SqliteStore {
         now_ms: i64,
     ) -> Result<BindOutcome, StoreError> {
         let (group, chat) = (group.clone(), chat.clone());
+        let bindings = self.bindings.clone();
         self.with(move |conn| {
             let holder: Option<String> = conn
                 .query_row(
@@ -181,6 +226,11 @@ impl Store for SqliteStore {
                  bound_at_ms = excluded.bound_at_ms",
                 params![group.as_str(), chat.as_str(), now_ms],
             )?;
+            // Still under the connection lock: the map changes with the table.
+            bindings
+                .write()
+                .expect("bindings lock poisoned")
+                .insert(group, chat);
             Ok(match previous.and_then(|p| ChatId::parse(&p).ok()) {
                 Some(previous) => BindOutcome::Replaced { previous },
                 None => BindOutcome::Bound,
@@ -190,15 +240,22 @@ impl Store for SqliteStore {
     }
 
     async fn unbind(&self, group: &OpenConversationId) -> Result<Option<ChatId>, StoreError> {
-        let group = group.as_str().to_owned();
+        let group = group.clone();
+        let bindings = self.bindings.clone();
         let removed: Option<String> = self
             .with(move |conn| {
-                conn.query_row(
-                    "DELETE FROM bindings WHERE conversation_id = ?1 RETURNING chat_id",
-                    [group],
-                    |row| row.get(0),
-                )
-                .optional()
+                let removed = conn
+                    .query_row(
+                        "DELETE FROM bindings WHERE conversation_id = ?1 RETURNING chat_id",
+                        [group.as_str()],
+                        |row| row.get(0),
+                    )
+                    .optional()?;
+                bindings
+                    .write()
+                    .expect("bindings lock poisoned")
+                    .remove(&group);
+                Ok(removed)
             })
             .await?;
         Ok(removed.and_then(|s| ChatId::parse(&s).ok()))
@@ -295,16 +352,18 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_msg_id_is_claimed_once_until_it_expires() {
+    async fn remembered_msg_ids_are_kept_until_they_expire() {
         let store = SqliteStore::open(&Database::SqliteMemory).unwrap();
-        let m = MsgId::parse("msg1").unwrap();
-        assert!(store.claim_message(&m, 0, 100).await.unwrap());
-        assert!(!store.claim_message(&m, 50, 150).await.unwrap());
-        assert!(
-            store.claim_message(&m, 100, 200).await.unwrap(),
-            "expired claims can be renewed"
-        );
-        assert_eq!(store.forget_messages(200).await.unwrap(), 1);
+        let (m1, m2) = (MsgId::parse("msg1").unwrap(), MsgId::parse("msg2").unwrap());
+        store
+            .remember_messages(&[(m1.clone(), 100), (m2.clone(), 200)])
+            .await
+            .unwrap();
+        store.remember_messages(&[(m1.clone(), 300)]).await.unwrap();
+        let mut kept = store.remembered_messages(150).await.unwrap();
+        kept.sort();
+        assert_eq!(kept, vec![(m1, 300), (m2, 200)]);
+        assert_eq!(store.forget_messages(250).await.unwrap(), 1);
     }
 
     #[tokio::test]

@@ -103,7 +103,8 @@ async fn start_server(env: &HashMap<String, String>) -> RunningServer {
     }
     assert!(config.listen.ip().is_loopback());
     if std::env::var_os("TEST_LOG").is_some() {
-        qunguan::telemetry::init();
+        // The guard is leaked on purpose: logs stay on for the whole test process.
+        std::mem::forget(qunguan::telemetry::init());
     }
     server::start(config).await.expect("server starts")
 }

@@ -1,0 +1,156 @@
+#!/usr/bin/env python3
+"""Drives the benchmark described in bench/run.sh (which builds everything first)."""
+import argparse, base64, hashlib, hmac, os, re, signal, subprocess, sys, tempfile, time, urllib.request
+
+SECRET = "bench-secret"
+FAKE = "http://127.0.0.1:18081"
+REPLIES_LOG = "/tmp/bench-replies.log"
+QUNGUAN_ADDR, FLOOR_ADDR = "127.0.0.1:18090", "127.0.0.1:18080"
+
+
+def sign(ts):
+    mac = hmac.new(SECRET.encode(), f"{ts}\n{SECRET}".encode(), hashlib.sha256).digest()
+    return base64.b64encode(mac).decode()
+
+
+def replies_logged():
+    try:
+        with open(REPLIES_LOG, "rb") as f:
+            return sum(1 for _ in f)
+    except FileNotFoundError:
+        return 0
+
+
+def wait_http(url, seconds=10):
+    deadline = time.time() + seconds
+    while time.time() < deadline:
+        try:
+            urllib.request.urlopen(url, timeout=1).read()
+            return
+        except Exception:
+            time.sleep(0.1)
+    sys.exit(f"{url} did not come up")
+
+
+def metrics():
+    text = urllib.request.urlopen(f"http://{QUNGUAN_ADDR}/metrics").read().decode()
+    values = {}
+    for line in text.splitlines():
+        if not line.startswith("#") and " " in line:
+            name, value = line.rsplit(" ", 1)
+            values[name] = float(value)
+    return values
+
+
+def metric_sum(values, prefix):
+    return sum(v for k, v in values.items() if k.startswith(prefix))
+
+
+def rss_kib(pid, field):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    return 0
+
+
+def wrk(args, url, cmd, path, seconds, run_id):
+    ts = str(int(time.time() * 1000))
+    env = dict(os.environ, TS=ts, SIGN=sign(ts), CMD=cmd, CALLBACK_PATH=path, ADMIN="true", RUN=run_id)
+    out = subprocess.run(["wrk", "-t2", "-c32", f"-d{seconds}s", "--latency", "-s", args.script, url],
+                         env=env, capture_output=True, text=True, check=True).stdout
+    rate = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    def latency(pct):
+        m = re.search(rf"^\s+{pct}%\s+([\d.]+)(us|ms|s)\s*$", out, re.M)
+        value, unit = float(m.group(1)), m.group(2)
+        return value / 1000 if unit == "us" else value * 1000 if unit == "s" else value
+    non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    total = int(re.search(r"(\d+) requests in", out).group(1))
+    return {"rate": rate, "p50": latency(50), "p99": latency(99), "non2xx": int(non2xx.group(1)) if non2xx else 0, "total": total}
+
+
+def measure(args, who, cmd, run_id, qunguan_pid):
+    url, path = (f"http://{QUNGUAN_ADDR}/callback", "/callback") if who == "qunguan" else (f"http://{FLOOR_ADDR}/", "/")
+    before_replies = replies_logged()
+    before = metrics() if who == "qunguan" else None
+    result = wrk(args, url, cmd, path, args.seconds, run_id)
+    time.sleep(2.5)  # nginx flushes the reply log every second
+    result["replies"] = (replies_logged() - before_replies) / args.seconds
+    if who == "qunguan":
+        after_load = metrics()
+        time.sleep(5)  # then count what is still owed 5 s after the load stopped
+        after = metrics()
+        accepted = metric_sum(after, 'qunguan_callbacks_total{outcome="accepted"}') - metric_sum(before, 'qunguan_callbacks_total{outcome="accepted"}')
+        replied = metric_sum(after, "qunguan_replies_total") - metric_sum(before, "qunguan_replies_total")
+        result["owed"] = int(accepted - replied)
+        result["tokens"] = int(metric_sum(after, "qunguan_token_fetches_total") - metric_sum(before, "qunguan_token_fetches_total"))
+        result["busy"] = int(metric_sum(after_load, 'qunguan_callbacks_total{outcome="busy"}') - metric_sum(before, 'qunguan_callbacks_total{outcome="busy"}'))
+        result["peak_rss"] = rss_kib(qunguan_pid, "VmHWM")
+    return result
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("--shared", required=True)
+    p.add_argument("--seconds", type=int, default=8)
+    p.add_argument("--rounds", type=int, default=2)
+    args = p.parse_args()
+    args.script = os.path.join(os.path.dirname(os.path.abspath(__file__)), "callback.lua")
+    procs = []
+    subprocess.run(["nginx", "-c", f"{args.shared}/nginx-fake-upstream.conf", "-s", "stop"], capture_output=True)
+    time.sleep(0.3)
+    open(REPLIES_LOG, "w").close()
+    subprocess.run(["nginx", "-c", f"{args.shared}/nginx-fake-upstream.conf"], check=True)
+    try:
+        work = tempfile.mkdtemp(prefix="qunguan-bench-")
+        env = dict(os.environ,
+                   DINGTALK_APP_KEY="dingbenchkey", DINGTALK_APP_SECRET=SECRET,
+                   DINGTALK_OAPI_URL=FAKE, DINGTALK_API_URL=FAKE, QUNGUAN_LISTEN=QUNGUAN_ADDR,
+                   QUNGUAN_DATABASE_URL=f"sqlite://{work}/qunguan.db",
+                   QUNGUAN_GROUPS=",".join(f"chatBENCH{i}" for i in range(16)),
+                   # The floor has no rate limit; DingTalk's 20/s per API would cap /info.
+                   QUNGUAN_RATE_LIMIT_PER_SEC="100000", RUST_LOG=os.environ.get("BENCH_LOG", "info"))
+        log = open(f"{work}/qunguan.log", "w")
+        qunguan = subprocess.Popen([os.path.abspath("target/release/qunguan"), "serve"], env=env, stderr=log, cwd=work)
+        procs.append(qunguan)
+        floor = subprocess.Popen([os.path.abspath("target/bench-baseline/release/baseline")], env=dict(os.environ, MODE="webhook", SECRET=SECRET, ADDR=FLOOR_ADDR),
+                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        procs.append(floor)
+        wait_http(f"http://{QUNGUAN_ADDR}/readyz")
+        time.sleep(1)
+        idle = rss_kib(qunguan.pid, "VmRSS")
+        print(f"machine: {os.cpu_count()} cores; wrk -t2 -c32 -d{args.seconds}s; {args.rounds} rounds, floor and qunguan alternating")
+        print(f"qunguan idle RSS: {idle / 1024:.1f} MiB; log: {work}/qunguan.log")
+        results = {}
+        for rnd in range(args.rounds):
+            for cmd in ["/help", "/info"]:
+                for who in ["floor", "qunguan"]:
+                    run_id = f"{int(time.time())}{rnd}{who[0]}{cmd[1]}"
+                    r = measure(args, who, cmd, run_id, qunguan.pid)
+                    results.setdefault((cmd, who), []).append(r)
+                    extra = f" owed={r['owed']} busy={r['busy']} tokens={r['tokens']}" if who == "qunguan" else ""
+                    print(f"  round {rnd + 1} {cmd:6} {who:8} callbacks/s={r['rate']:9.0f} replies/s={r['replies']:9.0f} "
+                          f"p50={r['p50']:.2f}ms p99={r['p99']:.2f}ms non2xx={r['non2xx']}{extra}", flush=True)
+        print()
+        print(f"{'path':8}{'callbacks/s q / floor':>26}{'replies/s q / floor':>26}{'ratio':>8}{'p50 ms':>9}{'p99 ms':>9}{'owed':>6}{'tokens':>8}")
+        for cmd in ["/help", "/info"]:
+            q, f = results[(cmd, "qunguan")], results[(cmd, "floor")]
+            avg = lambda rs, k: sum(r[k] for r in rs) / len(rs)
+            ratio = avg(q, "replies") / avg(f, "replies")
+            print(f"{cmd:8}{avg(q, 'rate'):>14.0f} / {avg(f, 'rate'):<9.0f}{avg(q, 'replies'):>14.0f} / {avg(f, 'replies'):<9.0f}"
+                  f"{ratio:>8.2f}{max(r['p50'] for r in q):>9.2f}{max(r['p99'] for r in q):>9.2f}"
+                  f"{max(r['owed'] for r in q):>6}{sum(r['tokens'] for r in q):>8}")
+        print(f"qunguan RSS: idle {idle / 1024:.1f} MiB, peak {rss_kib(qunguan.pid, 'VmHWM') / 1024:.1f} MiB")
+    finally:
+        for proc in procs:
+            proc.send_signal(signal.SIGTERM)
+        for proc in procs:
+            try:
+                proc.wait(timeout=40)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+        subprocess.run(["nginx", "-c", f"{args.shared}/nginx-fake-upstream.conf", "-s", "stop"], capture_output=True)
+
+
+if __name__ == "__main__":
+    main()
