@@ -54,20 +54,20 @@ pub async fn deliver(
     reply: &Reply,
     now_ms: i64,
 ) -> Result<ReplyPath, DingTalkError> {
-    let webhook = incoming.webhook.as_ref().filter(|w| {
+    let webhook = incoming.webhook.as_ref().and_then(|w| {
         let fresh = w.expires_at_ms.is_none_or(|at| at - WEBHOOK_MARGIN_MS > now_ms);
-        let allowed = client.webhook_allowed(&w.url);
-        if !allowed {
+        let allowed = client.allowed_webhook(&w.url);
+        if allowed.is_none() {
             tracing::warn!(msg_id = %incoming.msg_id, "sessionWebhook is not on the DingTalk origin; using the OpenAPI");
         }
-        fresh && allowed
+        allowed.filter(|_| fresh)
     });
     if let Some(webhook) = webhook {
         let parts = split(&reply.text, WEBHOOK_TEXT_LIMIT);
         for (i, part) in parts.iter().enumerate() {
             let title = part_title(&reply.title, i, parts.len());
             let message = markdown_message(&title, part, incoming);
-            match client.send_by_session(&webhook.url, &message).await {
+            match client.send_by_session(&webhook, &message).await {
                 Ok(()) => metrics.reply("webhook", "ok"),
                 Err(e) => {
                     metrics.reply("webhook", "failed");

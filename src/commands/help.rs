@@ -1,5 +1,7 @@
 //! `/help [command]`: the command list, or one command's usage, generated from the registry.
 
+use std::sync::LazyLock;
+
 use async_trait::async_trait;
 
 use super::{
@@ -46,7 +48,7 @@ impl Command for Help {
     async fn run(self: Box<Self>, ctx: &Context<'_>) -> Result<Answer, CommandError> {
         let lang = ctx.app.config.lang;
         Ok(Answer::done(match self.topic.as_deref() {
-            None => list(lang, ctx.texts),
+            None => LISTS[lang as usize].clone(),
             Some(topic) => match lookup(topic) {
                 Some(spec) => detail(spec, lang, ctx.texts),
                 None => unknown_command(topic, ctx.texts),
@@ -54,6 +56,11 @@ impl Command for Help {
         }))
     }
 }
+
+/// The list in each language, rendered once: it depends on constants only, and `/help`
+/// is the most frequent command.
+static LISTS: LazyLock<[String; 2]> =
+    LazyLock::new(|| [Lang::Zh, Lang::En].map(|lang| list(lang, lang.texts())));
 
 /// Every command with its alias, summary and marks.
 pub fn list(lang: Lang, t: &Texts) -> String {
@@ -123,6 +130,12 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn the_rendered_lists_are_in_lang_order() {
+        assert!(LISTS[Lang::Zh as usize].contains("可用命令"));
+        assert!(LISTS[Lang::En as usize].contains("commands:"));
     }
 
     #[test]

@@ -11,28 +11,27 @@ use crate::ids::OpenConversationId;
 const SESSION_WEBHOOK_PATH: &str = "/robot/sendBySession";
 
 impl DingTalkClient {
-    /// Whether `url` may be POSTed to as a sessionWebhook: same scheme, host and port as
-    /// `DINGTALK_OAPI_URL`, path `/robot/sendBySession`, no userinfo. The callback body is
-    /// not signed, so anything else could point us at an arbitrary host (SSRF).
-    pub fn webhook_allowed(&self, url: &str) -> bool {
-        let Ok(url) = Url::parse(url) else {
-            return false;
-        };
+    /// `url` parsed, if it may be POSTed to as a sessionWebhook: same scheme, host and
+    /// port as `DINGTALK_OAPI_URL`, path `/robot/sendBySession`, no userinfo. The callback
+    /// body is not signed, so anything else could point us at an arbitrary host (SSRF).
+    pub fn allowed_webhook(&self, url: &str) -> Option<Url> {
+        let url = Url::parse(url).ok()?;
         let base = &self.inner.oapi_url;
-        url.scheme() == base.scheme()
+        let allowed = url.scheme() == base.scheme()
             && url.host_str() == base.host_str()
             && url.port_or_known_default() == base.port_or_known_default()
             && url.path() == SESSION_WEBHOOK_PATH
             && url.username().is_empty()
             && url.password().is_none()
-            && url.fragment().is_none()
+            && url.fragment().is_none();
+        allowed.then_some(url)
     }
 
-    /// POSTs a message to a sessionWebhook. The caller checks [`Self::webhook_allowed`].
-    pub async fn send_by_session(&self, url: &str, message: &Value) -> Result<(), DingTalkError> {
+    /// POSTs a message to a sessionWebhook vetted by [`Self::allowed_webhook`].
+    pub async fn send_by_session(&self, url: &Url, message: &Value) -> Result<(), DingTalkError> {
         let _: IgnoredAny = self
             .call(Api::SessionWebhook, Auth::None, |http| {
-                http.post(url).json(message)
+                http.post(url.clone()).json(message)
             })
             .await?;
         Ok(())
