@@ -2,8 +2,12 @@
 //! after their callbacks have been acknowledged.
 
 use std::{
+    collections::HashMap,
     future::Future,
-    sync::Arc,
+    sync::{
+        Arc, Mutex,
+        atomic::{AtomicU64, Ordering},
+    },
     time::{Duration, SystemTime, UNIX_EPOCH},
 };
 
@@ -14,6 +18,7 @@ use crate::{
     config::Config,
     dedupe::Deduper,
     dingtalk::DingTalkClient,
+    ids::MsgId,
     metrics::Metrics,
     store::{SqliteStore, Store, StoreError},
 };
@@ -90,6 +95,9 @@ impl App {
 pub struct Worker {
     tracker: TaskTracker,
     permits: Arc<Semaphore>,
+    /// The msgIds of running commands, so a shutdown that cannot wait for them can say which.
+    running: Arc<Mutex<HashMap<u64, MsgId>>>,
+    next_id: AtomicU64,
 }
 
 impl Worker {
@@ -97,6 +105,8 @@ impl Worker {
         Self {
             tracker: TaskTracker::new(),
             permits: Arc::new(Semaphore::new(max_in_flight)),
+            running: Arc::default(),
+            next_id: AtomicU64::new(0),
         }
     }
 
@@ -105,29 +115,41 @@ impl Worker {
         self.permits.clone().try_acquire_owned().ok()
     }
 
-    /// Runs `work` in the background, holding `slot` until it ends.
+    /// Runs the command of `msg_id` in the background, holding `slot` until it ends.
     pub fn spawn(
         &self,
         slot: OwnedSemaphorePermit,
+        msg_id: MsgId,
         work: impl Future<Output = ()> + Send + 'static,
     ) {
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        self.running
+            .lock()
+            .expect("worker lock poisoned")
+            .insert(id, msg_id);
+        let running = self.running.clone();
         self.tracker.spawn(async move {
             work.await;
+            running.lock().expect("worker lock poisoned").remove(&id);
             drop(slot);
         });
     }
 
-    /// Stops taking work and waits up to `deadline` for running commands. Returns how
-    /// many were still running when the deadline passed.
-    pub async fn drain(&self, deadline: Duration) -> usize {
+    /// Stops taking work and waits up to `deadline` for running commands. Returns the
+    /// msgIds of those still running when the deadline passed.
+    pub async fn drain(&self, deadline: Duration) -> Vec<MsgId> {
         self.tracker.close();
         if tokio::time::timeout(deadline, self.tracker.wait())
             .await
             .is_ok()
         {
-            0
-        } else {
-            self.tracker.len()
+            return Vec::new();
         }
+        self.running
+            .lock()
+            .expect("worker lock poisoned")
+            .values()
+            .cloned()
+            .collect()
     }
 }

@@ -48,6 +48,10 @@ pub struct Config {
     pub max_in_flight: usize,
     /// `QUNGUAN_COMMAND_TIMEOUT_SECS`: how long one command (its DingTalk calls and reply) may take.
     pub command_timeout: Duration,
+    /// `QUNGUAN_RATE_LIMIT_PER_SEC`: calls per second to each DingTalk API; more wait.
+    pub rate_limit_per_sec: u32,
+    /// `QUNGUAN_DRAIN_SECS`: how long shutdown waits for acknowledged commands.
+    pub drain_timeout: Duration,
 }
 
 /// Where the store lives.
@@ -121,6 +125,8 @@ impl Config {
         let window = p.positive("QUNGUAN_SIGNATURE_WINDOW_SECS", 3600, 86_400);
         let max_in_flight = p.positive("QUNGUAN_MAX_IN_FLIGHT", 1024, 1_000_000);
         let timeout = p.positive("QUNGUAN_COMMAND_TIMEOUT_SECS", 30, 3600);
+        let rate_limit = p.positive("QUNGUAN_RATE_LIMIT_PER_SEC", 20, 1_000_000);
+        let drain = p.positive("QUNGUAN_DRAIN_SECS", 30, 3600);
         if !p.problems.is_empty() {
             return Err(ConfigError {
                 problems: p.problems,
@@ -143,6 +149,8 @@ impl Config {
             signature_window: Duration::from_secs(window.unwrap()),
             max_in_flight: max_in_flight.unwrap() as usize,
             command_timeout: Duration::from_secs(timeout.unwrap()),
+            rate_limit_per_sec: rate_limit.unwrap() as u32,
+            drain_timeout: Duration::from_secs(drain.unwrap()),
         })
     }
 }
@@ -317,6 +325,8 @@ mod tests {
         assert_eq!(c.lang, Lang::Zh);
         assert_eq!(c.signature_window, Duration::from_secs(3600));
         assert_eq!(c.max_in_flight, 1024);
+        assert_eq!(c.rate_limit_per_sec, 20);
+        assert_eq!(c.drain_timeout, Duration::from_secs(30));
     }
 
     #[test]

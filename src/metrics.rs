@@ -37,6 +37,11 @@ struct ReplyLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ApiLabels {
+    api: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct KindLabels {
     kind: &'static str,
 }
@@ -49,6 +54,8 @@ struct Inner {
     dingtalk_calls: Family<CallLabels, Counter>,
     replies: Family<ReplyLabels, Counter>,
     token_fetches: Family<KindLabels, Counter>,
+    rate_limited: Family<ApiLabels, Counter>,
+    throttled: Family<ApiLabels, Counter>,
     in_flight: Gauge,
 }
 
@@ -66,6 +73,8 @@ impl Default for Metrics {
             dingtalk_calls: Family::default(),
             replies: Family::default(),
             token_fetches: Family::default(),
+            rate_limited: Family::default(),
+            throttled: Family::default(),
             in_flight: Gauge::default(),
             registry: Registry::default(),
         };
@@ -98,6 +107,16 @@ impl Default for Metrics {
             "token_fetches",
             "Access tokens fetched, by kind (oapi, api)",
             inner.token_fetches.clone(),
+        );
+        registry.register(
+            "dingtalk_rate_limited",
+            "DingTalk calls that waited for qunguan's per-API rate limit, by API",
+            inner.rate_limited.clone(),
+        );
+        registry.register(
+            "dingtalk_throttled",
+            "DingTalk throttling answers (90002, 90018, HTTP 403/429) that were backed off from, by API",
+            inner.throttled.clone(),
         );
         registry.register(
             "commands_in_flight",
@@ -150,6 +169,14 @@ impl Metrics {
             .token_fetches
             .get_or_create(&KindLabels { kind })
             .inc();
+    }
+
+    pub fn rate_limited(&self, api: &'static str) {
+        self.0.rate_limited.get_or_create(&ApiLabels { api }).inc();
+    }
+
+    pub fn throttled(&self, api: &'static str) {
+        self.0.throttled.get_or_create(&ApiLabels { api }).inc();
     }
 
     /// Tracks one background command; the gauge goes down when the guard drops.

@@ -18,8 +18,6 @@ use crate::{
     config::Config,
 };
 
-/// How long shutdown waits for running commands.
-const DRAIN_DEADLINE: Duration = Duration::from_secs(30);
 /// How long start-up spends binding `QUNGUAN_GROUPS` before serving anyway.
 const STARTUP_BINDING_DEADLINE: Duration = Duration::from_secs(15);
 /// How often expired msgIds are deleted.
@@ -128,9 +126,8 @@ pub async fn serve(
         .await;
     pruner.abort();
     tracing::info!("no longer accepting callbacks; waiting for running commands");
-    let left = app.worker.drain(DRAIN_DEADLINE).await;
-    if left > 0 {
-        tracing::error!(left, "shutdown deadline passed with commands still running");
+    for msg_id in app.worker.drain(app.config.drain_timeout).await {
+        tracing::error!(%msg_id, "interrupted: the shutdown deadline passed before this command finished");
     }
     app.dedupe.flush().await;
     result

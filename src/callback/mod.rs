@@ -102,8 +102,9 @@ pub async fn handle(
     // DEBUG: at INFO, a span and a line per command cost a fifth of the throughput, and
     // metrics and the audit trail already account for every command.
     let span = tracing::debug_span!("command", msg_id = %incoming.msg_id);
-    app.worker
-        .spawn(slot, process(app.clone(), incoming).instrument(span));
+    let msg_id = incoming.msg_id.clone();
+    let work = process(app.clone(), incoming).instrument(span);
+    app.worker.spawn(slot, msg_id, work);
     ack()
 }
 

@@ -9,8 +9,9 @@ mod extcontact;
 mod robot;
 pub mod token;
 
-use std::{sync::Arc, time::Duration};
+use std::{num::NonZeroU32, sync::Arc, time::Duration};
 
+use governor::{DefaultKeyedRateLimiter, Quota};
 use reqwest::{RequestBuilder, redirect};
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, de::DeserializeOwned};
@@ -63,6 +64,8 @@ struct Inner {
     api_token: AccessTokenCache,
     chats: ChatInfoCache,
     labels: LabelCache,
+    /// One token bucket per API: DingTalk limits internal apps per API (20/s documented).
+    limiter: DefaultKeyedRateLimiter<Api>,
     metrics: Metrics,
 }
 
@@ -89,6 +92,9 @@ impl DingTalkClient {
                 api_token: AccessTokenCache::default(),
                 chats: ChatInfoCache::default(),
                 labels: LabelCache::default(),
+                limiter: DefaultKeyedRateLimiter::keyed(Quota::per_second(
+                    NonZeroU32::new(config.rate_limit_per_sec).unwrap_or(NonZeroU32::MIN),
+                )),
                 metrics,
             }),
         })
@@ -152,16 +158,30 @@ impl DingTalkClient {
     ) -> Result<T, DingTalkError> {
         let mut attempt = 0;
         loop {
+            self.wait_for_slot(api).await;
             let error = match self.send_once(api, build()).await {
                 Ok(value) => return Ok(value),
                 Err(e) => e,
             };
             attempt += 1;
+            if error.kind == ErrorKind::Throttled {
+                self.inner.metrics.throttled(api.name());
+            }
             if !error.retryable() || attempt >= MAX_ATTEMPTS {
                 return Err(error);
             }
             tokio::time::sleep(backoff(attempt, error.kind)).await;
         }
+    }
+
+    /// Waits for `api`'s rate limit. The sessionWebhook is not an app API (each callback
+    /// has its own), so it is not limited.
+    async fn wait_for_slot(&self, api: Api) {
+        if api == Api::SessionWebhook || self.inner.limiter.check_key(&api).is_ok() {
+            return;
+        }
+        self.inner.metrics.rate_limited(api.name());
+        self.inner.limiter.until_key_ready(&api).await;
     }
 
     async fn send_once<T: DeserializeOwned>(

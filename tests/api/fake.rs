@@ -174,15 +174,17 @@ impl FakeDingTalk {
         self.state.requests.lock().unwrap().clone()
     }
 
+    /// Runs `f` on the recorded requests without copying them.
+    pub fn with_requests<T>(&self, f: impl FnOnce(&[Recorded]) -> T) -> T {
+        f(&self.state.requests.lock().unwrap())
+    }
+
     pub fn requests_to(&self, path: &str) -> Vec<Recorded> {
-        self.requests()
-            .into_iter()
-            .filter(|r| r.path == path)
-            .collect()
+        self.with_requests(|rs| rs.iter().filter(|r| r.path == path).cloned().collect())
     }
 
     pub fn count(&self, path: &str) -> usize {
-        self.requests_to(path).len()
+        self.with_requests(|rs| rs.iter().filter(|r| r.path == path).count())
     }
 
     /// Waits until `pred` holds for the recorded requests, or panics after `within`.
@@ -195,7 +197,7 @@ impl FakeDingTalk {
         let deadline = tokio::time::Instant::now() + within;
         loop {
             let notified = self.state.arrived.notified();
-            if pred(&self.requests()) {
+            if self.with_requests(&pred) {
                 return;
             }
             if tokio::time::timeout_at(deadline, notified).await.is_err() {

@@ -7,6 +7,7 @@ mod commands;
 mod contacts;
 mod dingtalk;
 mod fake;
+mod faults;
 mod helpers;
 mod lifecycle;
 mod permissions;
