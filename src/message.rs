@@ -242,4 +242,43 @@ mod tests {
             assert_eq!(normalise(&once), once, "input {input:?}");
         }
     }
+
+    mod properties {
+        use super::*;
+        use proptest::prelude::*;
+
+        /// Text full of what makes parsing interesting: mentions, slashes, quotes, full-width
+        /// forms, odd spaces, combining marks.
+        fn tricky() -> impl Strategy<Value = String> {
+            proptest::string::string_regex(
+                "[ a-zA-Z0-9/／@＠=＝,，、\"＂“”「」\u{3000}\u{a0}\u{2005}\t\u{301}ｉｎｆｏ—-]{0,40}",
+            )
+            .unwrap()
+        }
+
+        proptest! {
+            #[test]
+            fn normalising_never_panics_and_twice_equals_once(s in any::<String>()) {
+                let once = normalise(&s);
+                prop_assert_eq!(normalise(&once), once);
+            }
+
+            #[test]
+            fn tricky_text_normalises_idempotently(s in tricky()) {
+                let once = normalise(&s);
+                prop_assert_eq!(normalise(&once), once.clone());
+                let tidied = tidy(&s);
+                prop_assert_eq!(tidy(&tidied), tidied);
+            }
+
+            #[test]
+            fn parsing_never_panics(s in any::<String>(), t in tricky()) {
+                for text in [s, t] {
+                    let _ = CommandLine::parse(&tidy(&text));
+                    let _ = text_of(&Content::RichText(vec![text.clone(), text.clone()]));
+                    let _ = tokenize(&text);
+                }
+            }
+        }
+    }
 }

@@ -258,4 +258,27 @@ mod tests {
             assert_eq!(lookup(name).unwrap().scope, Scope::Anywhere);
         }
     }
+
+    mod properties {
+        use super::*;
+        use crate::callback::model::Mention;
+        use proptest::prelude::*;
+
+        proptest! {
+            #[test]
+            fn no_command_parser_panics_on_any_arguments(
+                words in proptest::collection::vec(any::<String>(), 0..6),
+                tricky in proptest::collection::vec("[a-z0-9=,@＠＝，、\"-]{0,12}", 0..6),
+            ) {
+                let mentions = [Mention { dingtalk_id: "$:x".into(), staff_id: None }];
+                for words in [&words, &tricky] {
+                    for spec in REGISTRY {
+                        for lang in [Lang::Zh, Lang::En] {
+                            let _ = (spec.parse)(&Args { words, lang, mentions: &mentions });
+                        }
+                    }
+                }
+            }
+        }
+    }
 }

@@ -8,10 +8,12 @@ use std::{
 use async_trait::async_trait;
 use rusqlite::{Connection, OptionalExtension, params};
 
+mod audit;
+
 use super::{AuditRecord, BindOutcome, Store, StoreError};
 use crate::{
     config::Database,
-    ids::{ChatId, MsgId, OpenConversationId, StaffId},
+    ids::{ChatId, MsgId, OpenConversationId},
 };
 
 /// Schema versions, applied in order; `PRAGMA user_version` records how many ran.
@@ -262,30 +264,8 @@ impl Store for SqliteStore {
     }
 
     async fn record_audit(&self, record: &AuditRecord) -> Result<(), StoreError> {
-        let r = record.clone();
-        self.with(move |conn| {
-            conn.prepare_cached(
-                "INSERT INTO audit (at_ms, msg_id, conversation_id, chat_id, sender_staff_id,
-                 sender_nick, command, args, outcome, errcode, request_id, duration_ms)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
-            )?
-            .execute(params![
-                r.at_ms,
-                r.msg_id.as_str(),
-                r.conversation.as_str(),
-                r.chat.as_ref().map(ChatId::as_str),
-                r.sender_staff_id.as_ref().map(StaffId::as_str),
-                r.sender_nick,
-                r.command,
-                r.args,
-                r.outcome,
-                r.errcode,
-                r.request_id,
-                r.duration_ms,
-            ])?;
-            Ok(())
-        })
-        .await
+        let record = record.clone();
+        self.with(move |conn| audit::insert(conn, &record)).await
     }
 
     async fn recent_audit(
@@ -293,17 +273,9 @@ impl Store for SqliteStore {
         group: &OpenConversationId,
         limit: usize,
     ) -> Result<Vec<AuditRecord>, StoreError> {
-        let group = group.as_str().to_owned();
-        self.with(move |conn| {
-            let mut stmt = conn.prepare_cached(
-                "SELECT at_ms, msg_id, conversation_id, chat_id, sender_staff_id, sender_nick,
-                 command, args, outcome, errcode, request_id, duration_ms
-                 FROM audit WHERE conversation_id = ?1 ORDER BY id DESC LIMIT ?2",
-            )?;
-            let rows = stmt.query_map(params![group, limit as i64], audit_row)?;
-            rows.filter_map(|row| row.transpose()).collect()
-        })
-        .await
+        let group = group.clone();
+        self.with(move |conn| audit::recent(conn, &group, limit))
+            .await
     }
 
     async fn check(&self) -> Result<(), StoreError> {
@@ -312,35 +284,10 @@ impl Store for SqliteStore {
     }
 }
 
-/// Reads one audit row; a row whose ids no longer parse is skipped (`None`).
-fn audit_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Option<AuditRecord>> {
-    let text = |i: usize| row.get::<_, String>(i);
-    let optional = |i: usize| row.get::<_, Option<String>>(i);
-    let (Ok(msg_id), Ok(conversation)) = (
-        MsgId::parse(&text(1)?),
-        OpenConversationId::parse(&text(2)?),
-    ) else {
-        return Ok(None);
-    };
-    Ok(Some(AuditRecord {
-        at_ms: row.get(0)?,
-        msg_id,
-        conversation,
-        chat: optional(3)?.and_then(|s| ChatId::parse(&s).ok()),
-        sender_staff_id: optional(4)?.and_then(|s| StaffId::parse(&s).ok()),
-        sender_nick: text(5)?,
-        command: text(6)?,
-        args: text(7)?,
-        outcome: text(8)?,
-        errcode: optional(9)?,
-        request_id: optional(10)?,
-        duration_ms: row.get(11)?,
-    }))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ids::StaffId;
 
     fn ids() -> (OpenConversationId, OpenConversationId, ChatId, ChatId) {
         (
