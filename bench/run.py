@@ -94,6 +94,7 @@ def main():
     p.add_argument("--shared", required=True)
     p.add_argument("--seconds", type=int, default=8)
     p.add_argument("--rounds", type=int, default=2)
+    p.add_argument("--commands", default="/help,/info", help="comma-separated commands to measure")
     args = p.parse_args()
     args.script = os.path.join(os.path.dirname(os.path.abspath(__file__)), "callback.lua")
     procs = []
@@ -123,7 +124,7 @@ def main():
         print(f"qunguan idle RSS: {idle / 1024:.1f} MiB; log: {work}/qunguan.log")
         results = {}
         for rnd in range(args.rounds):
-            for cmd in ["/help", "/info"]:
+            for cmd in args.commands.split(","):
                 for who in ["floor", "qunguan"]:
                     run_id = f"{int(time.time())}{rnd}{who[0]}{cmd[1]}"
                     r = measure(args, who, cmd, run_id, qunguan.pid)
@@ -133,7 +134,7 @@ def main():
                           f"p50={r['p50']:.2f}ms p99={r['p99']:.2f}ms non2xx={r['non2xx']}{extra}", flush=True)
         print()
         print(f"{'path':8}{'callbacks/s q / floor':>26}{'replies/s q / floor':>26}{'ratio':>8}{'p50 ms':>9}{'p99 ms':>9}{'owed':>6}{'tokens':>8}")
-        for cmd in ["/help", "/info"]:
+        for cmd in args.commands.split(","):
             q, f = results[(cmd, "qunguan")], results[(cmd, "floor")]
             avg = lambda rs, k: sum(r[k] for r in rs) / len(rs)
             ratio = avg(q, "replies") / avg(f, "replies")

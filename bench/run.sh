@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Benchmark: qunguan against the floor in ../shared/bench/baseline, same machine, same run,
 # alternating. Prints callbacks/s, replies delivered/s, ack latency, ratios, RSS, token
-# fetches and replies owed. Not run by CI. Usage: bench/run.sh [seconds per run] [rounds]
+# fetches and replies owed. Not run by CI.
+# Usage: bench/run.sh [seconds per run] [rounds] [commands, default /help,/info]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 shared="$(cd ../shared/bench && pwd)"
@@ -14,4 +15,4 @@ cargo build --release --locked --bin qunguan
 # The floor builds into our target dir: ../shared stays untouched.
 cargo build --release --locked --manifest-path "$shared/baseline/Cargo.toml" --target-dir target/bench-baseline
 
-exec python3 bench/run.py --shared "$shared" --seconds "${1:-8}" --rounds "${2:-2}"
+exec python3 bench/run.py --shared "$shared" --seconds "${1:-8}" --rounds "${2:-2}" --commands "${3:-/help,/info}"

@@ -1,14 +1,17 @@
 //! The msgId replay defence: each msgId runs once within the retention time, across
 //! restarts.
 //!
-//! The claim itself is in memory (one mutex-guarded set of keyed 64-bit hashes, about 20
-//! bytes a msgId), so the hot path never waits on the database. Newly claimed msgIds are
+//! The claim itself is in memory, so the hot path never waits on the database: keyed 64-bit
+//! hashes (about 10 bytes a msgId) in time buckets of a quarter of the retention each. A
+//! msgId is new if no kept bucket holds it; the newest bucket takes it; the oldest is dropped
+//! whole once the four after it cover the retention. So a msgId is remembered for at least
+//! the retention and at most 1.25 times it, and expiry costs no scan. Newly claimed msgIds are
 //! written to the store in batches by one background task and loaded back at start-up. A
 //! crash can therefore forget at most the last batch ([`FLUSH_EVERY`]); graceful shutdown
 //! calls [`Deduper::flush`].
 
 use std::{
-    collections::HashMap,
+    collections::{HashSet, VecDeque},
     hash::{BuildHasher, RandomState},
     sync::{Arc, Mutex},
     time::Duration,
@@ -26,11 +29,14 @@ pub const FLUSH_EVERY: Duration = Duration::from_millis(20);
 /// The most msgIds written in one transaction.
 const BATCH: usize = 4096;
 
+/// Buckets per retention time; one more is kept while the oldest ages out.
+const BUCKETS: i64 = 4;
+
 /// Claims msgIds; cheap to share behind an `Arc`.
 pub struct Deduper {
-    /// Keyed hash of the msgId → expiry in whole seconds since the epoch. A random key per
-    /// process keeps collisions unpredictable; 64 bits make them negligible.
-    seen: Mutex<HashMap<u64, u32>>,
+    /// Newest first: (start in epoch ms, keyed hashes of msgIds first seen from then on).
+    /// A random key per process keeps collisions unpredictable; 64 bits make them negligible.
+    buckets: Mutex<VecDeque<(i64, HashSet<u64>)>>,
     hasher: RandomState,
     retention_ms: i64,
     to_store: mpsc::UnboundedSender<Job>,
@@ -54,15 +60,18 @@ impl Deduper {
         let remembered = store.remembered_messages(now_ms).await?;
         let (to_store, queue) = mpsc::unbounded_channel();
         let deduper = Deduper {
-            seen: Mutex::new(HashMap::with_capacity(remembered.len())),
+            buckets: Mutex::new(VecDeque::new()),
             hasher: RandomState::new(),
-            retention_ms: retention.as_millis() as i64,
+            retention_ms: retention.as_millis().max(BUCKETS as u128) as i64,
             to_store,
         };
         {
-            let mut seen = deduper.seen.lock().expect("dedupe lock poisoned");
+            let mut buckets = deduper.buckets.lock().expect("dedupe lock poisoned");
             for (msg_id, keep_until_ms) in &remembered {
-                seen.insert(deduper.key(msg_id), seconds(*keep_until_ms));
+                let seen_at = keep_until_ms - deduper.retention_ms;
+                deduper
+                    .bucket_for(&mut buckets, seen_at)
+                    .insert(deduper.key(msg_id));
             }
         }
         // Runs until the Deduper, and with it the sending side, is dropped.
@@ -77,21 +86,63 @@ impl Deduper {
     /// `true` the first time `msg_id` is seen within the retention time; atomic, so of two
     /// concurrent deliveries exactly one gets `true`.
     pub fn claim(&self, msg_id: &MsgId, now_ms: i64) -> bool {
-        let keep_until_ms = now_ms + self.retention_ms;
         let key = self.key(msg_id);
         {
-            let mut seen = self.seen.lock().expect("dedupe lock poisoned");
-            match seen.get_mut(&key) {
-                Some(until) if i64::from(*until) * 1000 > now_ms => return false,
-                Some(until) => *until = seconds(keep_until_ms),
-                None => {
-                    seen.insert(key, seconds(keep_until_ms));
-                }
+            let mut buckets = self.buckets.lock().expect("dedupe lock poisoned");
+            self.expire(&mut buckets, now_ms);
+            if buckets.iter().any(|(_, keys)| keys.contains(&key)) {
+                return false;
             }
+            self.bucket_for(&mut buckets, now_ms).insert(key);
         }
         // The writer stops only when this Deduper is dropped, so sending cannot fail here.
-        let _ = self.to_store.send(Job::Seen(msg_id.clone(), keep_until_ms));
+        let _ = self
+            .to_store
+            .send(Job::Seen(msg_id.clone(), now_ms + self.retention_ms));
         true
+    }
+
+    fn bucket_len(&self) -> i64 {
+        self.retention_ms / BUCKETS
+    }
+
+    /// The bucket a msgId first seen at `seen_ms` belongs to, created if needed.
+    fn bucket_for<'a>(
+        &self,
+        buckets: &'a mut VecDeque<(i64, HashSet<u64>)>,
+        seen_ms: i64,
+    ) -> &'a mut HashSet<u64> {
+        let len = self.bucket_len();
+        let start = seen_ms - seen_ms.rem_euclid(len);
+        let at = match buckets.iter().position(|(s, _)| *s <= start) {
+            Some(i) if buckets[i].0 == start => i,
+            Some(i) => {
+                buckets.insert(i, (start, HashSet::new()));
+                i
+            }
+            None => {
+                buckets.push_back((start, HashSet::new()));
+                buckets.len() - 1
+            }
+        };
+        &mut buckets[at].1
+    }
+
+    /// Drops buckets whose every msgId is past the retention time.
+    fn expire(&self, buckets: &mut VecDeque<(i64, HashSet<u64>)>, now_ms: i64) {
+        while buckets
+            .back()
+            .is_some_and(|(start, _)| start + self.bucket_len() + self.retention_ms <= now_ms)
+        {
+            buckets.pop_back();
+        }
+    }
+
+    /// Forgets expired msgIds in memory; returns how many are still remembered.
+    pub fn forget_expired(&self, now_ms: i64) -> usize {
+        let mut buckets = self.buckets.lock().expect("dedupe lock poisoned");
+        self.expire(&mut buckets, now_ms);
+        buckets.iter().map(|(_, keys)| keys.len()).sum()
     }
 
     /// Waits until every msgId claimed so far is in the store (used at shutdown).
@@ -101,18 +152,6 @@ impl Deduper {
             let _ = flushed.await;
         }
     }
-
-    /// Forgets expired msgIds in memory; returns how many are still remembered.
-    pub fn forget_expired(&self, now_ms: i64) -> usize {
-        let mut seen = self.seen.lock().expect("dedupe lock poisoned");
-        seen.retain(|_, until| i64::from(*until) * 1000 > now_ms);
-        seen.len()
-    }
-}
-
-/// Rounded up, so a msgId is never forgotten early.
-fn seconds(ms: i64) -> u32 {
-    u32::try_from((ms + 999) / 1000).unwrap_or(u32::MAX)
 }
 
 async fn write_batches(store: Arc<dyn Store>, mut queue: mpsc::UnboundedReceiver<Job>) {
@@ -156,11 +195,11 @@ mod tests {
         assert!(d.claim(&msg(1), 0));
         assert!(!d.claim(&msg(1), 1_000));
         assert!(d.claim(&msg(2), 1_000));
-        assert!(
-            d.claim(&msg(1), 3_600_000 + 1_000),
-            "expired msgIds may run again"
-        );
-        assert_eq!(d.forget_expired(3_600_000 + 1_000 + 1), 1);
+        // Remembered for at least the retention, at most 1.25 times it.
+        assert!(!d.claim(&msg(1), 3_600_000 + 1_000));
+        assert_eq!(d.forget_expired(4_499_999), 2);
+        assert_eq!(d.forget_expired(4_500_000), 0);
+        assert!(d.claim(&msg(1), 4_500_000), "expired msgIds may run again");
     }
 
     #[tokio::test]
