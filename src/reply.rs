@@ -2,13 +2,14 @@
 //!
 //! The reply is a markdown message to the callback's sessionWebhook, @-mentioning the
 //! sender. If the webhook is missing, fails the origin check, expires within
-//! [`WEBHOOK_MARGIN_MS`], or fails (300001 included), the OpenAPI group send carries it
-//! instead (without the @, which that API cannot do). Long replies are split.
+//! [`WEBHOOK_MARGIN_MS`], or fails (300001 included), the OpenAPI carries it instead: the
+//! group send in a group (without the @, which that API cannot do), the 1:1 send to the
+//! sender in a 1:1 chat. Long replies are split.
 
 use serde_json::json;
 
 use crate::{
-    callback::model::Incoming,
+    callback::model::{ConversationKind, Incoming},
     dingtalk::{DingTalkClient, DingTalkError},
     metrics::Metrics,
 };
@@ -91,13 +92,17 @@ async fn send_openapi(
 ) -> Result<ReplyPath, DingTalkError> {
     let parts = split(text, OPENAPI_TEXT_LIMIT);
     for (i, part) in parts.iter().enumerate() {
-        let result = client
-            .send_to_group(
-                &incoming.conversation,
-                &part_title(title, i, parts.len()),
-                part,
-            )
-            .await;
+        let title = part_title(title, i, parts.len());
+        let result = match (incoming.kind, &incoming.sender.staff_id) {
+            (ConversationKind::Direct, Some(member)) => {
+                client.send_to_member(member, &title, part).await
+            }
+            _ => {
+                client
+                    .send_to_group(&incoming.conversation, &title, part)
+                    .await
+            }
+        };
         metrics.reply("openapi", if result.is_ok() { "ok" } else { "failed" });
         result?;
     }

@@ -20,6 +20,8 @@ pub enum Api {
     SessionWebhook,
     /// POST {api}/v1.0/robot/groupMessages/send
     GroupSend,
+    /// POST {api}/v1.0/robot/oToMessages/batchSend (the 1:1 equivalent)
+    DirectSend,
     /// POST {oapi}/topapi/extcontact/get
     ExtContactGet,
     /// POST {oapi}/topapi/extcontact/listlabelgroups
@@ -48,6 +50,7 @@ impl Api {
             Api::ConvertChatId => "convert_to_open_conversation_id",
             Api::SessionWebhook => "session_webhook",
             Api::GroupSend => "group_messages_send",
+            Api::DirectSend => "oto_messages_batch_send",
             Api::ExtContactGet => "extcontact_get",
             Api::LabelGroups => "extcontact_listlabelgroups",
             Api::ExtContactUpdate => "extcontact_update",
@@ -59,7 +62,7 @@ impl Api {
         match self {
             Api::ChatGet | Api::ConvertChatId => "qyapi_chat_read",
             Api::FriendSwitch => "qyapi_chat_manage",
-            Api::GroupSend | Api::SessionWebhook => "qyapi_robot_sendmsg",
+            Api::GroupSend | Api::DirectSend | Api::SessionWebhook => "qyapi_robot_sendmsg",
             Api::ExtContactGet | Api::LabelGroups => "qyapi_ext_read",
             Api::ExtContactUpdate => "qyapi_ext_write",
             Api::GetToken | Api::OAuthToken => "(none)",
@@ -74,7 +77,7 @@ impl Api {
             | Api::SessionWebhook
             | Api::ExtContactGet
             | Api::LabelGroups => Style::Oapi,
-            Api::OAuthToken | Api::ConvertChatId | Api::GroupSend => Style::Api,
+            Api::OAuthToken | Api::ConvertChatId | Api::GroupSend | Api::DirectSend => Style::Api,
             Api::ExtContactUpdate => Style::Top,
         }
     }
@@ -82,7 +85,7 @@ impl Api {
     /// Whether repeating a request that may have been processed is harmless (the
     /// extcontact update sends the whole contact, so a repeat writes the same state).
     pub(crate) fn idempotent(self) -> bool {
-        !matches!(self, Api::SessionWebhook | Api::GroupSend)
+        !matches!(self, Api::SessionWebhook | Api::GroupSend | Api::DirectSend)
     }
 }
 

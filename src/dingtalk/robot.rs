@@ -5,7 +5,7 @@ use serde_json::Value;
 use url::Url;
 
 use super::{Api, Auth, DingTalkClient, DingTalkError};
-use crate::ids::OpenConversationId;
+use crate::ids::{OpenConversationId, StaffId};
 
 /// The only path a sessionWebhook may have.
 const SESSION_WEBHOOK_PATH: &str = "/robot/sendBySession";
@@ -54,6 +54,29 @@ impl DingTalkClient {
         });
         let _: IgnoredAny = self
             .call(Api::GroupSend, Auth::Api, |http| {
+                http.post(&url).json(&body)
+            })
+            .await?;
+        Ok(())
+    }
+
+    /// POST {api}/v1.0/robot/oToMessages/batchSend with `sampleMarkdown` to one member: the
+    /// OpenAPI path for a 1:1 chat, which the group send does not reach.
+    pub async fn send_to_member(
+        &self,
+        member: &StaffId,
+        title: &str,
+        text: &str,
+    ) -> Result<(), DingTalkError> {
+        let url = self.api("/v1.0/robot/oToMessages/batchSend");
+        let body = serde_json::json!({
+            "robotCode": self.inner.robot_code,
+            "userIds": [member.as_str()],
+            "msgKey": "sampleMarkdown",
+            "msgParam": serde_json::json!({ "title": title, "text": text }).to_string(),
+        });
+        let _: IgnoredAny = self
+            .call(Api::DirectSend, Auth::Api, |http| {
                 http.post(&url).json(&body)
             })
             .await?;

@@ -353,7 +353,7 @@ fn default_answer(state: &FakeState, r: &Recorded) -> Response {
         }
         ("POST", "/router/rest") => top_gateway(state, r),
         ("POST", "/robot/sendBySession") => json_ok(json!({"errcode": 0, "errmsg": "ok"})),
-        ("POST", "/v1.0/robot/groupMessages/send") => {
+        ("POST", "/v1.0/robot/groupMessages/send" | "/v1.0/robot/oToMessages/batchSend") => {
             if !api_token_ok() {
                 return bad_api_token();
             }

@@ -162,3 +162,26 @@ async fn when_both_paths_fail_the_failure_is_counted_and_the_server_stays_health
     let health = app.http.get(app.url("/healthz")).send().await.unwrap();
     assert_eq!(health.status(), 200);
 }
+
+#[tokio::test]
+async fn in_a_direct_chat_the_fallback_is_the_one_to_one_send() {
+    let app = spawn_app().await;
+    let mut body = app.direct_message(MEMBER, "/whoami");
+    body["sessionWebhookExpiredTime"] = json!(now_ms() - 1000);
+    app.post_callback(&body).await;
+    app.fake
+        .wait_until("the 1:1 send", Duration::from_secs(10), |rs| {
+            rs.iter()
+                .any(|r| r.path == "/v1.0/robot/oToMessages/batchSend")
+        })
+        .await;
+    let sent = app.fake.requests_to("/v1.0/robot/oToMessages/batchSend")[0].json();
+    assert_eq!(sent["robotCode"], ROBOT_CODE);
+    assert_eq!(sent["userIds"], json!([MEMBER]));
+    assert_eq!(sent["msgKey"], "sampleMarkdown");
+    assert!(
+        sent["msgParam"].as_str().unwrap().contains(MEMBER),
+        "{sent}"
+    );
+    assert_eq!(app.fake.count("/v1.0/robot/groupMessages/send"), 0);
+}
