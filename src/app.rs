@@ -19,6 +19,7 @@ use crate::{
     dedupe::Deduper,
     dingtalk::DingTalkClient,
     ids::MsgId,
+    log_throttle::LogThrottle,
     metrics::Metrics,
     store::{SqliteStore, Store, StoreError},
 };
@@ -53,6 +54,8 @@ pub struct App {
     pub metrics: Metrics,
     pub worker: Worker,
     pub dedupe: Arc<Deduper>,
+    /// Logs of rejected callbacks, which anyone can send.
+    pub rejections: LogThrottle,
 }
 
 /// Why the application could not be assembled.
@@ -86,6 +89,7 @@ impl App {
             metrics,
             worker,
             dedupe,
+            rejections: LogThrottle::default(),
         };
         Ok(app)
     }

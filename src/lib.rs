@@ -21,8 +21,8 @@
 //! - [`store`]: bindings (cid → chatid) and seen msgIds, behind a trait; SQLite by default.
 //! - [`dedupe`]: the msgId replay defence (in memory, persisted in batches).
 //! - [`app`]: the shared state and the bounded background worker.
-//! - [`config`], [`i18n`], [`ids`], [`metrics`], [`telemetry`]: settings, reply texts,
-//!   typed ids, Prometheus counters, logging.
+//! - [`config`], [`i18n`], [`ids`], [`metrics`], [`telemetry`], [`log_throttle`]: settings,
+//!   reply texts, typed ids, Prometheus counters, logging, quieting floods.
 
 pub mod app;
 pub mod callback;
@@ -32,6 +32,7 @@ pub mod dedupe;
 pub mod dingtalk;
 pub mod i18n;
 pub mod ids;
+pub mod log_throttle;
 pub mod message;
 pub mod metrics;
 pub mod reply;

@@ -50,7 +50,9 @@ impl FromRequestParts<Arc<App>> for Verified {
             Err(e) => {
                 app.metrics.callback("unauthorized");
                 app.metrics.signature_failure(e.reason());
-                tracing::warn!(reason = e.reason(), detail = %e, "callback rejected: bad signature");
+                if let Some(suppressed) = app.rejections.admit(now_ms()) {
+                    tracing::warn!(reason = e.reason(), detail = %e, suppressed, "callback rejected: bad signature");
+                }
                 Err(StatusCode::UNAUTHORIZED)
             }
         }
@@ -80,7 +82,9 @@ pub async fn handle(
         Ok(incoming) => incoming,
         Err(e) => {
             app.metrics.callback("bad_request");
-            tracing::warn!(error = %e, "callback rejected: undecodable body");
+            if let Some(suppressed) = app.rejections.admit(now_ms()) {
+                tracing::warn!(error = %e, suppressed, "callback rejected: undecodable body");
+            }
             return (StatusCode::BAD_REQUEST, "undecodable callback body").into_response();
         }
     };
