@@ -2,7 +2,7 @@
 
 use serde::Deserialize;
 
-use super::{Api, Auth, DingTalkClient, DingTalkError, ErrorKind};
+use super::{Api, Auth, DingTalkClient, DingTalkError};
 use crate::ids::{ChatId, OpenConversationId};
 
 impl DingTalkClient {
@@ -28,13 +28,12 @@ impl DingTalkClient {
                     .body("{}")
             })
             .await?;
-        OpenConversationId::parse(&answer.open_conversation_id).map_err(|e| DingTalkError {
-            api: Api::ConvertChatId,
-            kind: ErrorKind::Rejected,
-            code: "decode".into(),
-            message: format!("openConversationId {e}"),
-            request_id: None,
-            not_sent: false,
+        OpenConversationId::parse(&answer.open_conversation_id).map_err(|e| {
+            DingTalkError::rejected(
+                Api::ConvertChatId,
+                "decode",
+                format!("openConversationId {e}"),
+            )
         })
     }
 }

@@ -137,6 +137,19 @@ pub struct DingTalkError {
 }
 
 impl DingTalkError {
+    /// An answer qunguan cannot use (undecodable, or an id that does not parse), labelled
+    /// `code` (`decode`, `encode`, …).
+    pub fn rejected(api: Api, code: &str, message: impl Into<String>) -> Self {
+        Self {
+            api,
+            kind: ErrorKind::Rejected,
+            code: code.to_owned(),
+            message: message.into(),
+            request_id: None,
+            not_sent: false,
+        }
+    }
+
     /// Whether another attempt may succeed and is safe for this API.
     pub fn retryable(&self) -> bool {
         match self.kind {

@@ -10,7 +10,7 @@ use reqwest::header::CONTENT_TYPE;
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::Value;
 
-use super::{Api, Auth, DingTalkClient, DingTalkError, ErrorKind};
+use super::{Api, Auth, DingTalkClient, DingTalkError};
 
 /// How long the label groups are reused (they change rarely; every call costs quota).
 const LABELS_TTL: Duration = Duration::from_secs(300);
@@ -176,12 +176,8 @@ impl DingTalkClient {
             request_id: Option<String>,
         }
         let contact = serde_json::to_string(contact).map_err(|e| DingTalkError {
-            api: Api::ExtContactUpdate,
-            kind: ErrorKind::Rejected,
-            code: "encode".into(),
-            message: e.to_string(),
-            request_id: None,
             not_sent: true,
+            ..DingTalkError::rejected(Api::ExtContactUpdate, "encode", e.to_string())
         })?;
         let body = url::form_urlencoded::Serializer::new(String::new())
             .append_pair("contact", &contact)

@@ -86,18 +86,7 @@ async fn wrong_arguments_get_the_commands_usage() {
     );
     let text = app.say(ADMIN, &format!("/bind {CID}")).await;
     assert!(text.contains("openConversationId"), "{text}");
-    settle().await;
-    assert_eq!(
-        app.fake
-            .count("/v1.0/im/chat/chat/convertToOpenConversationId"),
-        0
-    );
-    assert!(
-        app.fake
-            .requests()
-            .iter()
-            .all(|r| r.path == "/robot/sendBySession")
-    );
+    app.assert_only_replies_sent().await;
 }
 
 #[tokio::test]
@@ -117,13 +106,7 @@ async fn info_in_an_unbound_group_explains_binding_and_calls_nothing() {
         text.contains("/bind <chatid>") && text.contains(CID),
         "{text}"
     );
-    settle().await;
-    assert!(
-        app.fake
-            .requests()
-            .iter()
-            .all(|r| r.path == "/robot/sendBySession")
-    );
+    app.assert_only_replies_sent().await;
 }
 
 #[tokio::test]

@@ -276,13 +276,7 @@ async fn contact_commands_are_for_admins_only() {
         let text = app.say(MEMBER, &line).await;
         assert!(text.contains("Only admins"), "{line}: {text}");
     }
-    settle().await;
-    assert!(
-        app.fake
-            .requests()
-            .iter()
-            .all(|r| r.path == "/robot/sendBySession")
-    );
+    app.assert_only_replies_sent().await;
 }
 
 #[tokio::test]

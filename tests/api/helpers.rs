@@ -221,6 +221,19 @@ impl TestApp {
         assert!(text.contains("Bound"), "{text}");
     }
 
+    /// After giving stray work a moment, asserts that qunguan sent DingTalk nothing but
+    /// replies: the command was refused before any API call.
+    pub async fn assert_only_replies_sent(&self) {
+        settle().await;
+        let paths: Vec<String> = self.fake.with_requests(|rs| {
+            rs.iter()
+                .filter(|r| r.path != "/robot/sendBySession")
+                .map(|r| r.path.clone())
+                .collect()
+        });
+        assert!(paths.is_empty(), "DingTalk was called: {paths:?}");
+    }
+
     pub async fn metrics(&self) -> String {
         self.http
             .get(self.url("/metrics"))

@@ -93,11 +93,5 @@ async fn a_member_cannot_bind_and_no_conversion_is_made() {
     let app = spawn_app().await;
     let text = app.say(MEMBER, &format!("/bind {CHAT}")).await;
     assert!(text.contains("Only admins"), "{text}");
-    settle().await;
-    assert!(
-        app.fake
-            .requests()
-            .iter()
-            .all(|r| r.path == "/robot/sendBySession")
-    );
+    app.assert_only_replies_sent().await;
 }

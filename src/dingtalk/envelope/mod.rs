@@ -99,12 +99,8 @@ fn decode_oapi<T: DeserializeOwned>(
     }
     if envelope.success == Some(false) {
         return Err(DingTalkError {
-            api,
-            kind: ErrorKind::Rejected,
-            code: "success_false".into(),
-            message: envelope.errmsg.unwrap_or_default(),
             request_id: envelope.request_id,
-            not_sent: false,
+            ..DingTalkError::rejected(api, "success_false", envelope.errmsg.unwrap_or_default())
         });
     }
     payload(api, body)
@@ -144,14 +140,7 @@ fn decode_api<T: DeserializeOwned>(
 }
 
 fn payload<T: DeserializeOwned>(api: Api, body: &[u8]) -> Result<T, DingTalkError> {
-    serde_json::from_slice(body).map_err(|e| DingTalkError {
-        api,
-        kind: ErrorKind::Rejected,
-        code: "decode".into(),
-        message: e.to_string(),
-        request_id: None,
-        not_sent: false,
-    })
+    serde_json::from_slice(body).map_err(|e| DingTalkError::rejected(api, "decode", e.to_string()))
 }
 
 fn http_error(

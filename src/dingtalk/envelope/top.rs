@@ -97,14 +97,8 @@ pub(super) fn decode<T: DeserializeOwned>(
             not_sent: false,
         });
     }
-    serde_json::from_value(response).map_err(|e| DingTalkError {
-        api,
-        kind: ErrorKind::Rejected,
-        code: "decode".into(),
-        message: e.to_string(),
-        request_id: None,
-        not_sent: false,
-    })
+    serde_json::from_value(response)
+        .map_err(|e| DingTalkError::rejected(api, "decode", e.to_string()))
 }
 
 /// TOP gateway codes (reference §5.1): 15 and a remote timeout are transient, 26/27 mean
