@@ -234,3 +234,15 @@ async fn configured_groups_are_bound_at_start_up() {
     let text = app.say(MEMBER, "/info").await;
     assert!(text.contains(&format!("group {CHAT}")), "{text}");
 }
+
+#[tokio::test]
+async fn replies_are_in_chinese_by_default() {
+    let app = spawn_app_with(&[("QUNGUAN_LANG", "")]).await;
+    let text = app.say(MEMBER, "/help").await;
+    assert!(
+        text.contains("**群管** 可用命令：") && text.contains("/禁止加好友"),
+        "{text}"
+    );
+    let text = app.say(MEMBER, "/info").await;
+    assert!(text.contains("本群还没有绑定 chatid"), "{text}");
+}
