@@ -18,7 +18,8 @@
 //! - [`reply`]: a command's answer as DingTalk markdown; sessionWebhook or OpenAPI fallback.
 //! - [`dingtalk`]: the DingTalk client: token caches, retries, the one envelope decoder,
 //!   one file per API family.
-//! - [`store`]: bindings (cid → chatid) and seen msgIds, behind a trait; SQLite by default.
+//! - [`store`]: bindings (cid → chatid), seen msgIds and the audit trail, behind a trait;
+//!   SQLite by default.
 //! - [`dedupe`]: the msgId replay defence (in memory, persisted in batches).
 //! - [`app`]: the shared state and the bounded background worker.
 //! - [`config`], [`i18n`], [`ids`], [`metrics`], [`telemetry`], [`log_throttle`]: settings,

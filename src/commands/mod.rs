@@ -4,7 +4,7 @@
 //! summary, who may run it, where, whether it needs the group's chatid, and a parser that
 //! turns its arguments into a runnable [`Command`]. Adding a command is a new file and one
 //! line in [`REGISTRY`]. [`dispatch`] applies the rules in order; commands only do their
-//! own work and return a [`Reply`].
+//! own work and return an [`Answer`].
 
 mod audit;
 mod bind;

@@ -92,7 +92,7 @@ fn label_id<'de, D: Deserializer<'de>>(d: D) -> Result<i64, D::Error> {
     Ok(number(&Value::deserialize(d)?).unwrap_or_default())
 }
 
-/// The label groups, fetched at most every [`LABELS_TTL`].
+/// The label groups, fetched at most every five minutes.
 #[derive(Default)]
 pub struct LabelCache {
     current: Mutex<Option<(Instant, Arc<Vec<LabelGroup>>)>>,
