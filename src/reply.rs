@@ -10,7 +10,7 @@ use serde_json::json;
 
 use crate::{
     callback::model::{ConversationKind, Incoming},
-    dingtalk::{DingTalkClient, DingTalkError},
+    dingtalk::{DingTalkClient, DingTalkError, OpenApiTarget},
     metrics::Metrics,
 };
 
@@ -73,7 +73,8 @@ pub async fn deliver(
                 Err(e) => {
                     metrics.reply("webhook", "failed");
                     tracing::warn!(msg_id = %incoming.msg_id, error = %e, "sessionWebhook failed; falling back to the OpenAPI");
-                    let rest = parts[i..].join("\n");
+                    // Parts keep their line breaks, so the rest is their concatenation.
+                    let rest = parts[i..].concat();
                     return send_openapi(client, metrics, incoming, &reply.title, &rest).await;
                 }
             }
@@ -93,16 +94,11 @@ async fn send_openapi(
     let parts = split(text, OPENAPI_TEXT_LIMIT);
     for (i, part) in parts.iter().enumerate() {
         let title = part_title(title, i, parts.len());
-        let result = match (incoming.kind, &incoming.sender.staff_id) {
-            (ConversationKind::Direct, Some(member)) => {
-                client.send_to_member(member, &title, part).await
-            }
-            _ => {
-                client
-                    .send_to_group(&incoming.conversation, &title, part)
-                    .await
-            }
+        let to = match (incoming.kind, &incoming.sender.staff_id) {
+            (ConversationKind::Direct, Some(member)) => OpenApiTarget::Member(member),
+            _ => OpenApiTarget::Group(&incoming.conversation),
         };
+        let result = client.send_markdown(to, &title, part).await;
         metrics.reply("openapi", if result.is_ok() { "ok" } else { "failed" });
         result?;
     }

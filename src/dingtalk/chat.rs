@@ -64,12 +64,16 @@ impl ChatInfoCache {
     fn cell(&self, chat: &ChatId) -> Arc<ChatInfoCell> {
         let mut entries = self.entries.lock().expect("chat cache lock poisoned");
         let now = Instant::now();
+        if let Some((at, cell)) = entries.get(chat) {
+            if now.duration_since(*at) < CHAT_INFO_TTL {
+                return cell.clone();
+            }
+        }
+        // A miss: drop every stale answer (only here, not on each lookup), then start anew.
         entries.retain(|_, (at, _)| now.duration_since(*at) < CHAT_INFO_TTL);
-        entries
-            .entry(chat.clone())
-            .or_insert_with(|| (now, Arc::new(OnceCell::new())))
-            .1
-            .clone()
+        let cell = Arc::new(OnceCell::new());
+        entries.insert(chat.clone(), (now, cell.clone()));
+        cell
     }
 
     fn forget(&self, chat: &ChatId) {

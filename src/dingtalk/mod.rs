@@ -20,6 +20,7 @@ use url::Url;
 pub use chat::{ChatInfo, ChatInfoCache};
 pub use error::{Api, DingTalkError, ErrorKind};
 pub use extcontact::{ExtContact, Label, LabelCache, LabelGroup};
+pub use robot::OpenApiTarget;
 use token::{AccessToken, AccessTokenCache, FetchedToken};
 
 use crate::{config::Config, metrics::Metrics};

@@ -37,49 +37,42 @@ impl DingTalkClient {
         Ok(())
     }
 
-    /// POST {api}/v1.0/robot/groupMessages/send with `sampleMarkdown`. The OpenAPI cannot
-    /// @mention anyone. `robotCode` is always `DINGTALK_ROBOT_CODE`.
-    pub async fn send_to_group(
+    /// Sends a `sampleMarkdown` message through the OpenAPI: to a group with
+    /// POST {api}/v1.0/robot/groupMessages/send, to one member (a 1:1 chat, which the group
+    /// send does not reach) with POST {api}/v1.0/robot/oToMessages/batchSend. The OpenAPI
+    /// cannot @mention anyone. `robotCode` is always `DINGTALK_ROBOT_CODE`.
+    pub async fn send_markdown(
         &self,
-        conversation: &OpenConversationId,
+        to: OpenApiTarget<'_>,
         title: &str,
         text: &str,
     ) -> Result<(), DingTalkError> {
-        let url = self.api("/v1.0/robot/groupMessages/send");
-        let body = serde_json::json!({
+        let mut body = serde_json::json!({
             "robotCode": self.inner.robot_code,
-            "openConversationId": conversation.as_str(),
             "msgKey": "sampleMarkdown",
             "msgParam": serde_json::json!({ "title": title, "text": text }).to_string(),
         });
+        let (api, path) = match to {
+            OpenApiTarget::Group(cid) => {
+                body["openConversationId"] = cid.as_str().into();
+                (Api::GroupSend, "/v1.0/robot/groupMessages/send")
+            }
+            OpenApiTarget::Member(member) => {
+                body["userIds"] = serde_json::json!([member.as_str()]);
+                (Api::DirectSend, "/v1.0/robot/oToMessages/batchSend")
+            }
+        };
+        let url = self.api(path);
         let _: IgnoredAny = self
-            .call(Api::GroupSend, Auth::Api, |http| {
-                http.post(&url).json(&body)
-            })
+            .call(api, Auth::Api, |http| http.post(&url).json(&body))
             .await?;
         Ok(())
     }
+}
 
-    /// POST {api}/v1.0/robot/oToMessages/batchSend with `sampleMarkdown` to one member: the
-    /// OpenAPI path for a 1:1 chat, which the group send does not reach.
-    pub async fn send_to_member(
-        &self,
-        member: &StaffId,
-        title: &str,
-        text: &str,
-    ) -> Result<(), DingTalkError> {
-        let url = self.api("/v1.0/robot/oToMessages/batchSend");
-        let body = serde_json::json!({
-            "robotCode": self.inner.robot_code,
-            "userIds": [member.as_str()],
-            "msgKey": "sampleMarkdown",
-            "msgParam": serde_json::json!({ "title": title, "text": text }).to_string(),
-        });
-        let _: IgnoredAny = self
-            .call(Api::DirectSend, Auth::Api, |http| {
-                http.post(&url).json(&body)
-            })
-            .await?;
-        Ok(())
-    }
+/// Who an OpenAPI message goes to.
+#[derive(Debug, Clone, Copy)]
+pub enum OpenApiTarget<'a> {
+    Group(&'a OpenConversationId),
+    Member(&'a StaffId),
 }
