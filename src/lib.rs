@@ -38,5 +38,6 @@ pub mod message;
 pub mod metrics;
 pub mod reply;
 pub mod server;
+pub mod simulator;
 pub mod store;
 pub mod telemetry;
