@@ -85,17 +85,25 @@ impl fmt::Display for ConfigError {
 
 /// Default SQLite file, relative to the working directory.
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://qunguan.db";
+/// Default `QUNGUAN_LISTEN`.
+pub const DEFAULT_LISTEN: &str = "0.0.0.0:8080";
+
+/// Looks settings up in the process environment, then in `.env` in the working directory
+/// for names the environment does not set; an empty value counts as unset.
+pub fn env_lookup() -> Result<impl Fn(&str) -> Option<String>, ConfigError> {
+    let dotenv = read_dotenv(".env")?;
+    Ok(move |name: &str| {
+        std::env::var(name)
+            .ok()
+            .or_else(|| dotenv.get(name).cloned())
+            .filter(|v| !v.trim().is_empty())
+    })
+}
 
 impl Config {
-    /// Reads the process environment, then `.env` in the working directory for names the
-    /// environment does not set.
+    /// Reads the settings through [`env_lookup`].
     pub fn from_env() -> Result<Self, ConfigError> {
-        let dotenv = read_dotenv(".env")?;
-        Self::from_lookup(|name| {
-            std::env::var(name)
-                .ok()
-                .or_else(|| dotenv.get(name).cloned())
-        })
+        Self::from_lookup(env_lookup()?)
     }
 
     /// Builds a config from any lookup function; an empty value counts as unset.
@@ -114,7 +122,7 @@ impl Config {
         let top_url = p.url("DINGTALK_TOP_URL", "https://eco.taobao.com/router/rest");
         let listen = p.parsed(
             "QUNGUAN_LISTEN",
-            "0.0.0.0:8080",
+            DEFAULT_LISTEN,
             "an address like 0.0.0.0:8080",
         );
         let database = p.database();

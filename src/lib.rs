@@ -41,3 +41,4 @@ pub mod server;
 pub mod simulator;
 pub mod store;
 pub mod telemetry;
+pub mod tools;

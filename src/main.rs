@@ -1,9 +1,15 @@
 //! The `qunguan` binary: parse the command line, load config, run.
 
-use std::process::ExitCode;
+use std::{path::PathBuf, process::ExitCode};
 
 use clap::{Parser, Subcommand};
-use qunguan::{config::Config, server, telemetry};
+use qunguan::{
+    config::Config,
+    i18n::Lang,
+    server, telemetry,
+    tools::{self, demo, healthcheck, send, setting},
+};
+use secrecy::SecretString;
 
 #[derive(Parser)]
 #[command(name = "qunguan", version, about = "群管: a DingTalk group-admin bot")]
@@ -16,12 +22,88 @@ struct Cli {
 enum Command {
     /// Serve DingTalk robot callbacks (configuration from the environment and `.env`).
     Serve,
+    /// Try qunguan without DingTalk: a simulated group in this terminal.
+    Demo {
+        /// Send the lines of FILE instead of prompting; exit 1 if any reply is an error.
+        #[arg(long, value_name = "FILE")]
+        script: Option<PathBuf>,
+        /// Reply language, `zh` or `en` (default: QUNGUAN_LANG, else zh).
+        #[arg(long, value_parser = parse_lang)]
+        lang: Option<Lang>,
+    },
+    /// Post one signed test callback to a deployment and say what the answer means.
+    Send {
+        /// The callback URL DingTalk is configured with.
+        #[arg(long)]
+        url: String,
+        /// The app secret (default: DINGTALK_APP_SECRET from the environment or `.env`).
+        #[arg(long, env = "DINGTALK_APP_SECRET", hide_env_values = true)]
+        secret: Option<String>,
+        /// The callback's conversationId (a group's openConversationId).
+        #[arg(long, default_value = "cidQunguanSendCheck==")]
+        conversation_id: String,
+        /// The sender's staff id.
+        #[arg(long, default_value = "qunguan-send")]
+        sender: String,
+        /// Mark the sender as an organisation admin (`isAdmin`).
+        #[arg(long)]
+        admin: bool,
+        /// Send as a 1:1 chat with the bot instead of a group @mention.
+        #[arg(long)]
+        direct: bool,
+        /// The sessionWebhook the bot should reply to.
+        #[arg(
+            long,
+            default_value = "https://oapi.dingtalk.com/robot/sendBySession?session=qunguan-send-check"
+        )]
+        webhook: String,
+        /// What the member types after the bot's @name.
+        #[arg(default_value = "/help", num_args = 1.., trailing_var_arg = true)]
+        text: Vec<String>,
+    },
+    /// Exit 0 if a running qunguan answers on /healthz (for container health checks).
+    Healthcheck {
+        /// Default: /healthz on QUNGUAN_LISTEN, reached on loopback.
+        #[arg(long)]
+        url: Option<String>,
+    },
+}
+
+fn parse_lang(s: &str) -> Result<Lang, String> {
+    s.parse().map_err(|()| format!("`{s}` is not `zh` or `en`"))
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Serve => serve(),
+        Command::Demo { script, lang } => demo::main(demo::Options { script, lang }),
+        Command::Send {
+            url,
+            secret,
+            conversation_id,
+            sender,
+            admin,
+            direct,
+            webhook,
+            text,
+        } => {
+            let Some(secret) = secret.or_else(|| setting("DINGTALK_APP_SECRET")) else {
+                eprintln!("qunguan send: no app secret: set DINGTALK_APP_SECRET or pass --secret");
+                return ExitCode::from(2);
+            };
+            send::main(send::Options {
+                url,
+                secret: SecretString::from(secret),
+                text: text.join(" "),
+                conversation_id,
+                sender,
+                is_admin: admin,
+                direct,
+                webhook,
+            })
+        }
+        Command::Healthcheck { url } => healthcheck::main(url),
     }
 }
 
@@ -34,14 +116,7 @@ fn serve() -> ExitCode {
         }
     };
     let _log_guard = telemetry::init();
-    let runtime = match tokio::runtime::Runtime::new() {
-        Ok(runtime) => runtime,
-        Err(e) => {
-            eprintln!("qunguan: cannot start the async runtime: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
-    runtime.block_on(async {
+    tools::block_on(async {
         let running = match server::start(config).await {
             Ok(running) => running,
             Err(e) => {

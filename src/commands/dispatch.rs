@@ -65,7 +65,7 @@ pub async fn execute(app: &App, msg: &Incoming) -> Executed {
         return executed(
             "unknown",
             "unknown",
-            t.title_help,
+            t.title_refused,
             unknown_command(&line.name, t),
         );
     };

@@ -4,7 +4,6 @@ use super::{Lang, catalog};
 
 catalog! {
     Texts
-    title_help { zh: "群管帮助", en: "qunguan help" }
     title_reply { zh: "群管", en: "qunguan" }
     title_refused { zh: "群管：没有执行", en: "qunguan: not done" }
     title_error { zh: "群管：出错了", en: "qunguan: something went wrong" }

@@ -13,3 +13,4 @@ mod lifecycle;
 mod permissions;
 mod replies;
 mod signature;
+mod tools;
