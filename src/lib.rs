@@ -24,6 +24,13 @@
 //! - [`app`]: the shared state and the bounded background worker.
 //! - [`config`], [`i18n`], [`ids`], [`metrics`], [`telemetry`], [`log_throttle`]: settings,
 //!   reply texts, typed ids, Prometheus counters, logging, quieting floods.
+//!
+//! Beside the service:
+//!
+//! - [`tools`]: the other subcommands: `demo` (a simulated group in the terminal), `send`
+//!   (a signed test callback against a deployment), `healthcheck` (for containers).
+//! - [`simulator`]: an in-memory DingTalk on 127.0.0.1 in DingTalk's wire formats, for the
+//!   demo and the end-to-end tests.
 
 pub mod app;
 pub mod callback;
