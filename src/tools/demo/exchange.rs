@@ -1,0 +1,142 @@
+//! One turn of the conversation: a signed @mention to `/callback`, and the reply as it
+//! reaches the simulated group, rendered.
+
+use std::io::Write;
+
+use tokio::sync::broadcast;
+
+use super::{Demo, render, sample};
+use crate::{
+    app::now_ms,
+    i18n::is_failure_title,
+    simulator::{Delivered, Destination, SESSION_WEBHOOK_PATH},
+    tools::signed::{self, Draft, random_hex},
+};
+
+impl Demo {
+    /// Sends `text` as the current sender's @mention and prints the reply.
+    pub(super) async fn say(&mut self, text: &str) -> bool {
+        match self.exchange(text).await {
+            Ok(parts) => {
+                let mut ok = true;
+                for part in &parts {
+                    ok &= !is_failure_title(&part.title);
+                    self.show(part);
+                }
+                ok
+            }
+            Err(problem) => {
+                out!("  ✗ {problem}");
+                false
+            }
+        }
+    }
+
+    /// Posts the callback and collects the reply's parts.
+    pub(super) async fn exchange(&mut self, text: &str) -> Result<Vec<Delivered>, String> {
+        let session = random_hex(32);
+        self.sim.open_session(&session);
+        let draft = Draft {
+            msg_id: format!("msgDEMO{}==", random_hex(24)),
+            conversation_id: sample::CID.to_owned(),
+            direct: false,
+            sender_staff_id: self.sender.clone(),
+            sender_nick: sample::name_of(&self.sender)
+                .unwrap_or(&self.sender)
+                .to_owned(),
+            is_admin: false,
+            text: text.to_owned(),
+            session_webhook: format!("{}{SESSION_WEBHOOK_PATH}?session={session}", self.sim_url),
+        };
+        // Whatever arrived after an earlier reply was given up on is not this reply.
+        while self.outbox.try_recv().is_ok() {}
+        let url = format!("http://{}/callback", self.server.addr);
+        let response = signed::post(&self.http, &url, &self.secret, &draft.body(now_ms()))
+            .await
+            .map_err(|e| format!("could not reach qunguan: {e}"))?;
+        if !response.status().is_success() {
+            return Err(format!("qunguan answered HTTP {}", response.status()));
+        }
+        let mut parts = Vec::new();
+        loop {
+            let part = tokio::time::timeout(self.reply_wait, self.next_reply(&session))
+                .await
+                .ok()
+                .flatten()
+                .ok_or_else(|| format!("no reply within {} s", self.reply_wait.as_secs()))?;
+            let more = more_parts(&part.title);
+            parts.push(part);
+            if !more {
+                return Ok(parts);
+            }
+        }
+    }
+
+    /// The next message to this turn's webhook, or to the group if qunguan fell back.
+    pub(super) async fn next_reply(&mut self, session: &str) -> Option<Delivered> {
+        loop {
+            match self.outbox.recv().await {
+                Ok(m) => match &m.to {
+                    Destination::Session(s) if s == session => return Some(m),
+                    Destination::Group(cid) if cid == sample::CID => return Some(m),
+                    _ => {}
+                },
+                Err(broadcast::error::RecvError::Lagged(_)) => {}
+                Err(broadcast::error::RecvError::Closed) => return None,
+            }
+        }
+    }
+
+    pub(super) fn show(&self, m: &Delivered) {
+        let via = match m.to {
+            Destination::Session(_) => "",
+            _ => " (via the OpenAPI group send: no @)",
+        };
+        let title = if is_failure_title(&m.title) {
+            self.style("\x1b[31m", &m.title)
+        } else {
+            self.style("\x1b[2m", &m.title)
+        };
+        out!(
+            "{} [{title}]{via}",
+            self.style("\x1b[1;32m", "群管 qunguan")
+        );
+        let text = render::render(&m.text, &sample::mentions(), self.color);
+        for line in text.lines() {
+            if line.is_empty() {
+                out!();
+            } else {
+                out!("  {line}");
+            }
+        }
+        out!();
+    }
+}
+
+/// Whether a part titled `title` says more parts follow: "… (1/3)".
+fn more_parts(title: &str) -> bool {
+    let Some(counter) = title
+        .strip_suffix(')')
+        .and_then(|t| t.rsplit_once(" ("))
+        .map(|(_, c)| c)
+    else {
+        return false;
+    };
+    match counter.split_once('/') {
+        Some((i, n)) => matches!((i.parse::<u32>(), n.parse::<u32>()), (Ok(i), Ok(n)) if i < n),
+        None => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::more_parts;
+
+    #[test]
+    fn split_reply_titles_say_whether_more_follow() {
+        assert!(more_parts("群管 (1/2)"));
+        assert!(!more_parts("群管 (2/2)"));
+        assert!(!more_parts("群管"));
+        assert!(!more_parts("qunguan (note)"));
+    }
+}
