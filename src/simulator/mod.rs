@@ -322,3 +322,6 @@ fn not_found() -> Response {
     )
         .into_response()
 }
+
+#[cfg(test)]
+mod tests;
