@@ -129,7 +129,8 @@ async fn process(app: Arc<App>, incoming: Incoming) {
     let _in_flight = app.metrics.in_flight();
     let started = std::time::Instant::now();
     let executed = dispatch::execute(&app, &incoming).await;
-    app.metrics.command(executed.command, executed.outcome);
+    app.metrics
+        .command(executed.command, executed.outcome.label());
     let delivery = tokio::time::timeout(
         REPLY_TIMEOUT,
         reply::deliver(
@@ -147,7 +148,7 @@ async fn process(app: Arc<App>, incoming: Incoming) {
         Ok(Ok(path)) => tracing::debug!(
             %msg_id,
             command = executed.command,
-            outcome = executed.outcome,
+            outcome = executed.outcome.label(),
             ?path,
             elapsed_ms,
             "command answered"

@@ -22,23 +22,76 @@ use super::{
     permission::{admin_status, why_not},
 };
 
+/// How handling a message ended. It decides the reply's title, the metric label and the
+/// audit trail's outcome.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    Done,
+    /// Not allowed here, by this sender, or in an unbound group; or refused by the command.
+    Refused,
+    /// Wrong arguments.
+    Usage,
+    /// No such command.
+    Unknown,
+    /// A mention without text.
+    Empty,
+    /// A message without text in a 1:1 chat.
+    Ignored,
+    Failed,
+    Timeout,
+}
+
+impl Outcome {
+    /// The metric and log label.
+    pub fn label(self) -> &'static str {
+        match self {
+            Outcome::Done => "done",
+            Outcome::Refused => "refused",
+            Outcome::Usage => "usage",
+            Outcome::Unknown => "unknown",
+            Outcome::Empty => "empty",
+            Outcome::Ignored => "ignored",
+            Outcome::Failed => "failed",
+            Outcome::Timeout => "timeout",
+        }
+    }
+
+    /// The audit trail knows three outcomes: done, refused (a usage error too) and failed
+    /// (a timeout too).
+    pub fn audited(self) -> &'static str {
+        match self {
+            Outcome::Done => "done",
+            Outcome::Failed | Outcome::Timeout => "failed",
+            _ => "refused",
+        }
+    }
+
+    /// The reply's title, which DingTalk shows in the conversation list.
+    fn title(self, t: &Texts) -> &'static str {
+        match self {
+            Outcome::Done | Outcome::Empty | Outcome::Ignored => t.title_reply,
+            Outcome::Refused | Outcome::Usage | Outcome::Unknown => t.title_refused,
+            Outcome::Failed | Outcome::Timeout => t.title_error,
+        }
+    }
+}
+
 /// A command's reply plus what metrics, logs and the audit trail need.
 #[derive(Debug)]
 pub struct Executed {
     pub reply: Reply,
     /// The command's name, or `none`/`unknown` when no command was recognised.
     pub command: &'static str,
-    /// done, refused, usage, unknown, empty, ignored, failed, timeout.
-    pub outcome: &'static str,
+    pub outcome: Outcome,
     /// For failures: DingTalk's errcode, `timeout` or `internal`.
     pub errcode: Option<String>,
     /// DingTalk's request id for the change or the failure.
     pub request_id: Option<String>,
 }
 
-fn executed(command: &'static str, outcome: &'static str, title: &str, text: String) -> Executed {
+fn executed(command: &'static str, outcome: Outcome, t: &Texts, text: String) -> Executed {
     Executed {
-        reply: Reply::new(title, text),
+        reply: Reply::new(outcome.title(t), text),
         command,
         outcome,
         errcode: None,
@@ -51,21 +104,16 @@ fn executed(command: &'static str, outcome: &'static str, title: &str, text: Str
 pub async fn execute(app: &App, msg: &Incoming) -> Executed {
     let t = app.config.lang.texts();
     let Some(text) = text_of(&msg.content) else {
-        return executed(
-            "none",
-            "ignored",
-            t.title_reply,
-            t.non_text_direct.to_owned(),
-        );
+        return executed("none", Outcome::Ignored, t, t.non_text_direct.to_owned());
     };
     let Some(line) = CommandLine::parse(&text) else {
-        return executed("none", "empty", t.title_reply, t.empty_message.to_owned());
+        return executed("none", Outcome::Empty, t, t.empty_message.to_owned());
     };
     let Some(spec) = lookup(&line.name) else {
         return executed(
             "unknown",
-            "unknown",
-            t.title_refused,
+            Outcome::Unknown,
+            t,
             unknown_command(&line.name, t),
         );
     };
@@ -90,7 +138,7 @@ async fn execute_spec(
 ) -> Executed {
     if spec.scope == Scope::GroupOnly && msg.kind == ConversationKind::Direct {
         let text = fill(t.group_only, &[&spec.usage()]);
-        return executed(spec.name, "refused", t.title_refused, text);
+        return executed(spec.name, Outcome::Refused, t, text);
     }
     let args = Args {
         words,
@@ -100,12 +148,7 @@ async fn execute_spec(
     let command = match (spec.parse)(&args) {
         Ok(command) => command,
         Err(e) => {
-            return executed(
-                spec.name,
-                "usage",
-                t.title_refused,
-                usage_error(spec, &e, t),
-            );
+            return executed(spec.name, Outcome::Usage, t, usage_error(spec, &e, t));
         }
     };
     let checked = run_checked(app, msg, spec, command, t, binding);
@@ -120,19 +163,14 @@ async fn execute_spec(
             Executed {
                 errcode: Some(errcode),
                 request_id,
-                ..executed(spec.name, "failed", t.title_error, error_text(&e, t))
+                ..executed(spec.name, Outcome::Failed, t, error_text(&e, t))
             }
         }
         Err(_) => {
             tracing::error!(msg_id = %msg.msg_id, command = spec.name, "command timed out");
             Executed {
                 errcode: Some("timeout".to_owned()),
-                ..executed(
-                    spec.name,
-                    "timeout",
-                    t.title_error,
-                    t.err_unavailable.to_owned(),
-                )
+                ..executed(spec.name, Outcome::Timeout, t, t.err_unavailable.to_owned())
             }
         }
     }
@@ -151,12 +189,12 @@ async fn run_checked(
     }
     if spec.binding == Binding::Required && binding.is_none() {
         let text = fill(t.not_bound, &[&spec.usage(), msg.conversation.as_str()]);
-        return Ok(executed(spec.name, "refused", t.title_refused, text));
+        return Ok(executed(spec.name, Outcome::Refused, t, text));
     }
     if spec.access == Access::Admin {
         if let Err(reason) = admin_status(app, msg, binding.as_ref()).await? {
             let text = fill(t.refused_not_admin, &[&spec.usage(), &why_not(reason, t)]);
-            return Ok(executed(spec.name, "refused", t.title_refused, text));
+            return Ok(executed(spec.name, Outcome::Refused, t, text));
         }
     }
     let ctx = Context {
@@ -166,14 +204,14 @@ async fn run_checked(
         texts: t,
     };
     let answer = command.run(&ctx).await?;
-    let (outcome, title) = if answer.refused {
-        ("refused", t.title_refused)
+    let outcome = if answer.refused {
+        Outcome::Refused
     } else {
-        ("done", t.title_reply)
+        Outcome::Done
     };
     Ok(Executed {
         request_id: answer.request_id,
-        ..executed(spec.name, outcome, title, answer.text)
+        ..executed(spec.name, outcome, t, answer.text)
     })
 }
 

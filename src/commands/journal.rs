@@ -30,7 +30,7 @@ pub async fn record(
         sender_nick: msg.sender.nick.clone(),
         command: executed.command.to_owned(),
         args: quoted(words),
-        outcome: audit_outcome(executed.outcome).to_owned(),
+        outcome: executed.outcome.audited().to_owned(),
         errcode: executed.errcode.clone(),
         request_id: executed.request_id.clone(),
         duration_ms: took.as_millis() as i64,
@@ -56,15 +56,6 @@ pub async fn record(
     }
 }
 
-/// The audit trail knows three outcomes: a usage error is a refusal, a timeout a failure.
-fn audit_outcome(outcome: &str) -> &'static str {
-    match outcome {
-        "done" => "done",
-        "failed" | "timeout" => "failed",
-        _ => "refused",
-    }
-}
-
 /// Arguments as typed, quoting any that contain spaces.
 pub fn quoted(words: &[String]) -> String {
     words
@@ -83,6 +74,7 @@ pub fn quoted(words: &[String]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::commands::dispatch::Outcome;
 
     #[test]
     fn arguments_with_spaces_are_quoted() {
@@ -96,8 +88,8 @@ mod tests {
 
     #[test]
     fn outcomes_fold_into_done_refused_failed() {
-        assert_eq!(audit_outcome("usage"), "refused");
-        assert_eq!(audit_outcome("timeout"), "failed");
-        assert_eq!(audit_outcome("done"), "done");
+        assert_eq!(Outcome::Usage.audited(), "refused");
+        assert_eq!(Outcome::Timeout.audited(), "failed");
+        assert_eq!(Outcome::Done.audited(), "done");
     }
 }
