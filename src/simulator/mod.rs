@@ -108,17 +108,11 @@ pub struct Delivered {
     pub at_user_ids: Vec<String>,
 }
 
-#[derive(Default)]
-struct Tokens {
-    oapi_issued: u32,
-    api_issued: u32,
-    oapi_valid: Option<String>,
-    api_valid: Option<String>,
-}
-
 struct Inner {
     credentials: Mutex<Option<(String, String)>>,
-    tokens: Mutex<Tokens>,
+    /// The old-style token (oapi and TOP) and the new-style one.
+    oapi_token: Mutex<tokens::Token>,
+    api_token: Mutex<tokens::Token>,
     groups: Mutex<HashMap<String, Group>>,
     sessions: Mutex<HashSet<String>>,
     /// External contacts by userid, as extcontact/get returns them.
@@ -149,7 +143,8 @@ impl Simulator {
         Self {
             inner: Arc::new(Inner {
                 credentials: Mutex::new(None),
-                tokens: Mutex::default(),
+                oapi_token: Mutex::new(tokens::Token::new("oapi-token")),
+                api_token: Mutex::new(tokens::Token::new("api-token")),
                 groups: Mutex::default(),
                 sessions: Mutex::default(),
                 contacts: Mutex::default(),
@@ -217,9 +212,8 @@ impl Simulator {
 
     /// Makes every token issued so far invalid, as DingTalk does when one expires early.
     pub fn revoke_tokens(&self) {
-        let mut tokens = lock(&self.inner.tokens);
-        tokens.oapi_valid = None;
-        tokens.api_valid = None;
+        lock(&self.inner.oapi_token).revoke();
+        lock(&self.inner.api_token).revoke();
     }
 
     /// Every message sent from now on (messages sent while nobody listens are dropped).

@@ -9,20 +9,17 @@ use serde_json::{Value, json};
 
 use super::{Destination, Request, Simulator};
 
+/// The simulator's status and JSON answer to `method uri` with `headers` and `body`.
 async fn call(
     sim: &Simulator,
     method: Method,
     uri: &str,
-    headers: HeaderMap,
-    body: Value,
+    headers: &HeaderMap,
+    body: Option<Value>,
 ) -> (u16, Value) {
     let uri: Uri = uri.parse().unwrap();
-    let body = if body.is_null() {
-        Bytes::new()
-    } else {
-        Bytes::from(body.to_string())
-    };
-    let response = sim.answer(&Request::new(method, &uri, headers, body));
+    let body = body.map_or_else(Bytes::new, |b| Bytes::from(b.to_string()));
+    let response = sim.answer(&Request::new(method, &uri, headers.clone(), body));
     let status = response.status().as_u16();
     let bytes = axum::body::to_bytes(response.into_body(), 1 << 20)
         .await
@@ -33,13 +30,22 @@ async fn call(
     )
 }
 
+async fn get(sim: &Simulator, uri: &str) -> Value {
+    call(sim, Method::GET, uri, &HeaderMap::new(), None).await.1
+}
+
+async fn post(sim: &Simulator, uri: &str, headers: &HeaderMap, body: Value) -> (u16, Value) {
+    call(sim, Method::POST, uri, headers, Some(body)).await
+}
+
+/// Headers carrying a fresh new-style token.
 async fn api_token(sim: &Simulator) -> HeaderMap {
-    let (_, token) = call(
+    let credentials = json!({"appKey": "k", "appSecret": "s"});
+    let (_, token) = post(
         sim,
-        Method::POST,
         "/v1.0/oauth2/accessToken",
-        HeaderMap::new(),
-        json!({"appKey": "k", "appSecret": "s"}),
+        &HeaderMap::new(),
+        credentials,
     )
     .await;
     let mut headers = HeaderMap::new();
@@ -52,48 +58,20 @@ async fn api_token(sim: &Simulator) -> HeaderMap {
 async fn tokens_need_the_app_credentials_and_stay_the_same_while_valid() {
     let sim = Simulator::new();
     sim.require_credentials("k", "s");
-    let (_, wrong) = call(
-        &sim,
-        Method::GET,
-        "/gettoken?appkey=k&appsecret=x",
-        HeaderMap::new(),
-        Value::Null,
-    )
-    .await;
+    let wrong = get(&sim, "/gettoken?appkey=k&appsecret=x").await;
     assert_eq!(wrong["errcode"], 40089);
-    let (_, first) = call(
-        &sim,
-        Method::GET,
-        "/gettoken?appkey=k&appsecret=s",
-        HeaderMap::new(),
-        Value::Null,
-    )
-    .await;
-    let (_, again) = call(
-        &sim,
-        Method::GET,
-        "/gettoken?appkey=k&appsecret=s",
-        HeaderMap::new(),
-        Value::Null,
-    )
-    .await;
+    let first = get(&sim, "/gettoken?appkey=k&appsecret=s").await;
+    let again = get(&sim, "/gettoken?appkey=k&appsecret=s").await;
     assert_eq!(first["access_token"], again["access_token"]);
     sim.revoke_tokens();
-    let (_, renewed) = call(
-        &sim,
-        Method::GET,
-        "/gettoken?appkey=k&appsecret=s",
-        HeaderMap::new(),
-        Value::Null,
-    )
-    .await;
+    let renewed = get(&sim, "/gettoken?appkey=k&appsecret=s").await;
     assert_ne!(first["access_token"], renewed["access_token"]);
-    let (status, _) = call(
+    let wrong_secret = json!({"appKey": "k", "appSecret": "x"});
+    let (status, _) = post(
         &sim,
-        Method::POST,
         "/v1.0/oauth2/accessToken",
-        HeaderMap::new(),
-        json!({"appKey": "k", "appSecret": "x"}),
+        &HeaderMap::new(),
+        wrong_secret,
     )
     .await;
     assert_eq!(status, 400);
@@ -103,38 +81,19 @@ async fn tokens_need_the_app_credentials_and_stay_the_same_while_valid() {
 async fn the_webhook_takes_open_sessions_only_and_publishes_what_it_takes() {
     let sim = Simulator::new();
     let mut outbox = sim.subscribe();
+    let none = HeaderMap::new();
+    let webhook = "/robot/sendBySession?session=s1";
     let message = json!({"msgtype": "markdown", "markdown": {"title": "t", "text": "hi @u1"},
                          "at": {"atUserIds": ["u1"]}});
-    let (_, unknown) = call(
-        &sim,
-        Method::POST,
-        "/robot/sendBySession?session=s1",
-        HeaderMap::new(),
-        message.clone(),
-    )
-    .await;
+    let (_, unknown) = post(&sim, webhook, &none, message.clone()).await;
     assert_eq!(unknown["errcode"], 300001);
     sim.open_session("s1");
-    let (_, bad) = call(
-        &sim,
-        Method::POST,
-        "/robot/sendBySession?session=s1",
-        HeaderMap::new(),
-        json!({"msgtype": "markdown"}),
-    )
-    .await;
+    let (_, bad) = post(&sim, webhook, &none, json!({"msgtype": "markdown"})).await;
     assert_ne!(
         bad["errcode"], 0,
         "a markdown message without text is refused"
     );
-    let (_, ok) = call(
-        &sim,
-        Method::POST,
-        "/robot/sendBySession?session=s1",
-        HeaderMap::new(),
-        message,
-    )
-    .await;
+    let (_, ok) = post(&sim, webhook, &none, message).await;
     assert_eq!(ok["errcode"], 0);
     let delivered = outbox.try_recv().unwrap();
     assert_eq!(delivered.to, Destination::Session("s1".into()));
@@ -154,51 +113,31 @@ async fn the_group_send_wants_a_known_group_and_msg_param_as_a_json_string() {
     let sim = Simulator::new();
     sim.add_group("chat1", "cid1==", "g", "o", &["o"]);
     let mut outbox = sim.subscribe();
-    let headers = api_token(&sim).await;
-    let send = |cid: &str, param: Value| json!({"robotCode": "r", "openConversationId": cid, "msgKey": "sampleMarkdown", "msgParam": param});
+    let token = api_token(&sim).await;
+    let send = "/v1.0/robot/groupMessages/send";
     let param = json!({"title": "t", "text": "x"});
-    let path = "/v1.0/robot/groupMessages/send";
-    let (status, body) = call(
-        &sim,
-        Method::POST,
-        path,
-        headers.clone(),
-        send("cidOther==", json!(param.to_string())),
-    )
-    .await;
+    let message = |cid: &str, param: Value| json!({"robotCode": "r", "openConversationId": cid, "msgKey": "sampleMarkdown", "msgParam": param});
+    let as_string = json!(param.to_string());
+
+    let (status, body) = post(&sim, send, &token, message("cidOther==", as_string.clone())).await;
     assert_eq!(
         (status, body["code"].as_str()),
         (400, Some("invalid.openConversationId"))
     );
-    let (status, body) = call(
-        &sim,
-        Method::POST,
-        path,
-        headers.clone(),
-        send("cid1==", param.clone()),
-    )
-    .await;
+    let (status, body) = post(&sim, send, &token, message("cid1==", param.clone())).await;
     assert_eq!(
         (status, body["code"].as_str()),
         (400, Some("invalidParameter.msgParam.invalid"))
     );
-    let (status, _) = call(
+    let (status, _) = post(
         &sim,
-        Method::POST,
-        path,
-        HeaderMap::new(),
-        send("cid1==", json!(param.to_string())),
+        send,
+        &HeaderMap::new(),
+        message("cid1==", as_string.clone()),
     )
     .await;
     assert_eq!(status, 401, "no token");
-    let (status, _) = call(
-        &sim,
-        Method::POST,
-        path,
-        headers,
-        send("cid1==", json!(param.to_string())),
-    )
-    .await;
+    let (status, _) = post(&sim, send, &token, message("cid1==", as_string)).await;
     assert_eq!(status, 200);
     assert_eq!(
         outbox.try_recv().unwrap().to,

@@ -5,6 +5,41 @@ use serde_json::json;
 
 use super::{Request, Simulator, api_error, json_ok, lock, oapi_error};
 
+/// One kind of access token: the one now valid, if any, and how many were issued.
+pub(super) struct Token {
+    prefix: &'static str,
+    issued: u32,
+    valid: Option<String>,
+}
+
+impl Token {
+    pub(super) fn new(prefix: &'static str) -> Self {
+        Self {
+            prefix,
+            issued: 0,
+            valid: None,
+        }
+    }
+
+    /// The valid token, or a new one. Within its life the same token comes back
+    /// (reference §3).
+    fn current(&mut self) -> String {
+        if self.valid.is_none() {
+            self.issued += 1;
+            self.valid = Some(format!("{}-{}", self.prefix, self.issued));
+        }
+        self.valid.clone().unwrap_or_default()
+    }
+
+    fn accepts(&self, given: Option<&str>) -> bool {
+        self.valid.is_some() && given == self.valid.as_deref()
+    }
+
+    pub(super) fn revoke(&mut self) {
+        self.valid = None;
+    }
+}
+
 impl Simulator {
     pub(super) fn credentials_ok(&self, key: Option<&str>, secret: Option<&str>) -> bool {
         match &*lock(&self.inner.credentials) {
@@ -17,17 +52,7 @@ impl Simulator {
         if !self.credentials_ok(r.query("appkey"), r.query("appsecret")) {
             return oapi_error(40089, "不合法的appKey或appSecret");
         }
-        let mut t = lock(&self.inner.tokens);
-        // Within its life the same token comes back (reference §3).
-        let token = match &t.oapi_valid {
-            Some(token) => token.clone(),
-            None => {
-                t.oapi_issued += 1;
-                let token = format!("oapi-token-{}", t.oapi_issued);
-                t.oapi_valid = Some(token.clone());
-                token
-            }
-        };
+        let token = lock(&self.inner.oapi_token).current();
         json_ok(json!({"errcode": 0, "errmsg": "ok", "access_token": token, "expires_in": 7200}))
     }
 
@@ -40,26 +65,15 @@ impl Simulator {
                 "无效的clientId或者clientSecret",
             );
         }
-        let mut t = lock(&self.inner.tokens);
-        let token = match &t.api_valid {
-            Some(token) => token.clone(),
-            None => {
-                t.api_issued += 1;
-                let token = format!("api-token-{}", t.api_issued);
-                t.api_valid = Some(token.clone());
-                token
-            }
-        };
+        let token = lock(&self.inner.api_token).current();
         json_ok(json!({"accessToken": token, "expireIn": 7200}))
     }
 
     pub(super) fn oapi_token_ok(&self, given: Option<&str>) -> bool {
-        let t = lock(&self.inner.tokens);
-        t.oapi_valid.is_some() && given == t.oapi_valid.as_deref()
+        lock(&self.inner.oapi_token).accepts(given)
     }
 
     pub(super) fn api_token_ok(&self, given: Option<&str>) -> bool {
-        let t = lock(&self.inner.tokens);
-        t.api_valid.is_some() && given == t.api_valid.as_deref()
+        lock(&self.inner.api_token).accepts(given)
     }
 }

@@ -9,6 +9,7 @@ use super::{Demo, render, sample};
 use crate::{
     app::now_ms,
     i18n::is_failure_title,
+    reply,
     simulator::{Delivered, Destination, SESSION_WEBHOOK_PATH},
     tools::signed::{self, Draft, random_hex},
 };
@@ -64,7 +65,7 @@ impl Demo {
                 .ok()
                 .flatten()
                 .ok_or_else(|| format!("no reply within {} s", self.reply_wait.as_secs()))?;
-            let more = more_parts(&part.title);
+            let more = reply::more_parts_follow(&part.title);
             parts.push(part);
             if !more {
                 return Ok(parts);
@@ -110,33 +111,5 @@ impl Demo {
             }
         }
         out!();
-    }
-}
-
-/// Whether a part titled `title` says more parts follow: "… (1/3)".
-fn more_parts(title: &str) -> bool {
-    let Some(counter) = title
-        .strip_suffix(')')
-        .and_then(|t| t.rsplit_once(" ("))
-        .map(|(_, c)| c)
-    else {
-        return false;
-    };
-    match counter.split_once('/') {
-        Some((i, n)) => matches!((i.parse::<u32>(), n.parse::<u32>()), (Ok(i), Ok(n)) if i < n),
-        None => false,
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::more_parts;
-
-    #[test]
-    fn split_reply_titles_say_whether_more_follow() {
-        assert!(more_parts("群管 (1/2)"));
-        assert!(!more_parts("群管 (2/2)"));
-        assert!(!more_parts("群管"));
-        assert!(!more_parts("qunguan (note)"));
     }
 }
