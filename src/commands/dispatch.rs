@@ -16,65 +16,12 @@ use crate::{
     reply::Reply,
 };
 
+use super::outcome::Outcome;
 use super::{
     Access, Args, Binding, CommandError, Context, REGISTRY, Scope, Spec, UsageError, journal,
     lookup,
     permission::{admin_status, why_not},
 };
-
-/// How handling a message ended. It decides the reply's title, the metric label and the
-/// audit trail's outcome.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Outcome {
-    Done,
-    /// Not allowed here, by this sender, or in an unbound group; or refused by the command.
-    Refused,
-    /// Wrong arguments.
-    Usage,
-    /// No such command.
-    Unknown,
-    /// A mention without text.
-    Empty,
-    /// A message without text in a 1:1 chat.
-    Ignored,
-    Failed,
-    Timeout,
-}
-
-impl Outcome {
-    /// The metric and log label.
-    pub fn label(self) -> &'static str {
-        match self {
-            Outcome::Done => "done",
-            Outcome::Refused => "refused",
-            Outcome::Usage => "usage",
-            Outcome::Unknown => "unknown",
-            Outcome::Empty => "empty",
-            Outcome::Ignored => "ignored",
-            Outcome::Failed => "failed",
-            Outcome::Timeout => "timeout",
-        }
-    }
-
-    /// The audit trail knows three outcomes: done, refused (a usage error too) and failed
-    /// (a timeout too).
-    pub fn audited(self) -> &'static str {
-        match self {
-            Outcome::Done => "done",
-            Outcome::Failed | Outcome::Timeout => "failed",
-            _ => "refused",
-        }
-    }
-
-    /// The reply's title, which DingTalk shows in the conversation list.
-    fn title(self, t: &Texts) -> &'static str {
-        match self {
-            Outcome::Done | Outcome::Empty | Outcome::Ignored => t.title_reply,
-            Outcome::Refused | Outcome::Usage | Outcome::Unknown => t.title_refused,
-            Outcome::Failed | Outcome::Timeout => t.title_error,
-        }
-    }
-}
 
 /// A command's reply plus what metrics, logs and the audit trail need.
 #[derive(Debug)]

@@ -74,7 +74,7 @@ pub fn quoted(words: &[String]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::commands::dispatch::Outcome;
+    use crate::commands::outcome::Outcome;
 
     #[test]
     fn arguments_with_spaces_are_quoted() {

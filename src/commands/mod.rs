@@ -18,6 +18,7 @@ mod help;
 mod info;
 mod journal;
 mod labels;
+pub mod outcome;
 pub mod permission;
 mod unbind;
 mod whoami;

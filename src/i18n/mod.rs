@@ -51,15 +51,6 @@ impl Lang {
     }
 }
 
-/// Whether a reply titled `title` says a command was not done or went wrong, in either
-/// language. The reply's title is what DingTalk shows in the conversation list.
-pub fn is_failure_title(title: &str) -> bool {
-    [Lang::Zh, Lang::En].iter().any(|lang| {
-        let t = lang.texts();
-        title == t.title_refused || title == t.title_error
-    })
-}
-
 /// Replaces `{0}`, `{1}`, … in `template` with `args`.
 pub fn fill(template: &str, args: &[&str]) -> String {
     let mut out = template.to_owned();

@@ -11,6 +11,7 @@ use qunguan::{
     callback::signature,
     config::Config,
     server::{self, RunningServer},
+    tools::signed::{self, Draft},
 };
 use secrecy::SecretString;
 use serde_json::{Value, json};
@@ -135,52 +136,40 @@ impl TestApp {
     }
 
     /// A group message with `text` from `sender`, replying to a webhook on the fake
-    /// whose session is the msgId.
+    /// whose session is the msgId. The callback's own `robotCode` differs from
+    /// `DINGTALK_ROBOT_CODE`, so tests can tell which one qunguan sends.
     pub fn group_message(&self, sender: &str, text: &str) -> Value {
-        let msg_id = new_msg_id();
-        json!({
-            "conversationId": CID,
-            "atUsers": [{ "dingtalkId": "$:LWCP_v1:$bot" }],
-            "chatbotCorpId": "dingcorp",
-            "chatbotUserId": "$:LWCP_v1:$bot",
-            "msgId": msg_id,
-            "senderNick": format!("nick of {sender}"),
-            "isAdmin": false,
-            "senderStaffId": sender,
-            "sessionWebhookExpiredTime": now_ms() + 90 * 60 * 1000,
-            "createAt": now_ms(),
-            "senderCorpId": "dingcorp",
-            "conversationType": "2",
-            "senderId": "$:LWCP_v1:$sender",
-            "conversationTitle": "Sample group",
-            "isInAtList": true,
-            "sessionWebhook": self.fake.webhook_url(&msg_id),
-            "text": { "content": format!(" {text}") },
-            "robotCode": "dingrobotfromcallback",
-            "msgtype": "text"
-        })
+        self.message(sender, text, false)
     }
 
     /// The same, in a 1:1 chat with the bot.
     pub fn direct_message(&self, sender: &str, text: &str) -> Value {
-        let mut m = self.group_message(sender, text);
-        let obj = m.as_object_mut().unwrap();
-        obj.insert("conversationType".into(), json!("1"));
-        obj.insert("conversationId".into(), json!("cidDirectChat=="));
-        obj.remove("conversationTitle");
-        obj.remove("atUsers");
-        m
+        self.message(sender, text, true)
+    }
+
+    fn message(&self, sender: &str, text: &str, direct: bool) -> Value {
+        let msg_id = new_msg_id();
+        let draft = Draft {
+            session_webhook: self.fake.webhook_url(&msg_id),
+            msg_id,
+            conversation_id: if direct { "cidDirectChat==" } else { CID }.to_owned(),
+            direct,
+            sender_staff_id: sender.to_owned(),
+            sender_nick: format!("nick of {sender}"),
+            is_admin: false,
+            text: text.to_owned(),
+        };
+        let mut body = draft.body(now_ms());
+        body["robotCode"] = json!("dingrobotfromcallback");
+        body
     }
 
     /// POSTs a callback signed with the current time.
     pub async fn post_callback(&self, body: &Value) -> reqwest::Response {
-        let ts = now_ms().to_string();
-        let sign = sign(&ts);
-        self.post_raw(
-            &[("timestamp", &ts), ("sign", &sign)],
-            body.to_string().into_bytes(),
-        )
-        .await
+        let secret = SecretString::from(SECRET.to_owned());
+        signed::post(&self.http, &self.url("/callback"), &secret, body)
+            .await
+            .expect("qunguan answers")
     }
 
     /// POSTs `body` with exactly these headers (plus the content type).

@@ -116,7 +116,10 @@ async fn the_prompt_reads_stdin_until_it_ends() {
     let text = stdout(&out);
     assert!(out.status.success(), "{text}");
     assert!(text.contains("李娜 (member02) › /whoami"), "{text}");
-    assert!(text.contains("member02"), "{text}");
+    assert!(
+        text.contains("Your staff id: member02"),
+        "the reply: {text}"
+    );
     assert!(text.contains(":as <staffId>"), "{text}");
 }
 
@@ -148,6 +151,30 @@ async fn send_with_the_right_secret_is_accepted_and_answered() {
     // qunguan verified it, ran it, and answered the sender.
     let reply = reply_text(&app.fake.webhook_reply(session).await);
     assert!(reply.contains(OWNER), "{reply}");
+
+    // --admin sets the callback's isAdmin flag, which qunguan trusts by default.
+    let session = "send-admin-check";
+    let webhook = app.fake.webhook_url(session);
+    let out = qunguan(
+        &[
+            "send",
+            "--url",
+            &url,
+            "--conversation-id",
+            CID,
+            "--sender",
+            MEMBER,
+            "--admin",
+            "--webhook",
+            &webhook,
+            "/whoami",
+        ],
+        &[("DINGTALK_APP_SECRET", SECRET)],
+    )
+    .await;
+    assert!(out.status.success(), "{}", stdout(&out));
+    let reply = reply_text(&app.fake.webhook_reply(session).await);
+    assert!(reply.contains("are an org admin (isAdmin)"), "{reply}");
 }
 
 #[tokio::test]

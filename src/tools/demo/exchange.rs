@@ -8,7 +8,7 @@ use tokio::sync::broadcast;
 use super::{Demo, render, sample};
 use crate::{
     app::now_ms,
-    i18n::is_failure_title,
+    commands::outcome::is_failure_title,
     reply,
     simulator::{Delivered, Destination, SESSION_WEBHOOK_PATH},
     tools::signed::{self, Draft, random_hex},
