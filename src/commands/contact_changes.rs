@@ -153,34 +153,25 @@ fn set(
             changes.follower = Some(member.ok_or_else(|| invalid(key, value, ct.expects_staff))?);
         }
         "share-users" => {
-            let users: Vec<Option<StaffId>> = if value.is_empty() {
-                mentions.map(Some).collect()
+            let users: Option<Vec<StaffId>> = if value.is_empty() {
+                Some(mentions.collect())
             } else {
                 list(value).map(|item| staff(item, mentions)).collect()
             };
-            if users.iter().any(Option::is_none) {
-                return Err(invalid(key, value, ct.mention_unmatched));
-            }
+            let users = users.ok_or_else(|| invalid(key, value, ct.mention_unmatched))?;
             changes.share_users = Some(bounded(
-                users.into_iter().flatten(),
+                users.into_iter(),
                 key,
                 value,
                 ct.expects_staff_list,
             )?);
         }
         "share-depts" => {
-            let depts: Vec<Option<i64>> = list(value)
+            let depts: Option<Vec<i64>> = list(value)
                 .map(|item| fold(item).parse().ok().filter(|id| *id > 0))
                 .collect();
-            if depts.iter().any(Option::is_none) {
-                return Err(invalid(key, value, ct.expects_depts));
-            }
-            changes.share_depts = Some(bounded(
-                depts.into_iter().flatten(),
-                key,
-                value,
-                ct.expects_depts,
-            )?);
+            let depts = depts.ok_or_else(|| invalid(key, value, ct.expects_depts))?;
+            changes.share_depts = Some(bounded(depts.into_iter(), key, value, ct.expects_depts)?);
         }
         _ => unreachable!("every key in KEYS is handled"),
     }
