@@ -16,6 +16,8 @@
 //! - [`commands`]: the registry (names, aliases, usage, permissions, binding needs), the
 //!   dispatcher that applies it, and one file per command.
 //! - [`reply`]: a command's answer as DingTalk markdown; sessionWebhook or OpenAPI fallback.
+//! - [`markdown`]: untrusted text (typed arguments, nicks, DingTalk's fields) made inert
+//!   before it is placed in a reply.
 //! - [`dingtalk`]: the DingTalk client: token caches, retries, the one envelope decoder,
 //!   one file per API family.
 //! - [`store`]: bindings (cid → chatid), seen msgIds and the audit trail, behind a trait;
@@ -41,6 +43,7 @@ pub mod dingtalk;
 pub mod i18n;
 pub mod ids;
 pub mod log_throttle;
+pub mod markdown;
 pub mod message;
 pub mod metrics;
 pub mod reply;

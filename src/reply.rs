@@ -21,6 +21,12 @@ pub const WEBHOOK_MARGIN_MS: i64 = 60_000;
 pub const WEBHOOK_TEXT_LIMIT: usize = 18_000;
 /// The OpenAPI's `msgParam` holds at most 15,000 bytes.
 pub const OPENAPI_TEXT_LIMIT: usize = 13_000;
+/// The most parts one reply is sent in, on either path; a longer reply is cut (see
+/// [`Reply::bounded`]), so one message can never become a flood in the group.
+pub const MAX_PARTS: usize = 3;
+/// The longest reply text: what fits in [`MAX_PARTS`] OpenAPI parts, with room for the
+/// note that says it was cut.
+pub const MAX_TEXT_BYTES: usize = MAX_PARTS * OPENAPI_TEXT_LIMIT - 200;
 
 /// What a command answers: a markdown message.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -37,6 +43,22 @@ impl Reply {
             title: title.into(),
             text: text.into(),
         }
+    }
+
+    /// The same reply, cut after the last whole line within [`MAX_TEXT_BYTES`] and ended
+    /// with `note` if it was longer.
+    pub fn bounded(mut self, note: &str) -> Self {
+        if self.text.len() > MAX_TEXT_BYTES {
+            let mut cut = MAX_TEXT_BYTES;
+            while !self.text.is_char_boundary(cut) {
+                cut -= 1;
+            }
+            let cut = self.text[..cut].rfind('\n').unwrap_or(cut);
+            self.text.truncate(cut);
+            self.text.push_str("\n\n");
+            self.text.push_str(note);
+        }
+        self
     }
 }
 
@@ -56,7 +78,7 @@ pub async fn deliver(
     now_ms: i64,
 ) -> Result<ReplyPath, DingTalkError> {
     let webhook = incoming.webhook.as_ref().and_then(|w| {
-        let fresh = w.expires_at_ms.is_none_or(|at| at - WEBHOOK_MARGIN_MS > now_ms);
+        let fresh = webhook_is_fresh(w.expires_at_ms, now_ms);
         let allowed = client.allowed_webhook(&w.url);
         if allowed.is_none() {
             tracing::warn!(msg_id = %incoming.msg_id, "sessionWebhook is not on the DingTalk origin; using the OpenAPI");
@@ -65,7 +87,7 @@ pub async fn deliver(
     });
     if let Some(webhook) = webhook {
         let parts = split(&reply.text, WEBHOOK_TEXT_LIMIT);
-        for (i, part) in parts.iter().enumerate() {
+        for (i, part) in parts.iter().enumerate().take(MAX_PARTS) {
             let title = part_title(&reply.title, i, parts.len());
             let message = markdown_message(&title, part, incoming);
             match client.send_by_session(&webhook, &message).await {
@@ -84,6 +106,13 @@ pub async fn deliver(
     send_openapi(client, metrics, incoming, &reply.title, &reply.text).await
 }
 
+/// Whether a webhook expiring at `expires_at_ms` (the callback's own, untrusted number)
+/// may still be used at `now_ms`: not within [`WEBHOOK_MARGIN_MS`] of its expiry.
+/// Saturating, so no value wraps into the future.
+pub fn webhook_is_fresh(expires_at_ms: Option<i64>, now_ms: i64) -> bool {
+    expires_at_ms.is_none_or(|at| at.saturating_sub(WEBHOOK_MARGIN_MS) > now_ms)
+}
+
 async fn send_openapi(
     client: &DingTalkClient,
     metrics: &Metrics,
@@ -92,6 +121,7 @@ async fn send_openapi(
     text: &str,
 ) -> Result<ReplyPath, DingTalkError> {
     let parts = split(text, OPENAPI_TEXT_LIMIT);
+    let parts = &parts[..parts.len().min(MAX_PARTS)];
     for (i, part) in parts.iter().enumerate() {
         let title = part_title(title, i, parts.len());
         let to = match (incoming.kind, &incoming.sender.staff_id) {
@@ -200,6 +230,52 @@ mod tests {
         assert_eq!(parts.len(), 2);
         assert!(parts.iter().all(|p| p.len() <= 20_000));
         assert_eq!(parts.concat(), text);
+    }
+
+    #[test]
+    fn a_reply_too_long_for_its_parts_is_cut_at_a_line_with_a_note() {
+        let text = "群成员 member0001\n".repeat(5_000);
+        let reply = Reply::new("t", text).bounded("(cut)");
+        assert!(
+            reply.text.len() <= MAX_TEXT_BYTES + 10,
+            "{}",
+            reply.text.len()
+        );
+        assert!(reply.text.ends_with("member0001\n\n(cut)"));
+        assert!(split(&reply.text, OPENAPI_TEXT_LIMIT).len() <= MAX_PARTS);
+        assert_eq!(Reply::new("t", "short").bounded("(cut)").text, "short");
+    }
+
+    #[test]
+    fn a_webhook_that_expired_long_ago_is_not_used() {
+        let now = 1_700_000_000_000;
+        assert!(!webhook_is_fresh(Some(i64::MIN), now));
+        assert!(!webhook_is_fresh(Some(now + WEBHOOK_MARGIN_MS), now));
+        assert!(webhook_is_fresh(Some(now + WEBHOOK_MARGIN_MS + 1), now));
+        assert!(webhook_is_fresh(Some(i64::MAX), now));
+        assert!(webhook_is_fresh(None, now));
+    }
+
+    mod properties {
+        use super::*;
+        use proptest::prelude::*;
+
+        proptest! {
+            #[test]
+            fn freshness_is_exact_for_every_expiry(at in any::<i64>(), now in 0i64..=i64::MAX / 2) {
+                let exact = (at as i128) - (WEBHOOK_MARGIN_MS as i128) > now as i128;
+                prop_assert_eq!(webhook_is_fresh(Some(at), now), exact);
+            }
+
+            #[test]
+            fn freshness_holds_at_the_extremes(
+                at in prop_oneof![Just(i64::MIN), Just(i64::MAX), Just(0i64), Just(-1i64), any::<i64>()],
+                now in prop_oneof![Just(0i64), Just(i64::MAX), Just(i64::MIN), any::<i64>()],
+            ) {
+                let exact = (at as i128) - (WEBHOOK_MARGIN_MS as i128) > now as i128;
+                prop_assert_eq!(webhook_is_fresh(Some(at), now), exact);
+            }
+        }
     }
 
     #[test]

@@ -7,7 +7,8 @@ use super::{
 };
 use crate::{
     app::format_gmt8,
-    i18n::{ContactTexts, fill},
+    i18n::{ContactTexts, fill, text},
+    markdown,
     message::fold,
     store::AuditRecord,
 };
@@ -67,7 +68,7 @@ impl Command for Audit {
         if records.is_empty() {
             return Ok(Answer::done(ct.audit_none));
         }
-        let mut text = fill(ct.audit_header, &[&records.len().to_string()]);
+        let mut text = fill(ct.audit_header, &[text(&records.len().to_string())]);
         text.push_str("\n\n");
         for record in &records {
             text.push_str(&line(record, ct));
@@ -81,22 +82,27 @@ impl Command for Audit {
 fn line(r: &AuditRecord, ct: &ContactTexts) -> String {
     let outcome = match (r.outcome.as_str(), &r.errcode) {
         ("done", _) => ct.audit_done.to_owned(),
-        ("failed", code) => fill(ct.audit_failed, &[code.as_deref().unwrap_or("?")]),
+        ("failed", code) => fill(ct.audit_failed, &[text(code.as_deref().unwrap_or("?"))]),
         _ => ct.audit_refused.to_owned(),
     };
+    let nick = markdown::inert(&r.sender_nick, markdown::ECHO_LIMIT);
     let who = match &r.sender_staff_id {
-        Some(id) => format!("{} ({id})", r.sender_nick),
-        None => r.sender_nick.clone(),
+        Some(id) => format!(
+            "{nick} ({})",
+            markdown::inert(id.as_str(), markdown::ECHO_LIMIT)
+        ),
+        None => nick,
     };
     let command = if r.args.is_empty() {
         format!("/{}", r.command)
     } else {
         format!("/{} {}", r.command, r.args)
     };
-    let mut line = format!("- `{}` {who} `{command}`: {outcome}", format_gmt8(r.at_ms));
+    let command = markdown::code(&command, markdown::ECHO_LIMIT);
+    let mut line = format!("- `{}` {who} {command}: {outcome}", format_gmt8(r.at_ms));
     if let Some(id) = &r.request_id {
         line.push_str(", ");
-        line.push_str(&fill(ct.audit_request, &[id]));
+        line.push_str(&fill(ct.audit_request, &[text(id)]));
     }
     line
 }

@@ -10,7 +10,7 @@ use super::{
 };
 use crate::{
     dingtalk::ErrorKind,
-    i18n::fill,
+    i18n::{fill, text},
     ids::{ChatId, IdError},
     message::fold,
     store::BindOutcome,
@@ -61,31 +61,34 @@ impl Command for Bind {
         let t = ctx.texts;
         let chat = self.chat.as_str();
         if ctx.binding.as_ref() == Some(&self.chat) {
-            return Ok(Answer::done(fill(t.bind_already, &[chat])));
+            return Ok(Answer::done(fill(t.bind_already, &[text(chat)])));
         }
         let here = &ctx.msg.conversation;
         let converted = match ctx.app.dingtalk.open_conversation_id(&self.chat).await {
             Ok(cid) => cid,
             Err(e) if matches!(e.kind, ErrorKind::Rejected | ErrorKind::InvalidChatId) => {
                 tracing::warn!(chatid = chat, error = %e, "chatid conversion refused");
-                return Ok(Answer::refused(fill(t.bind_unknown_chat, &[chat])));
+                return Ok(Answer::refused(fill(t.bind_unknown_chat, &[text(chat)])));
             }
             Err(e) => return Err(e.into()),
         };
         if &converted != here {
             return Ok(Answer::refused(fill(
                 t.bind_mismatch,
-                &[chat, converted.as_str(), here.as_str()],
+                &[text(chat), text(converted.as_str()), text(here.as_str())],
             )));
         }
         let now = crate::app::now_ms();
         Ok(match ctx.app.store.bind(here, &self.chat, now).await? {
-            BindOutcome::Bound => Answer::done(fill(t.bind_done, &[here.as_str(), chat])),
-            BindOutcome::AlreadyBound => Answer::done(fill(t.bind_already, &[chat])),
-            BindOutcome::Replaced { previous } => {
-                Answer::done(fill(t.bind_replaced, &[chat, previous.as_str()]))
+            BindOutcome::Bound => {
+                Answer::done(fill(t.bind_done, &[text(here.as_str()), text(chat)]))
             }
-            BindOutcome::ChatTaken { .. } => Answer::refused(fill(t.bind_taken, &[chat])),
+            BindOutcome::AlreadyBound => Answer::done(fill(t.bind_already, &[text(chat)])),
+            BindOutcome::Replaced { previous } => Answer::done(fill(
+                t.bind_replaced,
+                &[text(chat), text(previous.as_str())],
+            )),
+            BindOutcome::ChatTaken { .. } => Answer::refused(fill(t.bind_taken, &[text(chat)])),
         })
     }
 }

@@ -4,9 +4,13 @@ use async_trait::async_trait;
 
 use super::{
     Access, Answer, Args, Binding, Command, CommandError, Context, Scope, Spec, UsageError,
-    contact_view::{fields, label_names, mask_mobile},
+    contact_view::{fields, label_names, mask_mobile, shown},
 };
-use crate::{callback::model::ConversationKind, i18n::fill, message::fold};
+use crate::{
+    callback::model::ConversationKind,
+    i18n::{fill, text},
+    message::fold,
+};
 
 pub static SPEC: Spec = Spec {
     name: "contact",
@@ -53,18 +57,18 @@ impl Command for Contact {
             }
         };
         let name = contact.name.clone().unwrap_or_default();
-        let mut text = fill(ct.contact_header, &[&name, &contact.user_id]);
+        let mut text = fill(ct.contact_header, &[text(&name), text(&contact.user_id)]);
         text.push_str("\n\n");
         for (label, value) in fields(&contact, &names, ct) {
-            text.push_str(&format!("- {label}: {value}\n"));
+            text.push_str(&format!("- {label}: {}\n", shown(&value)));
         }
         if let Some(mobile) = contact.mobile.as_deref().filter(|m| !m.is_empty()) {
-            let shown = if ctx.msg.kind == ConversationKind::Group {
+            let mobile = if ctx.msg.kind == ConversationKind::Group {
                 mask_mobile(mobile)
             } else {
                 mobile.to_owned()
             };
-            text.push_str(&format!("- {}: {shown}\n", ct.field_mobile));
+            text.push_str(&format!("- {}: {}\n", ct.field_mobile, shown(&mobile)));
         }
         Ok(Answer::done(text))
     }

@@ -8,7 +8,7 @@
 
 use crate::{
     dingtalk::ExtContact,
-    i18n::{ContactTexts, fill},
+    i18n::{ContactTexts, fill, md},
     ids::StaffId,
     message::fold,
 };
@@ -112,12 +112,12 @@ fn unknown_key(key: &str, ct: &ContactTexts) -> UsageError {
         .map(|k| (strsim::levenshtein(&key.to_lowercase(), k), k))
         .min_by_key(|(d, _)| *d)
         .filter(|(d, _)| *d <= 3)
-        .map(|(_, k)| fill(ct.did_you_mean, &[k]))
+        .map(|(_, k)| fill(ct.did_you_mean, &[md(k)]))
         .unwrap_or_default();
     invalid(
         "key",
         key,
-        &fill(ct.unknown_key, &[&closest, &KEYS.join(", ")]),
+        &fill(ct.unknown_key, &[md(&closest), md(&KEYS.join(", "))]),
     )
 }
 

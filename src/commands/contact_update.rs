@@ -7,11 +7,11 @@ use async_trait::async_trait;
 use super::{
     Access, Answer, Args, Binding, Command, CommandError, Context, Scope, Spec, UsageError,
     contact_changes::{self, LabelRef, Request},
-    contact_view::{diff, label_names},
+    contact_view::{diff, label_names, shown},
 };
 use crate::{
     dingtalk::{ExtContact, LabelGroup},
-    i18n::{ContactTexts, fill},
+    i18n::{ContactTexts, fill, md, text},
     message::fold,
 };
 
@@ -62,7 +62,7 @@ impl Command for ContactUpdate {
         if let Some((field, key)) = missing_required(&next, ct) {
             return Ok(Answer::refused(fill(
                 ct.update_missing_required,
-                &[&user_id, field, key],
+                &[text(&user_id), md(field), md(key)],
             )));
         }
         // Labels unchanged: both sides show the same ids, so no names are needed.
@@ -72,17 +72,17 @@ impl Command for ContactUpdate {
             .unwrap_or_default();
         let changed = diff(&current, &next, &names, ct);
         if changed.is_empty() {
-            return Ok(Answer::done(fill(ct.update_nothing, &[&user_id])));
+            return Ok(Answer::done(fill(ct.update_nothing, &[text(&user_id)])));
         }
         let changed = changed.join("\n");
         if dry_run {
             return Ok(Answer::done(format!(
                 "{}\n\n{changed}",
-                fill(ct.update_preview, &[&user_id])
+                fill(ct.update_preview, &[text(&user_id)])
             )));
         }
         let request_id = dingtalk.update_ext_contact(&next).await?;
-        let text = format!("{}\n\n{changed}", fill(ct.update_done, &[&user_id]));
+        let text = format!("{}\n\n{changed}", fill(ct.update_done, &[text(&user_id)]));
         Ok(Answer::done(text).with_request_id(request_id))
     }
 }
@@ -115,7 +115,7 @@ fn resolve(
                 .map(move |l| (g.name.as_str(), l.name.as_str(), l.id))
         })
         .collect();
-    let show = |(group, name, id): &(&str, &str, i64)| format!("{group}/{name} ({id})");
+    let show = |(group, name, id): &(&str, &str, i64)| shown(&format!("{group}/{name} ({id})"));
     let mut ids = Vec::new();
     for label in refs {
         let id = match label {
@@ -140,17 +140,20 @@ fn resolve(
                         let hint = if close.is_empty() {
                             String::new()
                         } else {
-                            fill(ct.label_candidates, &[&close.join(", ")])
+                            fill(ct.label_candidates, &[md(&close.join(", "))])
                         };
                         return Err(format!(
                             "{} {}",
-                            fill(ct.label_unknown, &[wanted, &hint]),
+                            fill(ct.label_unknown, &[text(wanted), md(&hint)]),
                             ct.label_nothing_changed
                         ));
                     }
                     several => {
                         let listed: Vec<String> = several.iter().map(|l| show(l)).collect();
-                        return Err(fill(ct.label_ambiguous, &[wanted, &listed.join(", ")]));
+                        return Err(fill(
+                            ct.label_ambiguous,
+                            &[text(wanted), md(&listed.join(", "))],
+                        ));
                     }
                 }
             }

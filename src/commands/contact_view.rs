@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use crate::{
     dingtalk::{ExtContact, LabelGroup},
     i18n::ContactTexts,
+    markdown,
 };
 
 /// Label id → name, from the label groups.
@@ -27,7 +28,12 @@ pub fn mask_mobile(mobile: &str) -> String {
     format!("{head}****{tail}")
 }
 
-/// Each changeable field with its value in words, in display order.
+/// A field's value as a reply shows it: DingTalk's text made inert.
+pub fn shown(value: &str) -> String {
+    markdown::inert(value, markdown::DATA_LIMIT)
+}
+
+/// Each changeable field with its value in words, in display order (not yet [`shown`]).
 pub fn fields(
     c: &ExtContact,
     names: &HashMap<i64, String>,
@@ -89,7 +95,7 @@ pub fn diff(
         .into_iter()
         .zip(fields(after, names, ct))
         .filter(|((_, b), (_, a))| a != b)
-        .map(|((label, b), (_, a))| format!("- {label}: {b} → {a}"))
+        .map(|((label, b), (_, a))| format!("- {label}: {} → {}", shown(&b), shown(&a)))
         .collect()
 }
 

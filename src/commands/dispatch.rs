@@ -10,7 +10,7 @@ use crate::{
     app::App,
     callback::model::{ConversationKind, Incoming},
     dingtalk::{DingTalkError, ErrorKind},
-    i18n::{Texts, fill},
+    i18n::{Texts, fill, md, text},
     ids::ChatId,
     message::{CommandLine, text_of},
     reply::Reply,
@@ -38,7 +38,7 @@ pub struct Executed {
 
 fn executed(command: &'static str, outcome: Outcome, t: &Texts, text: String) -> Executed {
     Executed {
-        reply: Reply::new(outcome.title(t), text),
+        reply: Reply::new(outcome.title(t), text).bounded(t.reply_cut),
         command,
         outcome,
         errcode: None,
@@ -84,7 +84,7 @@ async fn execute_spec(
     binding: &mut Option<ChatId>,
 ) -> Executed {
     if spec.scope == Scope::GroupOnly && msg.kind == ConversationKind::Direct {
-        let text = fill(t.group_only, &[&spec.usage()]);
+        let text = fill(t.group_only, &[md(&spec.usage())]);
         return executed(spec.name, Outcome::Refused, t, text);
     }
     let args = Args {
@@ -135,12 +135,18 @@ async fn run_checked(
         *binding = app.store.binding(&msg.conversation).await?;
     }
     if spec.binding == Binding::Required && binding.is_none() {
-        let text = fill(t.not_bound, &[&spec.usage(), msg.conversation.as_str()]);
+        let text = fill(
+            t.not_bound,
+            &[md(&spec.usage()), text(msg.conversation.as_str())],
+        );
         return Ok(executed(spec.name, Outcome::Refused, t, text));
     }
     if spec.access == Access::Admin {
         if let Err(reason) = admin_status(app, msg, binding.as_ref()).await? {
-            let text = fill(t.refused_not_admin, &[&spec.usage(), &why_not(reason, t)]);
+            let text = fill(
+                t.refused_not_admin,
+                &[md(&spec.usage()), md(&why_not(reason, t))],
+            );
             return Ok(executed(spec.name, Outcome::Refused, t, text));
         }
     }
@@ -164,33 +170,37 @@ async fn run_checked(
 
 /// "No such command", the closest name by edit distance if it is close, and the list.
 pub(super) fn unknown_command(name: &str, t: &Texts) -> String {
-    let mut text = fill(t.unknown_command, &[&format!("/{name}")]);
+    let mut text = fill(t.unknown_command, &[text(&format!("/{name}"))]);
+    // Edit distance is quadratic; nobody mistypes a command name of 64 characters.
     let closest = REGISTRY
         .iter()
+        .filter(|_| name.len() <= 64)
         .flat_map(|s| [(s, s.name), (s, s.alias)])
         .map(|(s, candidate)| (strsim::levenshtein(name, candidate), s))
         .min_by_key(|(distance, _)| *distance);
     if let Some((distance, spec)) = closest {
         if distance <= (name.chars().count() / 2).max(2) {
             text.push(' ');
-            text.push_str(&fill(t.did_you_mean, &[&spec.usage()]));
+            text.push_str(&fill(t.did_you_mean, &[md(&spec.usage())]));
         }
     }
     let list: Vec<String> = REGISTRY.iter().map(|s| format!("`/{}`", s.name)).collect();
     text.push_str("\n\n");
-    text.push_str(&fill(t.command_list, &[&list.join(" ")]));
+    text.push_str(&fill(t.command_list, &[md(&list.join(" "))]));
     text
 }
 
 fn usage_error(spec: &Spec, e: &UsageError, t: &Texts) -> String {
     let what = match e {
-        UsageError::Missing(arg) => fill(t.usage_missing, &[arg]),
-        UsageError::Extra(extra) => fill(t.usage_extra, &[extra]),
-        UsageError::Invalid { arg, value, why } => fill(t.usage_invalid, &[arg, value, why]),
+        UsageError::Missing(arg) => fill(t.usage_missing, &[md(arg)]),
+        UsageError::Extra(extra) => fill(t.usage_extra, &[text(extra)]),
+        UsageError::Invalid { arg, value, why } => {
+            fill(t.usage_invalid, &[md(arg), text(value), md(why)])
+        }
     };
     fill(
         t.usage_error,
-        &[&format!("/{}", spec.name), &what, &spec.usage()],
+        &[md(&format!("/{}", spec.name)), md(&what), md(&spec.usage())],
     )
 }
 
@@ -199,25 +209,25 @@ pub fn error_text(e: &CommandError, t: &Texts) -> String {
     let CommandError::DingTalk(e) = e else {
         return t.err_internal.to_owned();
     };
-    let mut text = dingtalk_error_text(e, t);
+    let mut out = dingtalk_error_text(e, t);
     if let Some(id) = &e.request_id {
-        text.push_str("\n\n");
-        text.push_str(&fill(t.err_request_id, &[id]));
+        out.push_str("\n\n");
+        out.push_str(&fill(t.err_request_id, &[text(id)]));
     }
-    text
+    out
 }
 
 fn dingtalk_error_text(e: &DingTalkError, t: &Texts) -> String {
     match e.kind {
         ErrorKind::InvalidChatId => t.err_invalid_chatid.to_owned(),
-        ErrorKind::NoPermission => fill(t.err_no_permission, &[e.api.permission()]),
+        ErrorKind::NoPermission => fill(t.err_no_permission, &[md(e.api.permission())]),
         ErrorKind::IpNotWhitelisted => t.err_ip_whitelist.to_owned(),
         ErrorKind::Throttled => t.err_throttled.to_owned(),
         ErrorKind::QuotaExhausted => t.err_quota.to_owned(),
         ErrorKind::Transient | ErrorKind::Unreachable => t.err_unavailable.to_owned(),
         ErrorKind::Credentials => t.err_credentials.to_owned(),
         ErrorKind::TokenInvalid | ErrorKind::SessionExpired | ErrorKind::Rejected => {
-            fill(t.err_other, &[&e.code])
+            fill(t.err_other, &[text(&e.code)])
         }
     }
 }

@@ -8,7 +8,7 @@ use super::Args;
 use super::{
     Access, Answer, Binding, Command, CommandError, Context, Scope, Spec, UsageError, no_args,
 };
-use crate::i18n::fill;
+use crate::i18n::{fill, text};
 
 pub static LOCK: Spec = Spec {
     name: "lock-friending",
@@ -68,6 +68,6 @@ impl Command for Friending {
             t.friending_unlocked
         };
         let group = ctx.msg.title.as_deref().unwrap_or(chat.as_str());
-        Ok(Answer::done(fill(template, &[group])).with_request_id(request_id))
+        Ok(Answer::done(fill(template, &[text(group)])).with_request_id(request_id))
     }
 }

@@ -9,7 +9,7 @@ use super::{
     UsageError, dispatch::unknown_command, lookup,
 };
 use crate::{
-    i18n::{Lang, Texts, fill},
+    i18n::{Lang, Texts, fill, md},
     message::fold,
 };
 
@@ -95,8 +95,8 @@ fn detail(spec: &Spec, lang: Lang, t: &Texts) -> String {
     let mut lines = vec![
         format!("**{}**", spec.usage()),
         lang.pick(&spec.summary).to_owned(),
-        fill(t.help_usage, &[&spec.usage()]),
-        fill(t.help_alias, &[&format!("/{}", spec.alias)]),
+        fill(t.help_usage, &[md(&spec.usage())]),
+        fill(t.help_alias, &[md(&format!("/{}", spec.alias))]),
         match spec.access {
             Access::Admin => t.help_who_admin,
             Access::Anyone => t.help_who_anyone,

@@ -8,8 +8,9 @@ use super::{
 };
 use crate::{
     dingtalk::ChatInfo,
-    i18n::{Texts, fill},
+    i18n::{Texts, fill, text},
     ids::{ChatId, OpenConversationId},
+    markdown,
 };
 
 pub static SPEC: Spec = Spec {
@@ -69,7 +70,7 @@ fn setting(value: Option<i64>, words: Words, t: &Texts) -> String {
         None => t.info_missing.to_owned(),
         Some(0) => zero.to_owned(),
         Some(1) => one.to_owned(),
-        Some(n) => fill(t.info_unknown_value, &[&n.to_string()]),
+        Some(n) => fill(t.info_unknown_value, &[text(&n.to_string())]),
     }
 }
 
@@ -78,7 +79,7 @@ fn render(info: &ChatInfo, cid: &OpenConversationId, chat: &ChatId, t: &Texts) -
         None => t.info_missing.to_owned(),
         Some(1) => t.info_status_normal.to_owned(),
         Some(2) => t.info_status_dissolved.to_owned(),
-        Some(n) => fill(t.info_unknown_value, &[&n.to_string()]),
+        Some(n) => fill(t.info_unknown_value, &[text(&n.to_string())]),
     };
     let members = info
         .useridlist
@@ -87,9 +88,10 @@ fn render(info: &ChatInfo, cid: &OpenConversationId, chat: &ChatId, t: &Texts) -
     let rows = [
         (
             t.info_owner,
-            info.owner
-                .clone()
-                .unwrap_or_else(|| t.info_missing.to_owned()),
+            info.owner.as_deref().map_or_else(
+                || t.info_missing.to_owned(),
+                |o| markdown::inert(o, markdown::ECHO_LIMIT),
+            ),
         ),
         (t.info_members, members),
         (t.info_status, status),
@@ -114,14 +116,13 @@ fn render(info: &ChatInfo, cid: &OpenConversationId, chat: &ChatId, t: &Texts) -
             t.info_history,
             setting(info.show_history_type, Words::YesNo, t),
         ),
-        ("openConversationId", format!("`{cid}`")),
-        ("chatid", format!("`{chat}`")),
+        ("openConversationId", markdown::code(cid.as_str(), 256)),
+        ("chatid", markdown::code(chat.as_str(), 256)),
     ];
-    let name = info
-        .name
-        .as_deref()
-        .filter(|n| !n.is_empty())
-        .unwrap_or(t.info_unnamed);
+    let name = info.name.as_deref().filter(|n| !n.is_empty()).map_or_else(
+        || t.info_unnamed.to_owned(),
+        |n| markdown::inert(n, markdown::DATA_LIMIT),
+    );
     let mut text = format!("**{name}**\n\n");
     for (label, value) in rows {
         text.push_str(&format!("- {label}: {value}\n"));

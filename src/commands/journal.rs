@@ -36,15 +36,15 @@ pub async fn record(
         duration_ms: took.as_millis() as i64,
     };
     tracing::info!(
-        target: "qunguan::audit",
+        target: crate::telemetry::AUDIT_TARGET,
         at_ms = record.at_ms,
         msg_id = %record.msg_id,
         cid = %record.conversation,
         chatid = record.chat.as_ref().map(ChatId::as_str),
         staff_id = record.sender_staff_id.as_ref().map(|s| s.as_str()),
-        nick = %record.sender_nick,
+        nick = ?record.sender_nick,
         command = %record.command,
-        args = %record.args,
+        args = ?record.args,
         outcome = %record.outcome,
         errcode = record.errcode.as_deref(),
         request_id = record.request_id.as_deref(),

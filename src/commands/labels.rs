@@ -3,7 +3,8 @@
 use async_trait::async_trait;
 
 use super::{
-    Access, Answer, Args, Binding, Command, CommandError, Context, Scope, Spec, UsageError, no_args,
+    Access, Answer, Args, Binding, Command, CommandError, Context, Scope, Spec, UsageError,
+    contact_view::shown as inert, no_args,
 };
 
 pub static SPEC: Spec = Spec {
@@ -38,9 +39,9 @@ impl Command for Labels {
         }
         let mut text = format!("{}\n", ct.labels_header);
         for group in groups.iter().filter(|g| !g.labels.is_empty()) {
-            text.push_str(&format!("\n**{}**\n", group.name));
+            text.push_str(&format!("\n**{}**\n", inert(&group.name)));
             for label in &group.labels {
-                text.push_str(&format!("- `{}` {}\n", label.id, label.name));
+                text.push_str(&format!("- `{}` {}\n", label.id, inert(&label.name)));
             }
         }
         Ok(Answer::done(text))

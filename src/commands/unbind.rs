@@ -6,7 +6,7 @@ use super::Args;
 use super::{
     Access, Answer, Binding, Command, CommandError, Context, Scope, Spec, UsageError, no_args,
 };
-use crate::i18n::fill;
+use crate::i18n::{fill, text};
 
 pub static SPEC: Spec = Spec {
     name: "unbind",
@@ -37,7 +37,7 @@ impl Command for Unbind {
         let t = ctx.texts;
         Ok(Answer::done(
             match ctx.app.store.unbind(&ctx.msg.conversation).await? {
-                Some(chat) => fill(t.unbind_done, &[chat.as_str()]),
+                Some(chat) => fill(t.unbind_done, &[text(chat.as_str())]),
                 None => t.unbind_not_bound.to_owned(),
             },
         ))

@@ -7,7 +7,7 @@ use super::{
     no_args,
     permission::{admin_status, describe},
 };
-use crate::i18n::fill;
+use crate::i18n::{fill, md, text};
 
 pub static SPEC: Spec = Spec {
     name: "whoami",
@@ -43,6 +43,9 @@ impl Command for WhoAmI {
             .staff_id
             .as_ref()
             .map_or(t.whoami_no_staff_id, |id| id.as_str());
-        Ok(Answer::done(fill(t.whoami, &[staff_id, verdict, &why])))
+        Ok(Answer::done(fill(
+            t.whoami,
+            &[text(staff_id), md(verdict), md(&why)],
+        )))
     }
 }

@@ -7,6 +7,7 @@ catalog! {
     title_reply { zh: "群管", en: "qunguan" }
     title_refused { zh: "群管：没有执行", en: "qunguan: not done" }
     title_error { zh: "群管：出错了", en: "qunguan: something went wrong" }
+    reply_cut { zh: "……（回复太长，后面的部分省略了）", en: "… (the reply is too long; the rest is left out)" }
 
     help_header { zh: "**群管** 可用命令：", en: "**qunguan** commands:" }
     help_footer {
