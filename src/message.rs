@@ -5,8 +5,8 @@
 //! produce full-width `／` and `＠` or an ideographic space; a mention typed last can end up
 //! glued to the command (`帮助@机器人`).
 //!
-//! [`tidy`] trims, collapses whitespace and strips mention fragments, recognising the
-//! full-width forms, without changing any other character. [`fold`] is NFKC plus dashes,
+//! [`tidy`] trims and strips mention fragments, recognising the full-width forms, without
+//! changing any other character (whitespace inside quoted values included). [`fold`] is NFKC plus dashes,
 //! for what is structure: the command name, `key=` names, ids and numbers. Free text (a
 //! remark, an address) keeps exactly what was typed, full-width punctuation included.
 //! [`normalise`] is the canonical form of a whole line: `tidy(fold(text))`.
@@ -62,43 +62,78 @@ pub fn fold(text: &str) -> String {
 /// trailing mention fragments removed. Idempotent.
 pub fn normalise(text: &str) -> String {
     tidy(&fold(text))
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
-/// Trimmed, whitespace collapsed, leading and trailing mention fragments removed; every
-/// other character as typed.
+/// The most leading words looked at for mentions. A message that starts with more
+/// mentions than this is not a command (and costs no more than this to look at).
+pub const MENTION_SCAN: usize = 64;
+
+/// Trimmed, leading and trailing mention fragments removed; every other character as
+/// typed, the whitespace between words (and inside quotes) included. One pass.
 pub fn tidy(text: &str) -> String {
-    let mut words: Vec<&str> = text.split_whitespace().collect();
-    strip_leading_mentions(&mut words);
-    if let Some(first) = words.first_mut() {
-        // `/help@机器人` or `帮助@机器人`: a mention glued to the end of the command.
-        if let Some(at) = first.find(is_at).filter(|at| *at > 0) {
-            *first = &first[..at];
-        }
+    let words = word_spans(text);
+    let word = |i: usize| &text[words[i].0..words[i].1];
+    let Some((first, begin)) = leading_command(&words, word) else {
+        return String::new();
+    };
+    let mut last = words.len() - 1;
+    while last > first && word(last).starts_with(is_at) {
+        last -= 1;
     }
-    while words.len() > 1 && words.last().is_some_and(|w| w.starts_with(is_at)) {
-        words.pop();
+    let end = words[last].1;
+    let first_end = words[first].1;
+    // `/help@机器人` or `帮助@机器人`: a mention glued to the end of the command.
+    match text[begin..first_end].find(is_at).filter(|at| *at > 0) {
+        Some(at) => format!("{}{}", &text[begin..begin + at], &text[first_end..end]),
+        None => text[begin..end].to_owned(),
     }
-    words.join(" ")
 }
 
-fn strip_leading_mentions(words: &mut Vec<&str>) {
-    while let Some(first) = words.first().copied().filter(|w| w.starts_with(is_at)) {
-        if let Some(slash) = first.find(is_slash) {
-            // `@机器人/info`: the mention is glued to the command.
-            words[0] = &first[slash..];
-            return;
-        }
-        // A name can contain spaces (`@群管 机器人 /info`): if a `/command` follows, drop
-        // everything before it; otherwise drop this one word.
-        match words.iter().position(|w| w.starts_with(is_slash)) {
-            Some(at) => {
-                words.drain(..at);
+/// Byte ranges of the whitespace-separated words of `text`.
+fn word_spans(text: &str) -> Vec<(usize, usize)> {
+    let mut spans = Vec::new();
+    let mut start = None;
+    for (i, c) in text.char_indices() {
+        match (c.is_whitespace(), start) {
+            (true, Some(s)) => {
+                spans.push((s, i));
+                start = None;
             }
-            None => {
-                words.remove(0);
-            }
+            (false, None) => start = Some(i),
+            _ => {}
         }
     }
+    if let Some(s) = start {
+        spans.push((s, text.len()));
+    }
+    spans
+}
+
+/// The first word after the leading mentions and the byte it starts at: `@机器人/info`
+/// starts at its `/`; `@群管 机器人 /info` (a name with spaces) at the first `/command`.
+/// `None` when nothing is left, or when the mentions run past [`MENTION_SCAN`] words.
+fn leading_command<'t>(
+    words: &[(usize, usize)],
+    word: impl Fn(usize) -> &'t str,
+) -> Option<(usize, usize)> {
+    let slash_word = (0..words.len().min(MENTION_SCAN)).find(|&i| word(i).starts_with(is_slash));
+    let mut i = 0;
+    while i < words.len() && word(i).starts_with(is_at) {
+        if i >= MENTION_SCAN {
+            return None;
+        }
+        if let Some(slash) = word(i).find(is_slash) {
+            return Some((i, words[i].0 + slash));
+        }
+        match slash_word {
+            Some(at) => i = at,
+            None => i += 1,
+        }
+    }
+    (i < words.len()).then(|| (i, words[i].0))
 }
 
 impl CommandLine {
@@ -199,6 +234,28 @@ mod tests {
             ("contact", "地址＝杭州：西湖")
         );
         assert_eq!(tidy("帮助＠机器人"), "帮助");
+    }
+
+    #[test]
+    fn quoted_values_keep_their_line_breaks_and_spaces() {
+        let line = CommandLine::parse(&tidy(
+            "@群管 /contact-update u1 address=\"line1\nline2  two\" title=x",
+        ))
+        .unwrap();
+        assert_eq!(
+            line.args,
+            vec!["u1", "address=line1\nline2  two", "title=x"]
+        );
+    }
+
+    #[test]
+    fn mention_stripping_looks_at_a_bounded_number_of_words() {
+        let few = format!("{}/help", "@ ".repeat(MENTION_SCAN - 1));
+        assert_eq!(tidy(&few), "/help");
+        let many = format!("{}/help", "@ ".repeat(32_000));
+        assert_eq!(tidy(&many), "", "a wall of mentions is not a command");
+        let trailing = format!("/help{}", " @x".repeat(32_000));
+        assert_eq!(tidy(&trailing), "/help");
     }
 
     #[test]

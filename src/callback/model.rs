@@ -19,8 +19,8 @@ pub struct CallbackMessage {
     #[serde(deserialize_with = "lenient")]
     pub text: Option<TextBody>,
     pub content: Option<Value>,
-    #[serde(deserialize_with = "lenient_string")]
-    pub msg_id: Option<String>,
+    /// Only a JSON string: a number would go through f64 and two ids could become one.
+    pub msg_id: Option<Value>,
     #[serde(deserialize_with = "lenient_i64")]
     pub create_at: Option<i64>,
     #[serde(deserialize_with = "lenient_string")]
@@ -158,15 +158,19 @@ pub struct Incoming {
 /// Why a decoded body is not a usable callback (answered with 400).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum DecodeError {
-    #[error("body is not a JSON object: {0}")]
+    #[error("body is not a JSON object: {0:?}")]
     Json(String),
+    #[error("key {0:?} appears twice in one object")]
+    DuplicateKey(String),
     #[error("field `{0}` is missing or invalid")]
     Field(&'static str),
 }
 
 impl Incoming {
-    /// Decodes and checks a callback body.
+    /// Decodes and checks a callback body. A key given twice in any object, at any depth,
+    /// makes the body ambiguous, so it is refused, as serde refuses it at the top level.
     pub fn from_json(body: &[u8]) -> Result<Self, DecodeError> {
+        unique_keys::check(body)?;
         let raw: CallbackMessage =
             serde_json::from_slice(body).map_err(|e| DecodeError::Json(e.to_string()))?;
         Self::try_from(raw)
@@ -177,11 +181,11 @@ impl TryFrom<CallbackMessage> for Incoming {
     type Error = DecodeError;
 
     fn try_from(raw: CallbackMessage) -> Result<Self, DecodeError> {
-        let msg_id = raw
-            .msg_id
-            .as_deref()
-            .and_then(|s| MsgId::parse(s).ok())
-            .ok_or(DecodeError::Field("msgId"))?;
+        let msg_id = match &raw.msg_id {
+            Some(Value::String(s)) => MsgId::parse(s).ok(),
+            _ => None,
+        }
+        .ok_or(DecodeError::Field("msgId"))?;
         let conversation = raw
             .conversation_id
             .as_deref()
@@ -249,6 +253,97 @@ fn content_of(msgtype: &str, text: Option<TextBody>, content: Option<Value>) -> 
             }
         }
         other => Content::Other(other.to_owned()),
+    }
+}
+
+mod unique_keys {
+    //! A walk over a JSON document that stops at the first object repeating a key.
+
+    use std::{collections::HashSet, fmt};
+
+    use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
+
+    use super::DecodeError;
+
+    /// `Ok` if `body` is JSON in which no object repeats a key.
+    pub fn check(body: &[u8]) -> Result<(), DecodeError> {
+        let mut repeated = None;
+        let mut de = serde_json::Deserializer::from_slice(body);
+        let walked = Walk {
+            repeated: &mut repeated,
+        }
+        .deserialize(&mut de)
+        .and_then(|()| de.end());
+        match (walked, repeated) {
+            (_, Some(key)) => Err(DecodeError::DuplicateKey(key)),
+            (Err(e), None) => Err(DecodeError::Json(e.to_string())),
+            (Ok(()), None) => Ok(()),
+        }
+    }
+
+    /// Visits one value, recursing into arrays and objects; a repeated key is left in
+    /// `repeated` (shortened) and stops the walk.
+    struct Walk<'a> {
+        repeated: &'a mut Option<String>,
+    }
+
+    impl<'de> DeserializeSeed<'de> for Walk<'_> {
+        type Value = ();
+        fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+            d.deserialize_any(self)
+        }
+    }
+
+    impl<'de> Visitor<'de> for Walk<'_> {
+        type Value = ();
+
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("any JSON value")
+        }
+
+        fn visit_bool<E>(self, _: bool) -> Result<(), E> {
+            Ok(())
+        }
+        fn visit_i64<E>(self, _: i64) -> Result<(), E> {
+            Ok(())
+        }
+        fn visit_u64<E>(self, _: u64) -> Result<(), E> {
+            Ok(())
+        }
+        fn visit_f64<E>(self, _: f64) -> Result<(), E> {
+            Ok(())
+        }
+        fn visit_str<E>(self, _: &str) -> Result<(), E> {
+            Ok(())
+        }
+        fn visit_unit<E>(self) -> Result<(), E> {
+            Ok(())
+        }
+
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+            while seq
+                .next_element_seed(Walk {
+                    repeated: &mut *self.repeated,
+                })?
+                .is_some()
+            {}
+            Ok(())
+        }
+
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+            let mut seen = HashSet::new();
+            while let Some(key) = map.next_key::<String>()? {
+                if seen.contains(&key) {
+                    *self.repeated = Some(crate::markdown::shorten(&key, 64).into_owned());
+                    return Err(de::Error::custom("repeated key"));
+                }
+                seen.insert(key);
+                map.next_value_seed(Walk {
+                    repeated: &mut *self.repeated,
+                })?;
+            }
+            Ok(())
+        }
     }
 }
 
@@ -340,6 +435,52 @@ mod tests {
         assert!(Incoming::from_json(b"[1]").is_err());
         assert!(matches!(
             Incoming::from_json(b"not json"),
+            Err(DecodeError::Json(_))
+        ));
+    }
+
+    #[test]
+    fn msg_ids_are_strings_only() {
+        for id in [
+            "42",
+            "123456789012345678901234567890",
+            "1e3",
+            "true",
+            "null",
+            "[\"m\"]",
+        ] {
+            let body = format!(r#"{{"msgId":{id},"conversationId":"c","conversationType":"2"}}"#);
+            assert_eq!(
+                Incoming::from_json(body.as_bytes()).unwrap_err(),
+                DecodeError::Field("msgId"),
+                "{id}"
+            );
+        }
+        let body = br#"{"msgId":"42","conversationId":"c","conversationType":"2"}"#;
+        assert_eq!(Incoming::from_json(body).unwrap().msg_id.as_str(), "42");
+    }
+
+    #[test]
+    fn a_key_given_twice_is_refused_at_every_level() {
+        let base = r#""msgId":"m","conversationId":"c","conversationType":"2""#;
+        for body in [
+            format!(r#"{{{base},"msgId":"n"}}"#),
+            format!(r#"{{{base},"text":{{"content":"/info","content":"/kick"}}}}"#),
+            format!(r#"{{{base},"atUsers":[{{"staffId":"a","staffId":"b"}}]}}"#),
+            format!(r#"{{{base},"x":{{"y":[{{"z":1,"z":2}}]}}}}"#),
+        ] {
+            assert!(
+                matches!(
+                    Incoming::from_json(body.as_bytes()),
+                    Err(DecodeError::DuplicateKey(_))
+                ),
+                "{body}"
+            );
+        }
+        let fine = format!(r#"{{{base},"a":{{"k":1}},"b":{{"k":1}}}}"#);
+        assert!(Incoming::from_json(fine.as_bytes()).is_ok());
+        assert!(matches!(
+            Incoming::from_json(b"{} x"),
             Err(DecodeError::Json(_))
         ));
     }

@@ -206,3 +206,40 @@ mod tests {
         );
     }
 }
+
+#[cfg(test)]
+mod time_properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn extreme() -> impl Strategy<Value = i64> {
+        prop_oneof![
+            Just(i64::MIN),
+            Just(i64::MAX),
+            Just(0i64),
+            Just(-1i64),
+            any::<i64>()
+        ]
+    }
+
+    proptest! {
+        /// The window check is exact for every timestamp and clock, however extreme: no
+        /// subtraction wraps a stale timestamp into the window.
+        #[test]
+        fn only_timestamps_within_the_window_are_accepted(
+            sent in extreme(), now in extreme(), window in 0i64..=86_400_000,
+        ) {
+            let secret = SecretString::from("s".to_owned());
+            let ts = sent.to_string();
+            let result = verify(Some(&ts), Some(&sign(&secret, &ts)), &secret, now, window);
+            let within = ((now as i128) - (sent as i128)).abs() <= window as i128;
+            match result {
+                Ok(ms) => prop_assert!(within && ms == sent),
+                Err(SignatureError::Stale { .. }) => prop_assert!(!within),
+                // Negative or longer than 15 digits: not a timestamp DingTalk sends.
+                Err(SignatureError::MalformedTimestamp) => prop_assert!(ts.len() > 15 || sent < 0),
+                Err(other) => prop_assert!(false, "{other}"),
+            }
+        }
+    }
+}
