@@ -56,6 +56,10 @@ pub struct App {
     pub dedupe: Arc<Deduper>,
     /// Logs of rejected callbacks, which anyone can send.
     pub rejections: LogThrottle,
+    /// Logs of duplicate msgIds, which a replayed (signed) callback can repeat at will.
+    pub duplicates: LogThrottle,
+    /// Logs of callbacks refused for lack of room (command slots, the dedupe ceiling).
+    pub overloaded: LogThrottle,
 }
 
 /// Why the application could not be assembled.
@@ -78,7 +82,13 @@ impl App {
     pub async fn build(config: Config) -> Result<Self, StartError> {
         let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&config.database)?);
         let retention = config.signature_window + DEDUPE_MARGIN;
-        let dedupe = Deduper::start(store.clone(), now_ms(), retention).await?;
+        let dedupe = Deduper::start(
+            store.clone(),
+            now_ms(),
+            retention,
+            config.max_remembered_msg_ids,
+        )
+        .await?;
         let metrics = Metrics::default();
         let dingtalk = DingTalkClient::new(&config, metrics.clone())?;
         let worker = Worker::new(config.max_in_flight);
@@ -90,6 +100,8 @@ impl App {
             worker,
             dedupe,
             rejections: LogThrottle::default(),
+            duplicates: LogThrottle::default(),
+            overloaded: LogThrottle::default(),
         };
         Ok(app)
     }

@@ -52,6 +52,15 @@ pub struct Config {
     pub rate_limit_per_sec: u32,
     /// `QUNGUAN_DRAIN_SECS`: how long shutdown waits for acknowledged commands.
     pub drain_timeout: Duration,
+    /// `QUNGUAN_HEADER_TIMEOUT_SECS`: how long a connection may take to deliver a request's
+    /// headers, counted from when it opens or its previous response was sent; an idle
+    /// keep-alive connection is closed after it too.
+    pub header_timeout: Duration,
+    /// `QUNGUAN_MAX_CONNECTIONS`: HTTP connections open at once; more are closed at once.
+    pub max_connections: usize,
+    /// `QUNGUAN_MAX_REMEMBERED_MSGIDS`: the replay defence's ceiling; when it is full,
+    /// `/callback` answers 503 with `Retry-After` until old msgIds expire.
+    pub max_remembered_msg_ids: usize,
 }
 
 /// Where the store lives.
@@ -135,6 +144,9 @@ impl Config {
         let timeout = p.positive("QUNGUAN_COMMAND_TIMEOUT_SECS", 30, 3600);
         let rate_limit = p.positive("QUNGUAN_RATE_LIMIT_PER_SEC", 20, 1_000_000);
         let drain = p.positive("QUNGUAN_DRAIN_SECS", 30, 3600);
+        let header_timeout = p.positive("QUNGUAN_HEADER_TIMEOUT_SECS", 10, 600);
+        let max_connections = p.positive("QUNGUAN_MAX_CONNECTIONS", 512, 1_000_000);
+        let max_remembered = p.positive("QUNGUAN_MAX_REMEMBERED_MSGIDS", 2_000_000, 1_000_000_000);
         if !p.problems.is_empty() {
             return Err(ConfigError {
                 problems: p.problems,
@@ -159,6 +171,9 @@ impl Config {
             command_timeout: Duration::from_secs(timeout.unwrap()),
             rate_limit_per_sec: rate_limit.unwrap() as u32,
             drain_timeout: Duration::from_secs(drain.unwrap()),
+            header_timeout: Duration::from_secs(header_timeout.unwrap()),
+            max_connections: max_connections.unwrap() as usize,
+            max_remembered_msg_ids: max_remembered.unwrap() as usize,
         })
     }
 }

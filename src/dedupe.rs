@@ -9,6 +9,11 @@
 //! written to the store in batches by one background task and loaded back at start-up. A
 //! crash can therefore forget at most the last batch ([`FLUSH_EVERY`]); graceful shutdown
 //! calls [`Deduper::flush`].
+//!
+//! The set is bounded (`QUNGUAN_MAX_REMEMBERED_MSGIDS`): when it is full a new msgId is
+//! neither run nor forgotten, but answered [`Claim::Full`] (503 with `Retry-After`, so
+//! DingTalk delivers it again once old msgIds have expired). Start-up reads the stored
+//! msgIds a page ([`LOAD_PAGE`]) at a time.
 
 use std::{
     collections::{HashSet, VecDeque},
@@ -31,6 +36,19 @@ const BATCH: usize = 4096;
 
 /// Buckets per retention time; one more is kept while the oldest ages out.
 const BUCKETS: i64 = 4;
+/// msgIds read from the store per query at start-up.
+const LOAD_PAGE: usize = 10_000;
+
+/// What claiming a msgId found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Claim {
+    /// First seen within the retention time: run it.
+    New,
+    /// Seen before: acknowledge, do not run.
+    Seen,
+    /// New, but the set is at its ceiling: neither run nor remembered.
+    Full,
+}
 
 /// Claims msgIds; cheap to share behind an `Arc`.
 pub struct Deduper {
@@ -39,6 +57,8 @@ pub struct Deduper {
     buckets: Mutex<VecDeque<(i64, HashSet<u64>)>>,
     hasher: RandomState,
     retention_ms: i64,
+    /// The most msgIds held at once.
+    max: usize,
     to_store: mpsc::UnboundedSender<Job>,
 }
 
@@ -56,42 +76,67 @@ impl Deduper {
         store: Arc<dyn Store>,
         now_ms: i64,
         retention: Duration,
+        max: usize,
     ) -> Result<Arc<Self>, StoreError> {
-        let remembered = store.remembered_messages(now_ms).await?;
         let (to_store, queue) = mpsc::unbounded_channel();
         let deduper = Deduper {
             buckets: Mutex::new(VecDeque::new()),
             hasher: RandomState::new(),
             retention_ms: retention.as_millis().max(BUCKETS as u128) as i64,
+            max,
             to_store,
         };
-        {
-            let mut buckets = deduper.buckets.lock().expect("dedupe lock poisoned");
-            for (msg_id, keep_until_ms) in &remembered {
-                let seen_at = keep_until_ms - deduper.retention_ms;
-                deduper
-                    .bucket_for(&mut buckets, seen_at)
-                    .insert(deduper.key(msg_id));
-            }
-        }
+        deduper.load(store.as_ref(), now_ms).await?;
         // Runs until the Deduper, and with it the sending side, is dropped.
         tokio::spawn(write_batches(store, queue));
         Ok(Arc::new(deduper))
+    }
+
+    /// Reads the msgIds the store still remembers, a page at a time, up to the ceiling.
+    async fn load(&self, store: &dyn Store, now_ms: i64) -> Result<(), StoreError> {
+        let mut after = None;
+        let mut loaded = 0;
+        loop {
+            let page = store
+                .remembered_messages(now_ms, after.take(), LOAD_PAGE)
+                .await?;
+            let mut buckets = self.buckets.lock().expect("dedupe lock poisoned");
+            for (msg_id, keep_until_ms) in &page {
+                if loaded == self.max {
+                    tracing::warn!(
+                        max = self.max,
+                        "the store remembers more msgIds than QUNGUAN_MAX_REMEMBERED_MSGIDS; the rest are not loaded"
+                    );
+                    return Ok(());
+                }
+                let seen_at = keep_until_ms.saturating_sub(self.retention_ms);
+                self.bucket_for(&mut buckets, seen_at)
+                    .insert(self.key(msg_id));
+                loaded += 1;
+            }
+            if page.len() < LOAD_PAGE {
+                return Ok(());
+            }
+            after = page.last().map(|(id, _)| id.clone());
+        }
     }
 
     fn key(&self, msg_id: &MsgId) -> u64 {
         self.hasher.hash_one(msg_id.as_str())
     }
 
-    /// `true` the first time `msg_id` is seen within the retention time; atomic, so of two
-    /// concurrent deliveries exactly one gets `true`.
-    pub fn claim(&self, msg_id: &MsgId, now_ms: i64) -> bool {
+    /// [`Claim::New`] the first time `msg_id` is seen within the retention time; atomic,
+    /// so of two concurrent deliveries exactly one gets it.
+    pub fn claim(&self, msg_id: &MsgId, now_ms: i64) -> Claim {
         let key = self.key(msg_id);
         {
             let mut buckets = self.buckets.lock().expect("dedupe lock poisoned");
             self.expire(&mut buckets, now_ms);
             if buckets.iter().any(|(_, keys)| keys.contains(&key)) {
-                return false;
+                return Claim::Seen;
+            }
+            if buckets.iter().map(|(_, keys)| keys.len()).sum::<usize>() >= self.max {
+                return Claim::Full;
             }
             self.bucket_for(&mut buckets, now_ms).insert(key);
         }
@@ -99,7 +144,7 @@ impl Deduper {
         let _ = self
             .to_store
             .send(Job::Seen(msg_id.clone(), now_ms + self.retention_ms));
-        true
+        Claim::New
     }
 
     fn bucket_len(&self) -> i64 {
@@ -191,15 +236,19 @@ mod tests {
     #[tokio::test]
     async fn a_msg_id_is_claimed_once_until_it_expires() {
         let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&Database::SqliteMemory).unwrap());
-        let d = Deduper::start(store, 0, HOUR).await.unwrap();
-        assert!(d.claim(&msg(1), 0));
-        assert!(!d.claim(&msg(1), 1_000));
-        assert!(d.claim(&msg(2), 1_000));
+        let d = Deduper::start(store, 0, HOUR, usize::MAX).await.unwrap();
+        assert_eq!(d.claim(&msg(1), 0), Claim::New);
+        assert_eq!(d.claim(&msg(1), 1_000), Claim::Seen);
+        assert_eq!(d.claim(&msg(2), 1_000), Claim::New);
         // Remembered for at least the retention, at most 1.25 times it.
-        assert!(!d.claim(&msg(1), 3_600_000 + 1_000));
+        assert_eq!(d.claim(&msg(1), 3_600_000 + 1_000), Claim::Seen);
         assert_eq!(d.forget_expired(4_499_999), 2);
         assert_eq!(d.forget_expired(4_500_000), 0);
-        assert!(d.claim(&msg(1), 4_500_000), "expired msgIds may run again");
+        assert_eq!(
+            d.claim(&msg(1), 4_500_000),
+            Claim::New,
+            "expired msgIds may run again"
+        );
     }
 
     #[tokio::test]
@@ -207,25 +256,64 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let db = Database::SqliteFile(dir.path().join("q.db"));
         let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&db).unwrap());
-        let d = Deduper::start(store.clone(), 0, HOUR).await.unwrap();
+        let d = Deduper::start(store.clone(), 0, HOUR, usize::MAX)
+            .await
+            .unwrap();
         for n in 0..10_000 {
-            assert!(d.claim(&msg(n), 0));
+            assert_eq!(d.claim(&msg(n), 0), Claim::New);
         }
         d.flush().await;
         let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&db).unwrap());
-        let d = Deduper::start(store, 60_000, HOUR).await.unwrap();
-        assert!(!d.claim(&msg(9_999), 60_000));
-        assert!(!d.claim(&msg(0), 60_000));
-        assert!(d.claim(&msg(10_000), 60_000));
+        let d = Deduper::start(store, 60_000, HOUR, usize::MAX)
+            .await
+            .unwrap();
+        assert_eq!(d.claim(&msg(9_999), 60_000), Claim::Seen);
+        assert_eq!(d.claim(&msg(0), 60_000), Claim::Seen);
+        assert_eq!(d.claim(&msg(10_000), 60_000), Claim::New);
+    }
+
+    #[tokio::test]
+    async fn a_full_set_refuses_new_msg_ids_until_old_ones_expire() {
+        let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&Database::SqliteMemory).unwrap());
+        let d = Deduper::start(store, 0, HOUR, 3).await.unwrap();
+        for n in 0..3 {
+            assert_eq!(d.claim(&msg(n), 0), Claim::New);
+        }
+        assert_eq!(d.claim(&msg(3), 1), Claim::Full);
+        assert_eq!(
+            d.claim(&msg(0), 1),
+            Claim::Seen,
+            "repeats are still recognised"
+        );
+        assert_eq!(
+            d.claim(&msg(3), 4_500_000),
+            Claim::New,
+            "room again after expiry"
+        );
+    }
+
+    #[tokio::test]
+    async fn start_up_loads_the_store_in_pages_up_to_the_ceiling() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Database::SqliteFile(dir.path().join("q.db"));
+        let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&db).unwrap());
+        let seen: Vec<_> = (0..25_000).map(|n| (msg(n), 3_600_000)).collect();
+        store.remember_messages(&seen).await.unwrap();
+        let d = Deduper::start(store.clone(), 0, HOUR, usize::MAX)
+            .await
+            .unwrap();
+        assert_eq!(d.forget_expired(0), 25_000, "every page was read");
+        let capped = Deduper::start(store, 0, HOUR, 12_345).await.unwrap();
+        assert_eq!(capped.forget_expired(0), 12_345);
     }
 
     #[tokio::test]
     async fn concurrent_claims_of_one_msg_id_have_one_winner() {
         let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&Database::SqliteMemory).unwrap());
-        let d = Deduper::start(store, 0, HOUR).await.unwrap();
+        let d = Deduper::start(store, 0, HOUR, usize::MAX).await.unwrap();
         let winners: usize = std::thread::scope(|s| {
             let handles: Vec<_> = (0..8)
-                .map(|_| s.spawn(|| usize::from(d.claim(&msg(7), 5))))
+                .map(|_| s.spawn(|| usize::from(d.claim(&msg(7), 5) == Claim::New)))
                 .collect();
             handles.into_iter().map(|h| h.join().unwrap()).sum()
         });

@@ -115,7 +115,7 @@ fn serve() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let _log_guard = telemetry::init();
+    let logging = telemetry::init();
     tools::block_on(async {
         let running = match server::start(config).await {
             Ok(running) => running,
@@ -124,6 +124,9 @@ fn serve() -> ExitCode {
                 return ExitCode::FAILURE;
             }
         };
+        if let Some(logging) = &logging {
+            running.app.metrics.watch_log_drops(logging.dropped());
+        }
         shutdown_signal().await;
         match running.stop().await {
             Ok(()) => ExitCode::SUCCESS,

@@ -1,6 +1,8 @@
 //! Prometheus metrics, owned by the app state (no global registry) and served at `/metrics`.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
+
+use tracing_appender::non_blocking::ErrorCounter;
 
 use prometheus_client::{
     encoding::{EncodeLabelSet, text::encode},
@@ -57,6 +59,12 @@ struct Inner {
     rate_limited: Family<ApiLabels, Counter>,
     throttled: Family<ApiLabels, Counter>,
     in_flight: Gauge,
+    connections_open: Gauge,
+    connections_refused: Counter,
+    remembered_msg_ids: Gauge,
+    log_lines_dropped: Counter,
+    /// Where dropped log lines are counted, once logging is installed.
+    log_drops: Mutex<Option<ErrorCounter>>,
 }
 
 /// The counters qunguan keeps; cheap to clone.
@@ -76,11 +84,16 @@ impl Default for Metrics {
             rate_limited: Family::default(),
             throttled: Family::default(),
             in_flight: Gauge::default(),
+            connections_open: Gauge::default(),
+            connections_refused: Counter::default(),
+            remembered_msg_ids: Gauge::default(),
+            log_lines_dropped: Counter::default(),
+            log_drops: Mutex::new(None),
             registry: Registry::default(),
         };
         registry.register(
             "callbacks",
-            "Callbacks received, by outcome (accepted, duplicate, ignored, unauthorized, bad_request, too_large, busy)",
+            "Callbacks received, by outcome (accepted, duplicate, ignored, unauthorized, bad_request, too_large, busy, dedupe_full)",
             inner.callbacks.clone(),
         );
         registry.register(
@@ -122,6 +135,26 @@ impl Default for Metrics {
             "commands_in_flight",
             "Commands running in the background now",
             inner.in_flight.clone(),
+        );
+        registry.register(
+            "connections_open",
+            "HTTP connections open now",
+            inner.connections_open.clone(),
+        );
+        registry.register(
+            "connections_refused",
+            "HTTP connections closed at once because QUNGUAN_MAX_CONNECTIONS were open",
+            inner.connections_refused.clone(),
+        );
+        registry.register(
+            "remembered_msg_ids",
+            "msgIds the replay defence remembers now (at most QUNGUAN_MAX_REMEMBERED_MSGIDS)",
+            inner.remembered_msg_ids.clone(),
+        );
+        registry.register(
+            "log_lines_dropped",
+            "Log lines dropped because the log queue was full (audit events are never dropped)",
+            inner.log_lines_dropped.clone(),
         );
         Metrics(Arc::new(Inner { registry, ..inner }))
     }
@@ -185,11 +218,44 @@ impl Metrics {
         InFlightGuard(self.0.in_flight.clone())
     }
 
+    /// Counts one more open connection until the guard drops.
+    pub fn connection(&self) -> ConnectionGuard {
+        self.0.connections_open.inc();
+        ConnectionGuard(self.0.connections_open.clone())
+    }
+
+    pub fn connection_refused(&self) {
+        self.0.connections_refused.inc();
+    }
+
+    pub fn remembered_msg_ids(&self, count: usize) {
+        self.0.remembered_msg_ids.set(count as i64);
+    }
+
+    /// Reports the log's dropped-line count from now on.
+    pub fn watch_log_drops(&self, dropped: ErrorCounter) {
+        *self.0.log_drops.lock().expect("metrics lock poisoned") = Some(dropped);
+    }
+
     /// The Prometheus text exposition of every metric.
     pub fn render(&self) -> String {
+        if let Some(dropped) = &*self.0.log_drops.lock().expect("metrics lock poisoned") {
+            let seen = self.0.log_lines_dropped.get();
+            let now = dropped.dropped_lines() as u64;
+            self.0.log_lines_dropped.inc_by(now.saturating_sub(seen));
+        }
         let mut out = String::new();
         encode(&mut out, &self.0.registry).expect("writing to a String cannot fail");
         out
+    }
+}
+
+/// Decrements the open-connections gauge on drop.
+pub struct ConnectionGuard(Gauge);
+
+impl Drop for ConnectionGuard {
+    fn drop(&mut self) {
+        self.0.dec();
     }
 }
 

@@ -18,6 +18,7 @@ use tracing::Instrument;
 use crate::{
     app::{App, now_ms},
     commands::dispatch,
+    dedupe::Claim,
     reply,
 };
 use model::{Content, ConversationKind, Incoming};
@@ -94,13 +95,27 @@ pub async fn handle(
     }
     let Some(slot) = app.worker.reserve() else {
         app.metrics.callback("busy");
-        tracing::warn!(msg_id = %incoming.msg_id, "all command slots busy; asking DingTalk to retry");
+        if let Some(suppressed) = app.overloaded.admit(now_ms()) {
+            tracing::warn!(msg_id = %incoming.msg_id, suppressed, "all command slots busy; asking DingTalk to retry");
+        }
         return busy();
     };
-    if !app.dedupe.claim(&incoming.msg_id, now_ms()) {
-        app.metrics.callback("duplicate");
-        tracing::info!(msg_id = %incoming.msg_id, "duplicate msgId acknowledged, not run again");
-        return ack();
+    match app.dedupe.claim(&incoming.msg_id, now_ms()) {
+        Claim::New => {}
+        Claim::Seen => {
+            app.metrics.callback("duplicate");
+            if let Some(suppressed) = app.duplicates.admit(now_ms()) {
+                tracing::info!(msg_id = %incoming.msg_id, suppressed, "duplicate msgId acknowledged, not run again");
+            }
+            return ack();
+        }
+        Claim::Full => {
+            app.metrics.callback("dedupe_full");
+            if let Some(suppressed) = app.overloaded.admit(now_ms()) {
+                tracing::warn!(msg_id = %incoming.msg_id, suppressed, "QUNGUAN_MAX_REMEMBERED_MSGIDS reached; asking DingTalk to retry");
+            }
+            return busy();
+        }
     }
     app.metrics.callback("accepted");
     // DEBUG: at INFO, a span and a line per command cost a fifth of the throughput, and

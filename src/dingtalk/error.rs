@@ -69,6 +69,11 @@ impl Api {
         }
     }
 
+    /// Whether the API's answers carry an access token.
+    pub(crate) fn issues_tokens(self) -> bool {
+        matches!(self, Api::GetToken | Api::OAuthToken)
+    }
+
     pub(crate) fn style(self) -> Style {
         match self {
             Api::GetToken
@@ -164,11 +169,11 @@ impl fmt::Display for DingTalkError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "{} failed ({:?}, code {}): {}",
+            "{} failed ({:?}, code {:?}): {:?}",
             self.api, self.kind, self.code, self.message
         )?;
         if let Some(id) = &self.request_id {
-            write!(f, " [request id {id}]")?;
+            write!(f, " [request id {id:?}]")?;
         }
         Ok(())
     }

@@ -194,12 +194,12 @@ impl DingTalkClient {
             let response = request
                 .send()
                 .await
-                .map_err(|e| envelope::transport_error(api, &e))?;
+                .map_err(|e| envelope::transport_error(api, e))?;
             let status = response.status();
             let body = response
                 .bytes()
                 .await
-                .map_err(|e| envelope::transport_error(api, &e))?;
+                .map_err(|e| envelope::transport_error(api, e))?;
             envelope::decode(api, status, &body)
         }
         .await;

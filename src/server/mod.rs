@@ -1,5 +1,8 @@
 //! The HTTP server: routes, start-up (store, start-up bindings, housekeeping) and graceful
-//! shutdown that lets acknowledged commands finish.
+//! shutdown that lets acknowledged commands finish. [`connections`] accepts and bounds the
+//! connections themselves.
+
+pub mod connections;
 
 use std::{future::Future, net::SocketAddr, sync::Arc, time::Duration};
 
@@ -121,23 +124,33 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let pruner = tokio::spawn(prune_seen_messages(app.clone()));
-    let result = axum::serve(listener, router(app.clone()))
-        .with_graceful_shutdown(shutdown)
-        .await;
+    let limits = connections::Limits {
+        header_timeout: app.config.header_timeout,
+        max_connections: app.config.max_connections,
+    };
+    connections::serve(
+        listener,
+        router(app.clone()),
+        limits,
+        app.metrics.clone(),
+        shutdown,
+    )
+    .await;
     pruner.abort();
     tracing::info!("no longer accepting callbacks; waiting for running commands");
     for msg_id in app.worker.drain(app.config.drain_timeout).await {
         tracing::error!(%msg_id, "interrupted: the shutdown deadline passed before this command finished");
     }
     app.dedupe.flush().await;
-    result
+    Ok(())
 }
 
 async fn prune_seen_messages(app: Arc<App>) {
     let mut tick = tokio::time::interval(PRUNE_INTERVAL);
     loop {
         tick.tick().await;
-        app.dedupe.forget_expired(now_ms());
+        let remembered = app.dedupe.forget_expired(now_ms());
+        app.metrics.remembered_msg_ids(remembered);
         match app.store.forget_messages(now_ms()).await {
             Ok(n) if n > 0 => tracing::debug!(forgotten = n, "expired msgIds deleted"),
             Ok(_) => {}

@@ -68,8 +68,15 @@ pub trait Store: Send + Sync {
     /// msgId is new happens in memory ([`crate::dedupe`]); this makes it survive restarts.
     async fn remember_messages(&self, seen: &[(MsgId, i64)]) -> Result<(), StoreError>;
 
-    /// The msgIds still remembered at `now_ms`, with their keep-until times.
-    async fn remembered_messages(&self, now_ms: i64) -> Result<Vec<(MsgId, i64)>, StoreError>;
+    /// One page of the msgIds still remembered at `now_ms`, with their keep-until times:
+    /// at most `limit`, in msgId order, after `after`. Start-up reads them page by page, so
+    /// no more than one page is in memory besides the dedupe set itself.
+    async fn remembered_messages(
+        &self,
+        now_ms: i64,
+        after: Option<MsgId>,
+        limit: usize,
+    ) -> Result<Vec<(MsgId, i64)>, StoreError>;
 
     /// Drops msgIds whose keep-until time has passed; returns how many.
     async fn forget_messages(&self, now_ms: i64) -> Result<u64, StoreError>;

@@ -149,15 +149,23 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn remembered_messages(&self, now_ms: i64) -> Result<Vec<(MsgId, i64)>, StoreError> {
+    async fn remembered_messages(
+        &self,
+        now_ms: i64,
+        after: Option<MsgId>,
+        limit: usize,
+    ) -> Result<Vec<(MsgId, i64)>, StoreError> {
         self.with(move |conn| {
-            let mut stmt = conn.prepare(
-                "SELECT msg_id, keep_until_ms FROM seen_messages WHERE keep_until_ms > ?1",
+            // Keyset pages over the primary key: each page is one index range scan.
+            let mut stmt = conn.prepare_cached(
+                "SELECT msg_id, keep_until_ms FROM seen_messages
+                 WHERE msg_id > ?1 AND keep_until_ms > ?2 ORDER BY msg_id LIMIT ?3",
             )?;
-            let rows = stmt.query_map([now_ms], |row| {
+            let after = after.as_ref().map_or("", MsgId::as_str).to_owned();
+            let rows = stmt.query_map(rusqlite::params![after, now_ms, limit as i64], |row| {
                 Ok((row.get::<_, String>(0)?, row.get::<_, i64>(1)?))
             })?;
-            let mut out = Vec::new();
+            let mut out = Vec::with_capacity(limit.min(16_384));
             for row in rows {
                 let (raw, keep_until_ms) = row?;
                 if let Ok(msg_id) = MsgId::parse(&raw) {
@@ -307,9 +315,12 @@ mod tests {
             .await
             .unwrap();
         store.remember_messages(&[(m1.clone(), 300)]).await.unwrap();
-        let mut kept = store.remembered_messages(150).await.unwrap();
-        kept.sort();
-        assert_eq!(kept, vec![(m1, 300), (m2, 200)]);
+        let kept = store.remembered_messages(150, None, 10).await.unwrap();
+        assert_eq!(kept, vec![(m1.clone(), 300), (m2.clone(), 200)]);
+        let first = store.remembered_messages(150, None, 1).await.unwrap();
+        assert_eq!(first, vec![(m1.clone(), 300)]);
+        let next = store.remembered_messages(150, Some(m1), 1).await.unwrap();
+        assert_eq!(next, vec![(m2, 200)]);
         assert_eq!(store.forget_messages(250).await.unwrap(), 1);
     }
 

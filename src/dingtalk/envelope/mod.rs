@@ -20,14 +20,23 @@ pub fn decode<T: DeserializeOwned>(
     status: StatusCode,
     body: &[u8],
 ) -> Result<T, DingTalkError> {
-    let result = match api.style() {
+    let mut result = match api.style() {
         Style::Oapi => decode_oapi(api, status, body),
         Style::Api => decode_api(api, status, body),
         Style::Top => top::decode(api, status, body),
     };
-    if let Err(e) = &result {
-        let shown = String::from_utf8_lossy(&body[..body.len().min(2048)]);
-        tracing::warn!(api = api.name(), status = status.as_u16(), code = %e.code, body = %shown, "DingTalk answered with an error");
+    match &mut result {
+        // A token endpoint's answer that did not decode may hold a token: neither its
+        // body nor the decoder's words about it (which quote values) are logged.
+        Err(e) if api.issues_tokens() && e.code == "decode" => {
+            e.message = format!("unusable {} answer ({} bytes)", api.name(), body.len());
+            tracing::warn!(api = api.name(), status = status.as_u16(), code = ?e.code, "DingTalk answered with an error");
+        }
+        Err(e) => {
+            let shown = String::from_utf8_lossy(&body[..body.len().min(2048)]);
+            tracing::warn!(api = api.name(), status = status.as_u16(), code = ?e.code, body = ?shown, "DingTalk answered with an error");
+        }
+        Ok(_) => {}
     }
     result
 }
@@ -208,8 +217,12 @@ fn classify_errcode(api: Api, errcode: i64, sub_code: Option<&str>, sub_msg: &st
     }
 }
 
-/// A request that got no HTTP answer.
-pub fn transport_error(api: Api, e: &reqwest::Error) -> DingTalkError {
+/// A request that got no HTTP answer. reqwest's error text names the URL, whose query
+/// holds the app secret (gettoken), an access token (`access_token`, TOP's `session`) or a
+/// sessionWebhook's session: the URL is dropped and the causes kept ("connection refused",
+/// "operation timed out", a TLS failure).
+pub fn transport_error(api: Api, e: reqwest::Error) -> DingTalkError {
+    let e = e.without_url();
     let (code, not_sent) = if e.is_connect() {
         ("connect", true)
     } else if e.is_timeout() {
@@ -221,10 +234,25 @@ pub fn transport_error(api: Api, e: &reqwest::Error) -> DingTalkError {
         api,
         kind: ErrorKind::Unreachable,
         code: code.into(),
-        message: e.to_string(),
+        message: causes(&e),
         request_id: None,
         not_sent,
     }
+}
+
+/// An error and its sources, `outer: inner: …`, each once.
+fn causes(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(cause) = source {
+        let said = cause.to_string();
+        if !text.contains(&said) {
+            text.push_str(": ");
+            text.push_str(&said);
+        }
+        source = cause.source();
+    }
+    text
 }
 
 #[cfg(test)]
