@@ -298,3 +298,16 @@ async fn free_text_reaches_dingtalk_exactly_as_typed() {
         "老客户，优先跟进（重要）"
     );
 }
+
+#[tokio::test]
+async fn quoted_values_keep_their_line_breaks_and_spaces() {
+    let app = app_with_contact().await;
+    app.say(
+        ADMIN,
+        &format!("/contact-update {EXT} address=\"line1\nline2  two\" remark=「a\t b」"),
+    )
+    .await;
+    let sent = sent_contact(&app.fake.requests_to(TOP)[0]);
+    assert_eq!(sent["address"], "line1\nline2  two");
+    assert_eq!(sent["remark"], "a\t b");
+}

@@ -2,8 +2,6 @@
 
 use std::{
     collections::HashSet,
-    net::TcpListener,
-    process::{Child, Command, Stdio},
     time::{Duration, Instant},
 };
 
@@ -11,7 +9,7 @@ use futures_util::{StreamExt, future::join_all, stream};
 use qunguan::app::now_ms;
 use serde_json::json;
 
-use crate::{fake::FakeDingTalk, helpers::*};
+use crate::{fake::FakeDingTalk, helpers::*, process::*};
 
 const FRIENDSWITCH: &str = "/topapi/chat/member/friendswitch/update";
 
@@ -67,15 +65,6 @@ async fn throttling_answers_are_backed_off_and_counted() {
     );
 }
 
-/// A port nothing listens on.
-fn closed_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 #[tokio::test]
 async fn dingtalk_refusing_connections_gets_a_reply_through_the_fallback() {
     let port = closed_port();
@@ -118,81 +107,6 @@ async fn dingtalk_refusing_connections_gets_a_reply_through_the_fallback() {
             .status(),
         200
     );
-}
-
-/// The real binary, configured against `fake`, listening on a free port.
-fn spawn_binary(
-    fake: &FakeDingTalk,
-    dir: &std::path::Path,
-    extra: &[(&str, &str)],
-) -> (Child, String) {
-    let port = closed_port();
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_qunguan"));
-    cmd.arg("serve")
-        .current_dir(dir)
-        .env_clear()
-        .env("DINGTALK_APP_KEY", APP_KEY)
-        .env("DINGTALK_APP_SECRET", SECRET)
-        .env("DINGTALK_OAPI_URL", fake.base_url())
-        .env("DINGTALK_API_URL", fake.base_url())
-        .env("QUNGUAN_LISTEN", format!("127.0.0.1:{port}"))
-        .env("QUNGUAN_GROUPS", CHAT)
-        .env("QUNGUAN_LANG", "en")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped());
-    for (k, v) in extra {
-        cmd.env(k, v);
-    }
-    (cmd.spawn().unwrap(), format!("http://127.0.0.1:{port}"))
-}
-
-async fn wait_healthy(base: &str) {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while reqwest::get(format!("{base}/healthz")).await.is_err() {
-        assert!(Instant::now() < deadline, "the binary did not come up");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-}
-
-async fn post_signed(
-    http: &reqwest::Client,
-    base: &str,
-    body: &serde_json::Value,
-) -> reqwest::StatusCode {
-    let ts = now_ms().to_string();
-    http.post(format!("{base}/callback"))
-        .header("timestamp", &ts)
-        .header("sign", sign(&ts))
-        .header("content-type", "application/json")
-        .body(body.to_string())
-        .send()
-        .await
-        .unwrap()
-        .status()
-}
-
-/// A group `/info` for the binary, replying to the fake with session = msgId.
-fn info_message(fake: &FakeDingTalk) -> serde_json::Value {
-    let msg_id = new_msg_id();
-    json!({
-        "msgId": msg_id, "conversationId": CID, "conversationType": "2", "msgtype": "text",
-        "text": {"content": " /info"}, "senderStaffId": MEMBER, "senderNick": "m",
-        "sessionWebhook": fake.webhook_url(&msg_id), "sessionWebhookExpiredTime": now_ms() + 5_400_000,
-    })
-}
-
-fn sigterm_and_wait(child: Child) -> (std::process::ExitStatus, String) {
-    let killed = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(killed.success());
-    let out = child.wait_with_output().unwrap();
-    (
-        out.status,
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
 }
 
 #[tokio::test]

@@ -4,13 +4,17 @@
 mod audit;
 mod callback;
 mod commands;
+mod connections;
 mod contacts;
 mod dingtalk;
 mod fake;
 mod faults;
+mod hardening;
 mod helpers;
 mod lifecycle;
+mod logs;
 mod permissions;
+mod process;
 mod replies;
 mod signature;
 mod tools;
