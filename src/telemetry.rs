@@ -82,6 +82,22 @@ fn write_field(
     }
 }
 
+/// An error and its sources, `outer: inner: …`, each once ("connection refused" hides
+/// under reqwest's top message).
+pub fn causes(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(cause) = source {
+        let said = cause.to_string();
+        if !text.contains(&said) {
+            text.push_str(": ");
+            text.push_str(&said);
+        }
+        source = cause.source();
+    }
+    text
+}
+
 /// `text` with line breaks and tabs as spaces and every other control character removed.
 pub fn strip_controls(text: &str) -> std::borrow::Cow<'_, str> {
     if !text.chars().any(char::is_control) {

@@ -259,9 +259,12 @@ fn content_of(msgtype: &str, text: Option<TextBody>, content: Option<Value>) -> 
 mod unique_keys {
     //! A walk over a JSON document that stops at the first object repeating a key.
 
-    use std::{collections::HashSet, fmt};
+    use std::{borrow::Cow, collections::HashSet, fmt};
 
-    use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
+    use serde::{
+        Deserialize,
+        de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor},
+    };
 
     use super::DecodeError;
 
@@ -331,18 +334,54 @@ mod unique_keys {
         }
 
         fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
-            let mut seen = HashSet::new();
-            while let Some(key) = map.next_key::<String>()? {
-                if seen.contains(&key) {
+            // A callback's objects are small: a list is faster than hashing until one is not.
+            let mut listed: Vec<Cow<'de, str>> = Vec::new();
+            let mut hashed: HashSet<Cow<'de, str>> = HashSet::new();
+            while let Some(Key(key)) = map.next_key()? {
+                let repeated = if listed.len() < SMALL {
+                    let repeated = listed.contains(&key);
+                    listed.push(key.clone());
+                    repeated
+                } else {
+                    if hashed.is_empty() {
+                        hashed.extend(listed.drain(..));
+                    }
+                    !hashed.insert(key.clone())
+                };
+                if repeated {
                     *self.repeated = Some(crate::markdown::shorten(&key, 64).into_owned());
                     return Err(de::Error::custom("repeated key"));
                 }
-                seen.insert(key);
                 map.next_value_seed(Walk {
                     repeated: &mut *self.repeated,
                 })?;
             }
             Ok(())
+        }
+    }
+
+    /// Objects with more keys than this are checked with a hash set.
+    const SMALL: usize = 32;
+
+    /// A key, borrowed from the body unless it has escapes.
+    struct Key<'de>(Cow<'de, str>);
+
+    impl<'de> Deserialize<'de> for Key<'de> {
+        fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            struct KeyVisitor;
+            impl<'de> Visitor<'de> for KeyVisitor {
+                type Value = Key<'de>;
+                fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                    f.write_str("an object key")
+                }
+                fn visit_borrowed_str<E>(self, s: &'de str) -> Result<Key<'de>, E> {
+                    Ok(Key(Cow::Borrowed(s)))
+                }
+                fn visit_str<E>(self, s: &str) -> Result<Key<'de>, E> {
+                    Ok(Key(Cow::Owned(s.to_owned())))
+                }
+            }
+            d.deserialize_str(KeyVisitor)
         }
     }
 }
@@ -477,6 +516,17 @@ mod tests {
                 "{body}"
             );
         }
+        let many: Vec<String> = (0..100).map(|i| format!(r#""k{i}":{i}"#)).collect();
+        let wide = format!(r#"{{{base},"x":{{{},"k99":0}}}}"#, many.join(","));
+        assert!(matches!(
+            Incoming::from_json(wide.as_bytes()),
+            Err(DecodeError::DuplicateKey(k)) if k == "k99"
+        ));
+        let escaped = format!(r#"{{{base},"x":{{"\u0061":1,"a":2}}}}"#);
+        assert!(matches!(
+            Incoming::from_json(escaped.as_bytes()),
+            Err(DecodeError::DuplicateKey(_))
+        ));
         let fine = format!(r#"{{{base},"a":{{"k":1}},"b":{{"k":1}}}}"#);
         assert!(Incoming::from_json(fine.as_bytes()).is_ok());
         assert!(matches!(

@@ -85,7 +85,13 @@ pub async fn run(options: &Options) -> Result<Verdict, String> {
     let sent_at = now_ms();
     let response = signed::post(&http, &options.url, &options.secret, &draft.body(sent_at))
         .await
-        .map_err(|e| format!("no answer from {}: {}", options.url, error_chain(&e)))?;
+        .map_err(|e| {
+            format!(
+                "no answer from {}: {}",
+                options.url,
+                crate::telemetry::causes(&e)
+            )
+        })?;
     let received_at = now_ms();
     let status = response.status();
     let headers = response.headers();
@@ -181,18 +187,6 @@ fn describe_skew(ms: i64) -> String {
     };
     let direction = if ms > 0 { "ahead of" } else { "behind" };
     format!("{amount} {direction}")
-}
-
-/// The error and its causes ("connection refused" hides under reqwest's top message).
-fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut text = e.to_string();
-    let mut source = e.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }
 
 #[cfg(test)]

@@ -234,25 +234,10 @@ pub fn transport_error(api: Api, e: reqwest::Error) -> DingTalkError {
         api,
         kind: ErrorKind::Unreachable,
         code: code.into(),
-        message: causes(&e),
+        message: crate::telemetry::causes(&e),
         request_id: None,
         not_sent,
     }
-}
-
-/// An error and its sources, `outer: inner: …`, each once.
-fn causes(e: &dyn std::error::Error) -> String {
-    let mut text = e.to_string();
-    let mut source = e.source();
-    while let Some(cause) = source {
-        let said = cause.to_string();
-        if !text.contains(&said) {
-            text.push_str(": ");
-            text.push_str(&said);
-        }
-        source = cause.source();
-    }
-    text
 }
 
 #[cfg(test)]
