@@ -17,10 +17,13 @@ pub const DATA_LIMIT: usize = 1000;
 
 /// ASCII characters with a meaning in markdown anywhere in a line: escapes, code,
 /// emphasis, link and image brackets, HTML and autolinks, tables, strikethrough. (A `(`
-/// only matters after a `]`, a `!` only before a `[`, an entity only decodes to text, and
-/// a `_` between letters or digits never emphasises.)
+/// only matters after a `]`, a `!` only before a `[`, and a `_` between letters or digits
+/// never emphasises. A `&` is escaped so that `&amp;` shows as typed.)
 fn is_active(c: char) -> bool {
-    matches!(c, '\\' | '`' | '*' | '_' | '[' | ']' | '<' | '|' | '~')
+    matches!(
+        c,
+        '\\' | '`' | '*' | '_' | '[' | ']' | '<' | '|' | '~' | '&'
+    )
 }
 
 /// Whether `c` at `i` in `chars` needs a backslash.
@@ -67,20 +70,29 @@ pub fn shorten(text: &str, limit: usize) -> std::borrow::Cow<'_, str> {
 }
 
 /// `text` (at most `limit` characters) as plain markdown text: active characters
-/// backslash-escaped, line breaks and tabs as spaces, hidden characters dropped, and a
-/// leading list or heading marker escaped.
+/// backslash-escaped, line breaks and tabs as spaces, hidden characters dropped, spaces at
+/// either end trimmed, and a leading list or heading marker escaped.
 pub fn inert(text: &str, limit: usize) -> String {
     let text = shorten(text, limit);
     let chars: Vec<char> = text
         .chars()
         .filter(|c| !is_hidden(*c) || is_break(*c))
+        .map(|c| if is_break(c) { ' ' } else { c })
         .collect();
+    // Spaces at either end could indent a code block or make a hard line break.
+    let start = chars
+        .iter()
+        .position(|c| !c.is_whitespace())
+        .unwrap_or(chars.len());
+    let end = chars
+        .iter()
+        .rposition(|c| !c.is_whitespace())
+        .map_or(start, |i| i + 1);
+    let chars = &chars[start..end];
     let mut out = String::with_capacity(text.len() + 8);
     let mut leading_digits = true;
     for (i, &c) in chars.iter().enumerate() {
-        if is_break(c) {
-            out.push(' ');
-        } else if needs_escape(&chars, i)
+        if needs_escape(chars, i)
             || (i == 0 && is_line_marker(c))
             || (leading_digits && i > 0 && matches!(c, '.' | ')'))
         {
@@ -97,8 +109,8 @@ pub fn inert(text: &str, limit: usize) -> String {
 /// Whether `text` is inert as is, inside a code span or outside one.
 pub fn is_code_safe(text: &str) -> bool {
     !text.is_empty()
-        && !text.starts_with(|c: char| is_line_marker(c) || c == ' ')
-        && !text.ends_with(' ')
+        && !text.starts_with(|c: char| is_line_marker(c) || c.is_whitespace())
+        && !text.ends_with(char::is_whitespace)
         && !text.chars().any(is_hidden)
         && {
             let chars: Vec<char> = text.chars().collect();
@@ -160,6 +172,12 @@ mod tests {
         let (shown, structure) = rendered(&md);
         assert_eq!(shown, "a # 系统通知  > quote[31mx");
         assert!(structure.is_empty(), "{structure:?}");
+        let (shown, structure) = rendered(&format!("{}\ny", inert("\n\n\n\n    code  ", 100)));
+        assert_eq!(
+            (shown.as_str(), structure.len()),
+            ("code y", 0),
+            "no code block, no break"
+        );
         for start in [
             "- item", "+ item", "1. item", "12) item", "# h", "> q", "=== x",
         ] {
@@ -196,7 +214,7 @@ mod tests {
 
         fn hostile() -> impl Strategy<Value = String> {
             proptest::string::string_regex(
-                r"[-a-z0-9 \n\r\t`*_\[\]()<>!|~&#+=.:/\\\u{1b}\u{202e}\u{200b}群@{}]{0,60}",
+                r"[-a-z0-9 \n\r\t`*_\[\]()<>!|~&#;+=.:/\\\u{1b}\u{202e}\u{200b}群@{}]{0,60}",
             )
             .unwrap()
         }
@@ -209,11 +227,13 @@ mod tests {
                     .filter(|c| !is_hidden(*c) || matches!(c, '\n' | '\r' | '\t'))
                     .map(|c| if matches!(c, '\n' | '\r' | '\t') { ' ' } else { c })
                     .collect();
-                for md in [format!("x {}", inert(&s, 200)), format!("x {}", code(&s, 200))] {
-                    let (shown, structure) = rendered(&md);
-                    prop_assert!(structure.is_empty(), "{:?}: {:?}", md, structure);
-                    // A renderer trims a paragraph's trailing spaces.
-                    let want = format!("x {expected}");
+                for value in [inert(&s, 200), code(&s, 200)] {
+                    for md in [format!("x {value}"), format!("{value}\n\ny"), format!("{value}\nz")] {
+                        let (_, structure) = rendered(&md);
+                        prop_assert!(structure.is_empty(), "{:?}: {:?}", md, structure);
+                    }
+                    let (shown, _) = rendered(&format!("x {value}"));
+                    let want = format!("x {}", expected.trim());
                     prop_assert_eq!(shown.trim_end(), want.trim_end());
                 }
             }

@@ -24,9 +24,8 @@ pub const OPENAPI_TEXT_LIMIT: usize = 13_000;
 /// The most parts one reply is sent in, on either path; a longer reply is cut (see
 /// [`Reply::bounded`]), so one message can never become a flood in the group.
 pub const MAX_PARTS: usize = 3;
-/// The longest reply text: what fits in [`MAX_PARTS`] OpenAPI parts, with room for the
-/// note that says it was cut.
-pub const MAX_TEXT_BYTES: usize = MAX_PARTS * OPENAPI_TEXT_LIMIT - 200;
+/// Room kept in the last part for the note that says a reply was cut.
+const NOTE_ROOM: usize = 256;
 
 /// What a command answers: a markdown message.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -45,16 +44,15 @@ impl Reply {
         }
     }
 
-    /// The same reply, cut after the last whole line within [`MAX_TEXT_BYTES`] and ended
-    /// with `note` if it was longer.
+    /// The same reply, cut to what [`MAX_PARTS`] parts hold on either path, and ended with
+    /// `note` (at most [`NOTE_ROOM`] bytes) if it was longer. Parts end at line breaks, so
+    /// this counts parts, not bytes: long lines fill a part sooner.
     pub fn bounded(mut self, note: &str) -> Self {
-        if self.text.len() > MAX_TEXT_BYTES {
-            let mut cut = MAX_TEXT_BYTES;
-            while !self.text.is_char_boundary(cut) {
-                cut -= 1;
-            }
-            let cut = self.text[..cut].rfind('\n').unwrap_or(cut);
-            self.text.truncate(cut);
+        let parts = split(&self.text, OPENAPI_TEXT_LIMIT - NOTE_ROOM);
+        if parts.len() > MAX_PARTS {
+            // The parts end at line breaks (or mid-line in a line longer than a part);
+            // split again at either path's larger limit, they pack into no more parts.
+            self.text = parts[..MAX_PARTS].concat();
             self.text.push_str("\n\n");
             self.text.push_str(note);
         }
@@ -237,13 +235,40 @@ mod tests {
         let text = "群成员 member0001\n".repeat(5_000);
         let reply = Reply::new("t", text).bounded("(cut)");
         assert!(
-            reply.text.len() <= MAX_TEXT_BYTES + 10,
+            reply.text.ends_with("member0001\n\n\n(cut)"),
             "{}",
-            reply.text.len()
+            &reply.text[reply.text.len() - 40..]
         );
-        assert!(reply.text.ends_with("member0001\n\n(cut)"));
-        assert!(split(&reply.text, OPENAPI_TEXT_LIMIT).len() <= MAX_PARTS);
         assert_eq!(Reply::new("t", "short").bounded("(cut)").text, "short");
+        // Lines just over half a part: one line a part, so bytes alone would allow six.
+        let long_lines = format!("{}\n", "x".repeat(6_600)).repeat(6);
+        let reply = Reply::new("t", long_lines).bounded("(cut)");
+        for limit in [WEBHOOK_TEXT_LIMIT, OPENAPI_TEXT_LIMIT] {
+            assert!(
+                split(&reply.text, limit).len() <= MAX_PARTS,
+                "limit {limit}"
+            );
+        }
+        assert!(reply.text.ends_with("(cut)"));
+    }
+
+    mod bounded_properties {
+        use super::*;
+        use proptest::prelude::*;
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(64))]
+            #[test]
+            fn a_bounded_reply_fits_its_parts_on_either_path(
+                lines in proptest::collection::vec(0usize..20_000, 1..40),
+            ) {
+                let text: String = lines.iter().map(|n| format!("{}\n", "群".repeat(n / 3))).collect();
+                let reply = Reply::new("t", text).bounded("……（回复太长，后面的部分省略了）");
+                for limit in [WEBHOOK_TEXT_LIMIT, OPENAPI_TEXT_LIMIT] {
+                    prop_assert!(split(&reply.text, limit).len() <= MAX_PARTS);
+                }
+            }
+        }
     }
 
     #[test]

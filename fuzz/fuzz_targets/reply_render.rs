@@ -50,9 +50,16 @@ fuzz_target!(|input: &str| {
         "- **{0}** `{1}` {2}: {0}",
     ];
     for template in templates {
+        // Hostile text may leave the template's own emphasis without content (`** **` is
+        // no bold), but never adds an element the template lacks, nor any HTML.
         let hostile = fill(template, &[text(input), md("**own**"), text(input)]);
         let plain = fill(template, &[text("x"), md("**own**"), text("z")]);
-        assert_eq!(structure(&hostile), structure(&plain), "{hostile:?}");
+        let mut allowed = structure(&plain);
+        for element in structure(&hostile) {
+            let at = allowed.iter().position(|e| *e == element);
+            assert!(at.is_some(), "{element} added in {hostile:?}");
+            allowed.swap_remove(at.unwrap_or_default());
+        }
     }
     let visible: String = markdown::shorten(input, markdown::DATA_LIMIT)
         .chars()
@@ -67,7 +74,7 @@ fuzz_target!(|input: &str| {
         let line = format!("- a: {piece}");
         let s = structure(&line);
         assert!(s.iter().all(|e| e == "end" || e.starts_with("List") || e == "Item"), "{line:?}: {s:?}");
-        assert_eq!(shown(&line).trim_end(), format!("a: {visible}").trim_end(), "{line:?}");
+        assert_eq!(shown(&line).trim_end(), format!("a: {}", visible.trim()).trim_end(), "{line:?}");
     }
     let reply = Reply::new("t", input.repeat(1 + 60_000 / (input.len() + 1))).bounded("…");
     for limit in [WEBHOOK_TEXT_LIMIT, OPENAPI_TEXT_LIMIT] {
