@@ -65,6 +65,11 @@ async fn idle_sockets_past_the_file_limit_do_not_stop_health_checks() {
     let (child, base) = spawn_binary_with_file_limit(&fake, dir.path(), &settings, 1024);
     wait_healthy(&base).await;
     let addr = base.trim_start_matches("http://").to_owned();
+    let limit = rlimit::increase_nofile_limit(4096).unwrap();
+    assert!(
+        limit > 1_200,
+        "this test needs 1,200 open files; the hard limit is {limit}"
+    );
     // 1,100 sockets that never send a byte, held for the whole test. One after another:
     // connected all at once, most would overflow the accept queue and never reach the
     // server at all.
