@@ -135,7 +135,7 @@ impl Deduper {
             if buckets.iter().any(|(_, keys)| keys.contains(&key)) {
                 return Claim::Seen;
             }
-            if buckets.iter().map(|(_, keys)| keys.len()).sum::<usize>() >= self.max {
+            if remembered(&buckets) >= self.max {
                 return Claim::Full;
             }
             self.bucket_for(&mut buckets, now_ms).insert(key);
@@ -187,7 +187,7 @@ impl Deduper {
     pub fn forget_expired(&self, now_ms: i64) -> usize {
         let mut buckets = self.buckets.lock().expect("dedupe lock poisoned");
         self.expire(&mut buckets, now_ms);
-        buckets.iter().map(|(_, keys)| keys.len()).sum()
+        remembered(&buckets)
     }
 
     /// Waits until every msgId claimed so far is in the store (used at shutdown).
@@ -197,6 +197,11 @@ impl Deduper {
             let _ = flushed.await;
         }
     }
+}
+
+/// How many msgIds the buckets hold.
+fn remembered(buckets: &VecDeque<(i64, HashSet<u64>)>) -> usize {
+    buckets.iter().map(|(_, keys)| keys.len()).sum()
 }
 
 async fn write_batches(store: Arc<dyn Store>, mut queue: mpsc::UnboundedReceiver<Job>) {

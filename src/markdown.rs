@@ -71,7 +71,7 @@ pub fn shorten(text: &str, limit: usize) -> std::borrow::Cow<'_, str> {
 
 /// `text` (at most `limit` characters) as plain markdown text: active characters
 /// backslash-escaped, line breaks and tabs as spaces, hidden characters dropped, spaces at
-/// either end trimmed, and a leading list or heading marker escaped.
+/// either end trimmed, and a leading list or heading marker (`-`, `#`, `1.`, …) escaped.
 pub fn inert(text: &str, limit: usize) -> String {
     let text = shorten(text, limit);
     let chars: Vec<char> = text
@@ -94,7 +94,10 @@ pub fn inert(text: &str, limit: usize) -> String {
     for (i, &c) in chars.iter().enumerate() {
         if needs_escape(chars, i)
             || (i == 0 && is_line_marker(c))
-            || (leading_digits && i > 0 && matches!(c, '.' | ')'))
+            || (leading_digits
+                && i > 0
+                && matches!(c, '.' | ')')
+                && chars.get(i + 1).is_none_or(|n| n.is_whitespace()))
         {
             out.push('\\');
             out.push(c);
@@ -106,16 +109,10 @@ pub fn inert(text: &str, limit: usize) -> String {
     out
 }
 
-/// Whether `text` is inert as is, inside a code span or outside one.
+/// Whether `text` is inert as is, inside a code span or outside one: [`inert`] would
+/// leave it unchanged.
 pub fn is_code_safe(text: &str) -> bool {
-    !text.is_empty()
-        && !text.starts_with(|c: char| is_line_marker(c) || c.is_whitespace())
-        && !text.ends_with(char::is_whitespace)
-        && !text.chars().any(is_hidden)
-        && {
-            let chars: Vec<char> = text.chars().collect();
-            !(0..chars.len()).any(|i| needs_escape(&chars, i))
-        }
+    !text.is_empty() && inert(text, usize::MAX) == text
 }
 
 /// `text` (at most `limit` characters) shown as code where that is safe, else as

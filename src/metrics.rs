@@ -213,15 +213,13 @@ impl Metrics {
     }
 
     /// Tracks one background command; the gauge goes down when the guard drops.
-    pub fn in_flight(&self) -> InFlightGuard {
-        self.0.in_flight.inc();
-        InFlightGuard(self.0.in_flight.clone())
+    pub fn in_flight(&self) -> GaugeGuard {
+        GaugeGuard::up(&self.0.in_flight)
     }
 
     /// Counts one more open connection until the guard drops.
-    pub fn connection(&self) -> ConnectionGuard {
-        self.0.connections_open.inc();
-        ConnectionGuard(self.0.connections_open.clone())
+    pub fn connection(&self) -> GaugeGuard {
+        GaugeGuard::up(&self.0.connections_open)
     }
 
     pub fn connection_refused(&self) {
@@ -250,19 +248,17 @@ impl Metrics {
     }
 }
 
-/// Decrements the open-connections gauge on drop.
-pub struct ConnectionGuard(Gauge);
+/// One unit of a gauge (a running command, an open connection), given back on drop.
+pub struct GaugeGuard(Gauge);
 
-impl Drop for ConnectionGuard {
-    fn drop(&mut self) {
-        self.0.dec();
+impl GaugeGuard {
+    fn up(gauge: &Gauge) -> Self {
+        gauge.inc();
+        Self(gauge.clone())
     }
 }
 
-/// Decrements the in-flight gauge on drop.
-pub struct InFlightGuard(Gauge);
-
-impl Drop for InFlightGuard {
+impl Drop for GaugeGuard {
     fn drop(&mut self) {
         self.0.dec();
     }

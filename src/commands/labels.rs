@@ -3,9 +3,9 @@
 use async_trait::async_trait;
 
 use super::{
-    Access, Answer, Args, Binding, Command, CommandError, Context, Scope, Spec, UsageError,
-    contact_view::shown as inert, no_args,
+    Access, Answer, Args, Binding, Command, CommandError, Context, Scope, Spec, UsageError, no_args,
 };
+use crate::markdown::{DATA_LIMIT, inert};
 
 pub static SPEC: Spec = Spec {
     name: "labels",
@@ -39,9 +39,13 @@ impl Command for Labels {
         }
         let mut text = format!("{}\n", ct.labels_header);
         for group in groups.iter().filter(|g| !g.labels.is_empty()) {
-            text.push_str(&format!("\n**{}**\n", inert(&group.name)));
+            text.push_str(&format!("\n**{}**\n", inert(&group.name, DATA_LIMIT)));
             for label in &group.labels {
-                text.push_str(&format!("- `{}` {}\n", label.id, inert(&label.name)));
+                text.push_str(&format!(
+                    "- `{}` {}\n",
+                    label.id,
+                    inert(&label.name, DATA_LIMIT)
+                ));
             }
         }
         Ok(Answer::done(text))
