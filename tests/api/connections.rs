@@ -17,7 +17,7 @@ async fn fake() -> FakeDingTalk {
 }
 
 #[tokio::test]
-async fn a_client_sending_a_header_byte_a_second_is_cut_off() {
+async fn a_client_sending_a_header_byte_a_second_and_an_idle_keep_alive_are_cut_off() {
     let fake = fake().await;
     let dir = tempfile::tempdir().unwrap();
     let (child, base) = spawn_binary(&fake, dir.path(), &[("QUNGUAN_HEADER_TIMEOUT_SECS", "1")]);
@@ -48,6 +48,22 @@ async fn a_client_sending_a_header_byte_a_second_is_cut_off() {
         started.elapsed() < Duration::from_secs(10),
         "{:?}",
         started.elapsed()
+    );
+
+    // A keep-alive connection that stays idle after its response is closed too.
+    let mut idle = TcpStream::connect(base.trim_start_matches("http://"))
+        .await
+        .unwrap();
+    idle.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+        .await
+        .unwrap();
+    let mut buf = [0u8; 1024];
+    let n = idle.read(&mut buf).await.unwrap();
+    assert!(buf[..n].starts_with(b"HTTP/1.1 200"), "{:?}", &buf[..n]);
+    let after = tokio::time::timeout(Duration::from_secs(5), idle.read(&mut buf)).await;
+    assert!(
+        matches!(after, Ok(Ok(0)) | Ok(Err(_))),
+        "an idle keep-alive connection stayed open: {after:?}"
     );
     tokio::task::spawn_blocking(move || sigterm_and_wait(child))
         .await
@@ -103,11 +119,20 @@ async fn idle_sockets_past_the_file_limit_do_not_stop_health_checks() {
         .text()
         .await
         .unwrap();
-    let refused = metrics
-        .lines()
-        .find_map(|l| l.strip_prefix("qunguan_connections_refused_total "))
-        .and_then(|n| n.parse::<u64>().ok());
-    assert!(refused.is_some_and(|n| n > 0), "{metrics}");
+    let value = |name: &str| {
+        metrics
+            .lines()
+            .find_map(|l| l.strip_prefix(name)?.strip_prefix(' '))
+            .and_then(|n| n.parse::<u64>().ok())
+    };
+    assert!(
+        value("qunguan_connections_refused_total").is_some_and(|n| n > 0),
+        "{metrics}"
+    );
+    assert!(
+        value("qunguan_connections_open").is_some_and(|n| (1..=256).contains(&n)),
+        "{metrics}"
+    );
     drop(idle);
     tokio::task::spawn_blocking(move || sigterm_and_wait(child))
         .await

@@ -161,9 +161,10 @@ async fn a_log_nobody_reads_does_not_stall_callbacks() {
     let (child, base) = spawn_binary(&fake, dir.path(), &[("RUST_LOG", "debug")]);
     wait_healthy(&base).await;
     let http = reqwest::Client::new();
-    let fresh: Vec<_> = (0..300).map(|_| info_message(&fake)).collect();
-    // Each repeat of these logs a line at INFO; DEBUG adds several per request.
-    let bodies = fresh.iter().chain(fresh.iter().cycle().take(12_000));
+    // At DEBUG each command run logs a line, 10,000 of them more than the queue (8,192)
+    // and the pipe hold; each repeat logs one at INFO (throttled to one a second).
+    let fresh: Vec<_> = (0..10_000).map(|_| info_message(&fake)).collect();
+    let bodies = fresh.iter().chain(fresh.iter().take(2_300));
     let started = Instant::now();
     let answered = stream::iter(bodies)
         .map(|b| post_signed(&http, &base, b))
@@ -174,6 +175,19 @@ async fn a_log_nobody_reads_does_not_stall_callbacks() {
         .await
         .expect("callbacks stalled behind the log");
     assert_eq!(answered, 12_300, "after {:?}", started.elapsed());
+    let metrics = http
+        .get(format!("{base}/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let dropped = metrics
+        .lines()
+        .find_map(|l| l.strip_prefix("qunguan_log_lines_dropped_total "))
+        .and_then(|n| n.parse::<u64>().ok());
+    assert!(dropped.is_some_and(|n| n > 0), "{metrics}");
     let (status, _) = tokio::task::spawn_blocking(move || sigterm_and_wait(child))
         .await
         .unwrap();
