@@ -151,6 +151,12 @@ impl Worker {
         });
     }
 
+    /// How many commands are running now. A command counts from when its callback is
+    /// acknowledged until its reply has been sent.
+    pub fn running(&self) -> usize {
+        self.running.lock().expect("worker lock poisoned").len()
+    }
+
     /// Stops taking work and waits up to `deadline` for running commands. Returns the
     /// msgIds of those still running when the deadline passed.
     pub async fn drain(&self, deadline: Duration) -> Vec<MsgId> {

@@ -58,6 +58,9 @@ pub struct Config {
     pub header_timeout: Duration,
     /// `QUNGUAN_MAX_CONNECTIONS`: HTTP connections open at once; more are closed at once.
     pub max_connections: usize,
+    /// `QUNGUAN_CONFIRM_SECS`: how long a `/kick` or `/transfer-owner` waits for its
+    /// `/confirm`.
+    pub confirm_timeout: Duration,
     /// `QUNGUAN_MAX_REMEMBERED_MSGIDS`: the replay defence's ceiling; when it is full,
     /// `/callback` answers 503 with `Retry-After` until old msgIds expire.
     pub max_remembered_msg_ids: usize,
@@ -147,6 +150,7 @@ impl Config {
         let header_timeout = p.positive("QUNGUAN_HEADER_TIMEOUT_SECS", 10, 600);
         let max_connections = p.positive("QUNGUAN_MAX_CONNECTIONS", 512, 1_000_000);
         let max_remembered = p.positive("QUNGUAN_MAX_REMEMBERED_MSGIDS", 2_000_000, 1_000_000_000);
+        let confirm = p.positive("QUNGUAN_CONFIRM_SECS", 120, 3600);
         if !p.problems.is_empty() {
             return Err(ConfigError {
                 problems: p.problems,
@@ -174,6 +178,7 @@ impl Config {
             header_timeout: Duration::from_secs(header_timeout.unwrap()),
             max_connections: max_connections.unwrap() as usize,
             max_remembered_msg_ids: max_remembered.unwrap() as usize,
+            confirm_timeout: Duration::from_secs(confirm.unwrap()),
         })
     }
 }

@@ -14,14 +14,15 @@
 //!   dedupe on msgId, acknowledgement, background processing.
 //! - [`message`]: text normalisation (NFKC, mentions, richText) and tokenising.
 //! - [`commands`]: the registry (names, aliases, usage, permissions, binding needs), the
-//!   dispatcher that applies it, and one file per command.
+//!   dispatcher that applies it, and one file per command (group administration in
+//!   `commands/group/`, with its confirmations).
 //! - [`reply`]: a command's answer as DingTalk markdown; sessionWebhook or OpenAPI fallback.
 //! - [`markdown`]: untrusted text (typed arguments, nicks, DingTalk's fields) made inert
 //!   before it is placed in a reply.
 //! - [`dingtalk`]: the DingTalk client: token caches, retries, the one envelope decoder,
 //!   one file per API family.
-//! - [`store`]: bindings (cid → chatid), seen msgIds and the audit trail, behind a trait;
-//!   SQLite by default.
+//! - [`store`]: bindings (cid → chatid), seen msgIds, the audit trail and pending
+//!   confirmations, behind a trait; SQLite by default.
 //! - [`dedupe`]: the msgId replay defence (in memory, persisted in batches).
 //! - [`app`]: the shared state and the bounded background worker.
 //! - [`config`], [`i18n`], [`ids`], [`metrics`], [`telemetry`], [`log_throttle`]: settings,

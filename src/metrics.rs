@@ -103,7 +103,7 @@ impl Default for Metrics {
         );
         registry.register(
             "commands",
-            "Commands run, by command and outcome (done, refused, usage, failed, timeout)",
+            "Commands run, by command and outcome (done, dry_run, pending, refused, usage, failed, timeout)",
             inner.commands.clone(),
         );
         registry.register(

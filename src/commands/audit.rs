@@ -82,6 +82,8 @@ impl Command for Audit {
 fn line(r: &AuditRecord, ct: &ContactTexts) -> String {
     let outcome = match (r.outcome.as_str(), &r.errcode) {
         ("done", _) => ct.audit_done.to_owned(),
+        ("dry-run", _) => ct.audit_dry_run.to_owned(),
+        ("pending", _) => ct.audit_pending.to_owned(),
         ("failed", code) => fill(ct.audit_failed, &[text(code.as_deref().unwrap_or("?"))]),
         _ => ct.audit_refused.to_owned(),
     };

@@ -78,6 +78,10 @@ impl Command for Bind {
                 &[text(chat), text(converted.as_str()), text(here.as_str())],
             )));
         }
+        if ctx.dry_run {
+            let text = fill(t.bind_preview, &[text(here.as_str()), text(chat)]);
+            return Ok(Answer::previewed(text));
+        }
         let now = crate::app::now_ms();
         Ok(match ctx.app.store.bind(here, &self.chat, now).await? {
             BindOutcome::Bound => {

@@ -29,8 +29,6 @@ pub const KEYS: [&str; 9] = [
 ];
 /// DingTalk takes at most 20 labels, shared users or shared departments.
 const MAX_ITEMS: usize = 20;
-/// Words that ask for a preview instead of a change.
-const DRY_RUN: [&str; 3] = ["--dry-run", "预览", "--preview"];
 
 /// A label given by id or by name.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -58,15 +56,12 @@ pub struct Changes {
 pub struct Request {
     pub user_id: String,
     pub changes: Changes,
-    pub dry_run: bool,
 }
 
 /// Parses the words after `/contact-update`.
 pub fn parse(args: &Args<'_>) -> Result<Request, UsageError> {
     let ct = args.lang.contact_texts();
-    let is_dry_run = |w: &String| DRY_RUN.contains(&fold(w).to_lowercase().as_str());
-    let dry_run = args.words.iter().any(is_dry_run);
-    let mut words = args.words.iter().filter(|w| !is_dry_run(w));
+    let mut words = args.words.iter();
     let user_id = fold(words.next().ok_or(UsageError::Missing("<userId>"))?);
     if user_id.contains('=') || user_id.is_empty() {
         return Err(invalid("<userId>", &user_id, ct.arg_user_id));
@@ -91,11 +86,7 @@ pub fn parse(args: &Args<'_>) -> Result<Request, UsageError> {
     if seen.is_empty() {
         return Err(UsageError::Missing("key=value"));
     }
-    Ok(Request {
-        user_id,
-        changes,
-        dry_run,
-    })
+    Ok(Request { user_id, changes })
 }
 
 fn invalid(arg: &'static str, value: &str, why: &str) -> UsageError {
@@ -276,11 +267,10 @@ mod tests {
     #[test]
     fn every_key_parses_with_quotes_and_mentions() {
         let r = parse_line(
-            r#"u1 name="张 三" title=“高级 工程师” company=「钉钉 科技」 address=x remark="" labels=1,VIP,2 follower=@李四 share-users=s1,@王五 share-depts=3,4 --dry-run"#,
+            r#"u1 name="张 三" title=“高级 工程师” company=「钉钉 科技」 address=x remark="" labels=1,VIP,2 follower=@李四 share-users=s1,@王五 share-depts=3,4"#,
             &["lisi", "wangwu"],
         )
         .unwrap();
-        assert!(r.dry_run);
         assert_eq!(r.user_id, "u1");
         let c = r.changes;
         assert_eq!(c.name.as_deref(), Some("张 三"));
@@ -309,12 +299,11 @@ mod tests {
     #[test]
     fn free_text_is_kept_and_structure_accepts_full_width_forms() {
         let r = parse_line(
-            "ｕ１ remark＝老客户，优先跟进（重要） ｓｈａｒｅ－ｄｅｐｔｓ=３，４、5 follower=＠李四 预览",
+            "ｕ１ remark＝老客户，优先跟进（重要） ｓｈａｒｅ－ｄｅｐｔｓ=３，４、5 follower=＠李四",
             &["lisi"],
         )
         .unwrap();
         assert_eq!(r.user_id, "u1");
-        assert!(r.dry_run);
         assert_eq!(
             r.changes.remark.as_deref(),
             Some("老客户，优先跟进（重要）")
@@ -350,10 +339,7 @@ mod tests {
             .join(",");
         assert!(why(parse_line(&format!("u1 labels={many}"), &[])).contains("at most 20"));
         assert_eq!(parse_line("", &[]), Err(UsageError::Missing("<userId>")));
-        assert_eq!(
-            parse_line("u1 --dry-run", &[]),
-            Err(UsageError::Missing("key=value"))
-        );
+        assert_eq!(parse_line("u1", &[]), Err(UsageError::Missing("key=value")));
     }
 
     #[test]

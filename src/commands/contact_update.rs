@@ -39,21 +39,24 @@ fn parse(args: &Args<'_>) -> Result<Box<dyn Command>, UsageError> {
 #[async_trait]
 impl Command for ContactUpdate {
     async fn run(self: Box<Self>, ctx: &Context<'_>) -> Result<Answer, CommandError> {
-        let Request {
-            user_id,
-            changes,
-            dry_run,
-        } = self.0;
+        let Request { user_id, changes } = self.0;
         let ct = ctx.app.config.lang.contact_texts();
         let dingtalk = &ctx.app.dingtalk;
-        let groups = match &changes.labels {
+        let mut groups = match &changes.labels {
             Some(_) => Some(dingtalk.label_groups().await?),
             None => None,
         };
-        let label_ids = match (&changes.labels, &groups) {
+        let label_ids = match (&changes.labels, &mut groups) {
             (Some(refs), Some(groups)) => match resolve(refs, groups, ct) {
                 Ok(ids) => Some(ids),
-                Err(refusal) => return Ok(Answer::refused(refusal)),
+                // The cached labels may predate one created in the console: ask once more.
+                Err(_) => {
+                    *groups = dingtalk.label_groups_fresh().await?;
+                    match resolve(refs, groups, ct) {
+                        Ok(ids) => Some(ids),
+                        Err(refusal) => return Ok(Answer::refused(refusal)),
+                    }
+                }
             },
             _ => None,
         };
@@ -75,8 +78,8 @@ impl Command for ContactUpdate {
             return Ok(Answer::done(fill(ct.update_nothing, &[text(&user_id)])));
         }
         let changed = changed.join("\n");
-        if dry_run {
-            return Ok(Answer::done(format!(
+        if ctx.dry_run {
+            return Ok(Answer::previewed(format!(
                 "{}\n\n{changed}",
                 fill(ct.update_preview, &[text(&user_id)])
             )));

@@ -52,22 +52,27 @@ fn parse(args: &Args<'_>, prohibit: bool) -> Result<Box<dyn Command>, UsageError
 #[async_trait]
 impl Command for Friending {
     async fn run(self: Box<Self>, ctx: &Context<'_>) -> Result<Answer, CommandError> {
-        let chat = ctx
-            .binding
-            .as_ref()
-            .expect("the registry requires a binding");
+        let chat = ctx.chat();
+        let t = ctx.texts;
+        let group = ctx.msg.title.as_deref().unwrap_or(chat.as_str());
+        if ctx.dry_run {
+            let template = if self.prohibit {
+                t.friending_lock_preview
+            } else {
+                t.friending_unlock_preview
+            };
+            return Ok(Answer::previewed(fill(template, &[text(group)])));
+        }
         let request_id = ctx
             .app
             .dingtalk
             .set_friending_prohibited(chat, self.prohibit)
             .await?;
-        let t = ctx.texts;
         let template = if self.prohibit {
             t.friending_locked
         } else {
             t.friending_unlocked
         };
-        let group = ctx.msg.title.as_deref().unwrap_or(chat.as_str());
         Ok(Answer::done(fill(template, &[text(group)])).with_request_id(request_id))
     }
 }

@@ -6,7 +6,7 @@ use async_trait::async_trait;
 
 use super::{
     Access, Answer, Args, Binding, Command, CommandError, Context, REGISTRY, Scope, Spec,
-    UsageError, dispatch::unknown_command, lookup,
+    UsageError, lookup, refusals::unknown_command,
 };
 use crate::{
     i18n::{Lang, Texts, fill, md},

@@ -3,6 +3,7 @@
 use async_trait::async_trait;
 
 use super::Args;
+use super::group::settings::{Words, in_words};
 use super::{
     Access, Answer, Binding, Command, CommandError, Context, Scope, Spec, UsageError, no_args,
 };
@@ -52,28 +53,6 @@ impl Command for Info {
     }
 }
 
-/// How a 0/1 setting reads.
-#[derive(Clone, Copy)]
-enum Words {
-    OnOff,
-    YesNo,
-    EveryoneOwner,
-}
-
-fn setting(value: Option<i64>, words: Words, t: &Texts) -> String {
-    let (zero, one) = match words {
-        Words::OnOff => (t.info_off, t.info_on),
-        Words::YesNo => (t.info_no, t.info_yes),
-        Words::EveryoneOwner => (t.info_everyone, t.info_owner_only),
-    };
-    match value {
-        None => t.info_missing.to_owned(),
-        Some(0) => zero.to_owned(),
-        Some(1) => one.to_owned(),
-        Some(n) => fill(t.info_unknown_value, &[text(&n.to_string())]),
-    }
-}
-
 fn render(info: &ChatInfo, cid: &OpenConversationId, chat: &ChatId, t: &Texts) -> String {
     let status = match info.status {
         None => t.info_missing.to_owned(),
@@ -97,24 +76,27 @@ fn render(info: &ChatInfo, cid: &OpenConversationId, chat: &ChatId, t: &Texts) -
         (t.info_status, status),
         (
             t.info_banned,
-            setting(info.chat_banned_type, Words::OnOff, t),
+            in_words(info.chat_banned_type, Words::OnOff, t),
         ),
-        (t.info_searchable, setting(info.searchable, Words::YesNo, t)),
+        (
+            t.info_searchable,
+            in_words(info.searchable, Words::YesNo, t),
+        ),
         (
             t.info_validation,
-            setting(info.validation_type, Words::OnOff, t),
+            in_words(info.validation_type, Words::OnOff, t),
         ),
         (
             t.info_mention_all,
-            setting(info.mention_all_authority, Words::EveryoneOwner, t),
+            in_words(info.mention_all_authority, Words::EveryoneOwner, t),
         ),
         (
             t.info_management,
-            setting(info.management_type, Words::EveryoneOwner, t),
+            in_words(info.management_type, Words::EveryoneOwner, t),
         ),
         (
             t.info_history,
-            setting(info.show_history_type, Words::YesNo, t),
+            in_words(info.show_history_type, Words::YesNo, t),
         ),
         ("openConversationId", markdown::code(cid.as_str(), 256)),
         ("chatid", markdown::code(chat.as_str(), 256)),

@@ -28,8 +28,15 @@ pub async fn record(
         chat,
         sender_staff_id: msg.sender.staff_id.clone(),
         sender_nick: msg.sender.nick.clone(),
-        command: executed.command.to_owned(),
-        args: quoted(words),
+        command: executed
+            .audit_as
+            .as_ref()
+            .map_or(executed.command, |a| a.command)
+            .to_owned(),
+        args: executed
+            .audit_as
+            .as_ref()
+            .map_or_else(|| quoted(words), |a| a.args.clone()),
         outcome: executed.outcome.audited().to_owned(),
         errcode: executed.errcode.clone(),
         request_id: executed.request_id.clone(),

@@ -33,7 +33,7 @@ fn parse(args: &Args<'_>) -> Result<Box<dyn Command>, UsageError> {
 impl Command for Labels {
     async fn run(self: Box<Self>, ctx: &Context<'_>) -> Result<Answer, CommandError> {
         let ct = ctx.app.config.lang.contact_texts();
-        let groups = ctx.app.dingtalk.label_groups().await?;
+        let groups = ctx.app.dingtalk.label_groups_fresh().await?;
         if groups.iter().all(|g| g.labels.is_empty()) {
             return Ok(Answer::done(ct.labels_none));
         }

@@ -7,6 +7,10 @@ use crate::i18n::{Lang, Texts};
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Outcome {
     Done,
+    /// A dry run: what would change was said, nothing changed.
+    DryRun,
+    /// Waiting for `/confirm`: nothing changed yet.
+    Pending,
     /// Not allowed here, by this sender, or in an unbound group; or refused by the command.
     Refused,
     /// Wrong arguments.
@@ -22,8 +26,10 @@ pub enum Outcome {
 }
 
 impl Outcome {
-    pub const ALL: [Outcome; 8] = [
+    pub const ALL: [Outcome; 10] = [
         Outcome::Done,
+        Outcome::DryRun,
+        Outcome::Pending,
         Outcome::Refused,
         Outcome::Usage,
         Outcome::Unknown,
@@ -37,6 +43,8 @@ impl Outcome {
     pub fn label(self) -> &'static str {
         match self {
             Outcome::Done => "done",
+            Outcome::DryRun => "dry_run",
+            Outcome::Pending => "pending",
             Outcome::Refused => "refused",
             Outcome::Usage => "usage",
             Outcome::Unknown => "unknown",
@@ -47,11 +55,13 @@ impl Outcome {
         }
     }
 
-    /// The audit trail knows three outcomes: done, refused (a usage error too) and failed
-    /// (a timeout too).
+    /// The audit trail knows five outcomes: done, dry-run, pending (waiting for
+    /// `/confirm`), refused (a usage error too) and failed (a timeout too).
     pub fn audited(self) -> &'static str {
         match self {
             Outcome::Done => "done",
+            Outcome::DryRun => "dry-run",
+            Outcome::Pending => "pending",
             Outcome::Failed | Outcome::Timeout => "failed",
             _ => "refused",
         }
@@ -59,13 +69,18 @@ impl Outcome {
 
     /// Whether nothing was done: a refusal or a failure.
     pub fn is_failure(self) -> bool {
-        !matches!(self, Outcome::Done | Outcome::Empty | Outcome::Ignored)
+        !matches!(
+            self,
+            Outcome::Done | Outcome::DryRun | Outcome::Pending | Outcome::Empty | Outcome::Ignored
+        )
     }
 
     /// The reply's title, which DingTalk shows in the conversation list.
     pub(super) fn title(self, t: &Texts) -> &'static str {
         match self {
             Outcome::Done | Outcome::Empty | Outcome::Ignored => t.title_reply,
+            Outcome::DryRun => t.title_preview,
+            Outcome::Pending => t.title_pending,
             Outcome::Refused | Outcome::Usage | Outcome::Unknown => t.title_refused,
             Outcome::Failed | Outcome::Timeout => t.title_error,
         }

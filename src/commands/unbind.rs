@@ -35,6 +35,12 @@ fn parse(args: &Args<'_>) -> Result<Box<dyn Command>, UsageError> {
 impl Command for Unbind {
     async fn run(self: Box<Self>, ctx: &Context<'_>) -> Result<Answer, CommandError> {
         let t = ctx.texts;
+        if ctx.dry_run {
+            return Ok(Answer::previewed(match &ctx.binding {
+                Some(chat) => fill(t.unbind_preview, &[text(chat.as_str())]),
+                None => t.unbind_not_bound.to_owned(),
+            }));
+        }
         Ok(Answer::done(
             match ctx.app.store.unbind(&ctx.msg.conversation).await? {
                 Some(chat) => fill(t.unbind_done, &[text(chat.as_str())]),

@@ -76,7 +76,7 @@ impl ChatInfoCache {
         cell
     }
 
-    fn forget(&self, chat: &ChatId) {
+    pub(super) fn forget(&self, chat: &ChatId) {
         self.entries
             .lock()
             .expect("chat cache lock poisoned")

@@ -28,6 +28,14 @@ pub enum Api {
     LabelGroups,
     /// TOP `dingtalk.corp.extcontact.update`
     ExtContactUpdate,
+    /// POST {api}/v1.0/im/group/update
+    GroupUpdate,
+    /// POST {api}/v1.0/im/subAdministrators
+    SubAdministrators,
+    /// POST {oapi}/topapi/chat/updategroupnick
+    GroupNick,
+    /// POST {oapi}/topapi/chat/qrcode/get
+    InviteLink,
 }
 
 /// How an API reports errors: old-style errcode in a 200, new-style HTTP status + code, or
@@ -54,6 +62,10 @@ impl Api {
             Api::ExtContactGet => "extcontact_get",
             Api::LabelGroups => "extcontact_listlabelgroups",
             Api::ExtContactUpdate => "extcontact_update",
+            Api::GroupUpdate => "group_update",
+            Api::SubAdministrators => "sub_administrators",
+            Api::GroupNick => "updategroupnick",
+            Api::InviteLink => "qrcode_get",
         }
     }
 
@@ -61,7 +73,10 @@ impl Api {
     pub fn permission(self) -> &'static str {
         match self {
             Api::ChatGet | Api::ConvertChatId => "qyapi_chat_read",
-            Api::FriendSwitch => "qyapi_chat_manage",
+            Api::FriendSwitch | Api::GroupUpdate | Api::SubAdministrators | Api::GroupNick => {
+                "qyapi_chat_manage"
+            }
+            Api::InviteLink => "qyapi_chat_base_read",
             Api::GroupSend | Api::DirectSend | Api::SessionWebhook => "qyapi_robot_sendmsg",
             Api::ExtContactGet | Api::LabelGroups => "qyapi_ext_read",
             Api::ExtContactUpdate => "qyapi_ext_write",
@@ -81,14 +96,22 @@ impl Api {
             | Api::FriendSwitch
             | Api::SessionWebhook
             | Api::ExtContactGet
-            | Api::LabelGroups => Style::Oapi,
-            Api::OAuthToken | Api::ConvertChatId | Api::GroupSend | Api::DirectSend => Style::Api,
+            | Api::LabelGroups
+            | Api::GroupNick
+            | Api::InviteLink => Style::Oapi,
+            Api::OAuthToken
+            | Api::ConvertChatId
+            | Api::GroupSend
+            | Api::DirectSend
+            | Api::GroupUpdate
+            | Api::SubAdministrators => Style::Api,
             Api::ExtContactUpdate => Style::Top,
         }
     }
 
     /// Whether repeating a request that may have been processed is harmless (the
-    /// extcontact update sends the whole contact, so a repeat writes the same state).
+    /// extcontact update sends the whole contact, and the group writes set a state, so a
+    /// repeat writes the same state).
     pub(crate) fn idempotent(self) -> bool {
         !matches!(self, Api::SessionWebhook | Api::GroupSend | Api::DirectSend)
     }
@@ -123,6 +146,21 @@ pub enum ErrorKind {
     QuotaExhausted,
     /// The sessionWebhook expired or is unknown (300001).
     SessionExpired,
+    /// `permession.checkFailed` (sic): the group's owner is outside the app's visibility,
+    /// or the app lacks `qyapi_chat_manage`.
+    PermissionCheckFailed,
+    /// `parameter.invalid`: DingTalk refused a value (a name, a member list, an owner).
+    InvalidParameter,
+    /// 41049: the text (a group nickname) contains banned content.
+    BannedContent,
+    /// 60124: the user is not a member of the group.
+    NotMember,
+    /// 40003, `invalid.staffid`, `staff.not.found`: no such user in the organisation.
+    UnknownUser,
+    /// `subadmin.exceed`: the group has as many admins as it may have.
+    TooManyAdmins,
+    /// `group.diaband` (sic): the group has been dissolved.
+    GroupDissolved,
     /// Anything else DingTalk refused, or an answer we could not decode.
     Rejected,
 }

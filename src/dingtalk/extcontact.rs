@@ -115,6 +115,18 @@ impl DingTalkClient {
         Ok(answer.result)
     }
 
+    /// Every label group as DingTalk has it now (the cache is refilled): for `/labels`,
+    /// and for a label name the cached list does not know (created a minute ago).
+    pub async fn label_groups_fresh(&self) -> Result<Arc<Vec<LabelGroup>>, DingTalkError> {
+        *self
+            .inner
+            .labels
+            .current
+            .lock()
+            .expect("label cache poisoned") = None;
+        self.label_groups().await
+    }
+
     /// Every label group (POST {oapi}/topapi/extcontact/listlabelgroups, paged), cached.
     pub async fn label_groups(&self) -> Result<Arc<Vec<LabelGroup>>, DingTalkError> {
         if let Some((at, groups)) = self

@@ -6,6 +6,7 @@ mod conversation;
 pub mod envelope;
 pub mod error;
 mod extcontact;
+mod group;
 mod robot;
 pub mod token;
 
@@ -20,6 +21,7 @@ use url::Url;
 pub use chat::{ChatInfo, ChatInfoCache};
 pub use error::{Api, DingTalkError, ErrorKind};
 pub use extcontact::{ExtContact, Label, LabelCache, LabelGroup};
+pub use group::{GroupUpdate, ManagementOptions};
 pub use robot::OpenApiTarget;
 use token::{AccessToken, AccessTokenCache, FetchedToken};
 

@@ -74,6 +74,8 @@ catalog! {
     audit_none { zh: "还没有人通过群管修改过本群。", en: "Nothing has been changed through qunguan in this group yet." }
     audit_done { zh: "完成", en: "done" }
     audit_refused { zh: "被拒绝", en: "refused" }
+    audit_dry_run { zh: "预览（没有修改）", en: "dry run (nothing changed)" }
+    audit_pending { zh: "等待确认", en: "waiting for confirmation" }
     audit_failed { zh: "失败（{0}）", en: "failed ({0})" }
     audit_request { zh: "请求 ID `{0}`", en: "request id `{0}`" }
     audit_bad_count { zh: "需要 1 到 50 之间的整数", en: "expects a whole number from 1 to 50" }

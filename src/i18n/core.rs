@@ -7,12 +7,14 @@ catalog! {
     title_reply { zh: "群管", en: "qunguan" }
     title_refused { zh: "群管：没有执行", en: "qunguan: not done" }
     title_error { zh: "群管：出错了", en: "qunguan: something went wrong" }
+    title_preview { zh: "群管：预览（没有修改）", en: "qunguan: preview (nothing changed)" }
+    title_pending { zh: "群管：等待确认", en: "qunguan: waiting for confirmation" }
     reply_cut { zh: "……（回复太长，后面的部分省略了）", en: "… (the reply is too long; the rest is left out)" }
 
     help_header { zh: "**群管** 可用命令：", en: "**qunguan** commands:" }
     help_footer {
-        zh: "发送 `/help <命令>` 查看某个命令的用法。标注“管理员”的命令只有管理员能执行。",
-        en: "Send `/help <command>` for one command's usage. Commands marked “admin” are for admins only."
+        zh: "发送 `/help <命令>` 查看某个命令的用法。标注“管理员”的命令只有管理员能执行；会做修改的命令都可以加 `--dry-run`（或“预览”），先看会改什么。",
+        en: "Send `/help <command>` for one command's usage. Commands marked “admin” are for admins only; every command that changes something takes `--dry-run` to show what it would change first."
     }
     help_admin_mark { zh: "管理员", en: "admin" }
     help_group_mark { zh: "仅群聊", en: "groups only" }
@@ -104,6 +106,15 @@ catalog! {
         en: "Members may add each other as friends and chat privately again ({0})."
     }
 
+    friending_lock_preview {
+        zh: "预览：将禁止群成员互相加好友和私聊（{0}）。什么也没有改。",
+        en: "Preview: members would no longer be able to add each other as friends or chat privately ({0}). Nothing was changed."
+    }
+    friending_unlock_preview {
+        zh: "预览：将允许群成员互相加好友和私聊（{0}）。什么也没有改。",
+        en: "Preview: members would be allowed to add each other as friends and chat privately ({0}). Nothing was changed."
+    }
+    bind_preview { zh: "预览：将绑定本群 `{0}` ↔ chatid `{1}`。什么也没有改。", en: "Preview: this group `{0}` would be bound to chatid `{1}`. Nothing was changed." }
     bind_done { zh: "已绑定：本群 `{0}` ↔ chatid `{1}`。", en: "Bound: this group `{0}` ↔ chatid `{1}`." }
     bind_already { zh: "本群已经绑定到 chatid `{0}`，无需再绑定。", en: "This group is already bound to chatid `{0}`; nothing to do." }
     bind_replaced { zh: "已改绑：本群现在绑定到 chatid `{0}`（原来是 `{1}`）。", en: "Rebound: this group is now bound to chatid `{0}` (was `{1}`)." }
@@ -128,6 +139,7 @@ catalog! {
         en: "a chatid starts with `chat` followed by letters and digits"
     }
     unbind_done { zh: "已解绑：本群不再对应 chatid `{0}`。", en: "Unbound: this group no longer maps to chatid `{0}`." }
+    unbind_preview { zh: "预览：本群将不再对应 chatid `{0}`。什么也没有改。", en: "Preview: this group would no longer map to chatid `{0}`. Nothing was changed." }
     unbind_not_bound { zh: "本群没有绑定，无需解绑。", en: "This group is not bound; nothing to unbind." }
 
     err_invalid_chatid {
@@ -151,5 +163,18 @@ catalog! {
     }
     err_other { zh: "钉钉拒绝了请求（错误码 {0}）。", en: "DingTalk refused the request (errcode {0})." }
     err_internal { zh: "内部错误，已记录日志。", en: "Internal error; it has been logged." }
+    err_permission_check {
+        zh: "钉钉的权限校验没有通过：群主不在应用的可见范围内，或应用缺少 qyapi_chat_manage 权限。请在开发者后台检查应用的可见范围和权限。",
+        en: "DingTalk's permission check failed: the group's owner is outside the app's visibility, or the app lacks the permission qyapi_chat_manage. Check both in the developer console."
+    }
+    err_invalid_parameter {
+        zh: "钉钉拒绝了这次修改的参数（群名、成员或群主不符合钉钉的要求）。",
+        en: "DingTalk refused the values of this change (the name, a member or the owner is not acceptable to it)."
+    }
+    err_banned_content { zh: "钉钉拒绝了这段文字：其中有不允许使用的内容。", en: "DingTalk refused the text: it contains words that are not allowed." }
+    err_not_member { zh: "钉钉说这个人不是本群成员。", en: "DingTalk says this person is not a member of the group." }
+    err_unknown_user { zh: "钉钉找不到这个人：请检查 staffId。", en: "DingTalk does not know this person: check the staff id." }
+    err_too_many_admins { zh: "本群的管理员已经到上限了，请先取消一些管理员。", en: "The group has as many admins as it may have; remove some first." }
+    err_group_dissolved { zh: "本群已经解散了。", en: "This group has been dissolved." }
     err_request_id { zh: "请求 ID：`{0}`", en: "Request id: `{0}`" }
 }

@@ -6,6 +6,7 @@
 
 mod contacts;
 mod core;
+mod group;
 
 use std::str::FromStr;
 
@@ -13,6 +14,7 @@ use crate::markdown;
 
 pub use contacts::ContactTexts;
 pub use core::Texts;
+pub use group::GroupTexts;
 
 /// The reply language (`QUNGUAN_LANG`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -42,6 +44,11 @@ impl Lang {
     /// The external-contact and audit catalog for this language.
     pub fn contact_texts(self) -> &'static ContactTexts {
         ContactTexts::for_lang(self)
+    }
+
+    /// The group-administration catalog for this language.
+    pub fn group_texts(self) -> &'static GroupTexts {
+        GroupTexts::for_lang(self)
     }
 
     /// Picks one of a `[zh, en]` pair (used for per-command summaries).
@@ -207,7 +214,11 @@ mod tests {
 
     #[test]
     fn both_languages_use_the_same_placeholders() {
-        for (key, zh, en) in Texts::entries().into_iter().chain(ContactTexts::entries()) {
+        let all = Texts::entries()
+            .into_iter()
+            .chain(ContactTexts::entries())
+            .chain(GroupTexts::entries());
+        for (key, zh, en) in all {
             assert_eq!(placeholders(zh), placeholders(en), "entry {key}");
             assert!(!zh.is_empty() && !en.is_empty(), "entry {key} is empty");
         }

@@ -2,8 +2,9 @@
 //!
 //! It answers the APIs qunguan calls in DingTalk's wire formats (see the protocol notes):
 //! both token endpoints, chat/get, friendswitch/update, convertToOpenConversationId, the
-//! extcontact reads, the TOP gateway's extcontact.update, the sessionWebhook and the
-//! OpenAPI sends. Errors come back the way DingTalk sends them: HTTP 200 with an errcode on
+//! group administration APIs (group/update, subAdministrators, updategroupnick,
+//! qrcode/get), the extcontact reads, the TOP gateway's extcontact.update, the
+//! sessionWebhook and the OpenAPI sends. Errors come back the way DingTalk sends them: HTTP 200 with an errcode on
 //! oapi, an HTTP error with a `code` on the new API, `error_response` on TOP. Old-style,
 //! new-style and webhook paths share one origin, as qunguan's webhook origin rule expects
 //! when `DINGTALK_OAPI_URL` points here.
@@ -14,6 +15,7 @@
 
 mod chat;
 mod extcontact;
+mod group;
 mod robot;
 mod tokens;
 
@@ -84,6 +86,10 @@ pub struct Group {
     pub info: Value,
     /// The last `is_prohibit` set through friendswitch/update; `None` if never set.
     pub friending_locked: Option<bool>,
+    /// Group admins set through subAdministrators (chat/get does not report them).
+    pub admins: Vec<String>,
+    /// Group nicknames set through updategroupnick, by userid.
+    pub nicks: HashMap<String, String>,
 }
 
 /// Where a delivered message went.
@@ -173,6 +179,8 @@ impl Simulator {
             cid: cid.into(),
             info,
             friending_locked: None,
+            admins: Vec::new(),
+            nicks: HashMap::new(),
         };
         lock(&self.inner.groups).insert(chatid.into(), group);
     }
@@ -245,6 +253,8 @@ impl Simulator {
                 match path {
                     "/chat/get" => self.chat_get(r),
                     "/topapi/chat/member/friendswitch/update" => self.friendswitch(r),
+                    "/topapi/chat/updategroupnick" => self.update_group_nick(r),
+                    "/topapi/chat/qrcode/get" => self.qrcode_get(r),
                     "/topapi/extcontact/get" => self.extcontact_get(r),
                     "/topapi/extcontact/listlabelgroups" => self.list_label_groups(r),
                     _ => not_found(),
@@ -266,6 +276,8 @@ impl Simulator {
                 match path {
                     "/v1.0/robot/groupMessages/send" => self.openapi_send(r, true),
                     "/v1.0/robot/oToMessages/batchSend" => self.openapi_send(r, false),
+                    "/v1.0/im/group/update" => self.group_update(r),
+                    "/v1.0/im/subAdministrators" => self.sub_administrators(r),
                     _ => match path
                         .strip_prefix("/v1.0/im/chat/")
                         .and_then(|p| p.strip_suffix("/convertToOpenConversationId"))

@@ -144,3 +144,53 @@ async fn the_group_send_wants_a_known_group_and_msg_param_as_a_json_string() {
         Destination::Group("cid1==".into())
     );
 }
+
+#[tokio::test]
+async fn group_update_behaves_as_documented() {
+    let sim = Simulator::new();
+    sim.add_group("chat1", "cid1", "g", "boss", &["boss", "a", "b"]);
+    let headers = api_token(&sim).await;
+    let update = |body: Value| post(&sim, "/v1.0/im/group/update", &headers, body);
+    // Settings without showHistoryType: the others change, history is hidden.
+    let (status, _) =
+        update(json!({"chatid": "chat1", "managementOptions": {"chatBannedType": 1}})).await;
+    assert_eq!(status, 200);
+    let info = sim.group("chat1").unwrap().info;
+    assert_eq!(
+        (
+            info["chatBannedType"].clone(),
+            info["showHistoryType"].clone()
+        ),
+        (json!(1), json!(0))
+    );
+    assert_eq!(info["searchable"], 1, "a setting not sent is kept");
+    let refused = [
+        json!({"chatid": "chat1", "del_useridlist": ["boss"]}),
+        json!({"chatid": "chat1", "del_useridlist": ["stranger"]}),
+        json!({"chatid": "chat1", "owner": "stranger"}),
+        json!({"chatid": "chat1", "name": "x".repeat(21)}),
+        json!({"chatid": "chat1", "add_useridlist": (0..41).map(|i| format!("u{i}")).collect::<Vec<_>>()}),
+        json!({"chatid": "chat1", "add_useridlist": ["c"], "del_useridlist": ["c"]}),
+        json!({"chatid": "nochat"}),
+    ];
+    for body in refused {
+        let (status, answer) = update(body.clone()).await;
+        assert_eq!(
+            (status, answer["code"].as_str()),
+            (400, Some("parameter.invalid")),
+            "{body}"
+        );
+    }
+    assert_eq!(
+        sim.group("chat1").unwrap().info["useridlist"],
+        json!(["boss", "a", "b"])
+    );
+    let (status, _) =
+        update(json!({"chatid": "chat1", "owner": "a", "del_useridlist": ["b"]})).await;
+    assert_eq!(status, 200);
+    let info = sim.group("chat1").unwrap().info;
+    assert_eq!(
+        (info["owner"].clone(), info["useridlist"].clone()),
+        (json!("a"), json!(["boss", "a"]))
+    );
+}

@@ -1,5 +1,5 @@
-//! Persistence behind one small interface: group bindings (cid → chatid), seen msgIds and
-//! the audit trail of changing commands.
+//! Persistence behind one small interface: group bindings (cid → chatid), seen msgIds,
+//! the audit trail of changing commands and the commands waiting for `/confirm`.
 //! Commands talk to `dyn Store`, so a server database can be added later without touching
 //! them. The default implementation is embedded SQLite ([`SqliteStore`]).
 
@@ -61,6 +61,40 @@ pub struct AuditRecord {
     pub duration_ms: i64,
 }
 
+/// A command that waits for its requester's `/confirm <code>` in the same group. It lives
+/// in the store, so the confirmation may reach any replica and survives a restart.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Confirmation {
+    pub group: OpenConversationId,
+    pub code: String,
+    pub requester: StaffId,
+    /// The group's chatid when it was requested.
+    pub chat: ChatId,
+    /// The canonical command name (`kick`, `transfer-owner`).
+    pub command: String,
+    /// The arguments as typed, for the audit trail.
+    pub args: String,
+    /// What to do, as the command wrote it (JSON).
+    pub action: String,
+    pub created_at_ms: i64,
+    pub expires_at_ms: i64,
+}
+
+/// What `/confirm <code>` found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ConfirmTake {
+    /// The command, now marked used: nobody can confirm it again.
+    Taken(Confirmation),
+    /// No such code in this group.
+    Unknown,
+    /// Already confirmed once.
+    Used,
+    /// Its time ran out.
+    Expired,
+    /// Somebody else asked for it; it stays pending for them.
+    NotRequester,
+}
+
 /// Where qunguan keeps state across restarts.
 #[async_trait]
 pub trait Store: Send + Sync {
@@ -104,6 +138,20 @@ pub trait Store: Send + Sync {
         group: &OpenConversationId,
         limit: usize,
     ) -> Result<Vec<AuditRecord>, StoreError>;
+
+    /// Saves a pending command; `false` (and nothing saved) if its code is already in use
+    /// in the group. Confirmations that ended long ago are dropped on the way.
+    async fn save_confirmation(&self, pending: &Confirmation) -> Result<bool, StoreError>;
+
+    /// Takes the pending command `code` of `group` for `requester` at `now_ms`: marks it
+    /// used and returns it, atomically, so two confirmations cannot both run it.
+    async fn take_confirmation(
+        &self,
+        group: &OpenConversationId,
+        code: &str,
+        requester: &StaffId,
+        now_ms: i64,
+    ) -> Result<ConfirmTake, StoreError>;
 
     /// Whether the store can be used now (for `/readyz`).
     async fn check(&self) -> Result<(), StoreError>;

@@ -9,11 +9,12 @@ use async_trait::async_trait;
 use rusqlite::{Connection, OptionalExtension, params};
 
 mod audit;
+mod confirmations;
 
-use super::{AuditRecord, BindOutcome, Store, StoreError};
+use super::{AuditRecord, BindOutcome, ConfirmTake, Confirmation, Store, StoreError};
 use crate::{
     config::Database,
-    ids::{ChatId, MsgId, OpenConversationId},
+    ids::{ChatId, MsgId, OpenConversationId, StaffId},
 };
 
 /// Schema versions, applied in order; `PRAGMA user_version` records how many ran.
@@ -46,6 +47,21 @@ const MIGRATIONS: &[&str] = &[
          duration_ms INTEGER NOT NULL
      );
      CREATE INDEX audit_by_group ON audit (conversation_id, id);",
+    // 3: commands waiting for /confirm.
+    "CREATE TABLE confirmations (
+         conversation_id TEXT NOT NULL,
+         code TEXT NOT NULL,
+         requester TEXT NOT NULL,
+         chat_id TEXT NOT NULL,
+         command TEXT NOT NULL,
+         args TEXT NOT NULL,
+         action TEXT NOT NULL,
+         created_at_ms INTEGER NOT NULL,
+         expires_at_ms INTEGER NOT NULL,
+         used_at_ms INTEGER,
+         PRIMARY KEY (conversation_id, code)
+     );
+     CREATE INDEX confirmations_expiry ON confirmations (expires_at_ms);",
 ];
 
 /// SQLite-backed [`Store`].
@@ -283,6 +299,24 @@ impl Store for SqliteStore {
     ) -> Result<Vec<AuditRecord>, StoreError> {
         let group = group.clone();
         self.with(move |conn| audit::recent(conn, &group, limit))
+            .await
+    }
+
+    async fn save_confirmation(&self, pending: &Confirmation) -> Result<bool, StoreError> {
+        let pending = pending.clone();
+        self.with(move |conn| confirmations::save(conn, &pending))
+            .await
+    }
+
+    async fn take_confirmation(
+        &self,
+        group: &OpenConversationId,
+        code: &str,
+        requester: &StaffId,
+        now_ms: i64,
+    ) -> Result<ConfirmTake, StoreError> {
+        let (group, code, requester) = (group.clone(), code.to_owned(), requester.clone());
+        self.with(move |conn| confirmations::take(conn, &group, &code, &requester, now_ms))
             .await
     }
 

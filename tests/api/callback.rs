@@ -48,7 +48,7 @@ async fn undecodable_or_incomplete_bodies_get_400() {
             .status(),
         400
     );
-    settle().await;
+    app.settle().await;
     assert!(app.fake.requests().is_empty());
 }
 
@@ -71,7 +71,7 @@ async fn a_repeated_msg_id_is_acknowledged_and_not_run_again() {
     app.ask(&body).await;
     let again = app.post_callback(&body).await;
     assert!(again.status().is_success());
-    settle().await;
+    app.settle().await;
     assert_eq!(app.fake.count("/robot/sendBySession"), 1);
     assert!(
         app.metrics()
@@ -90,7 +90,7 @@ async fn concurrent_deliveries_of_one_msg_id_run_once() {
     app.fake
         .webhook_reply(body["msgId"].as_str().unwrap())
         .await;
-    settle().await;
+    app.settle().await;
     assert_eq!(app.fake.count("/topapi/chat/member/friendswitch/update"), 1);
     // The bind reply and the lock reply.
     assert_eq!(app.fake.count("/robot/sendBySession"), 2);
@@ -114,7 +114,7 @@ async fn pictures_are_ignored_in_groups_and_answered_in_direct_chats() {
     group["msgtype"] = json!("picture");
     group["content"] = json!({"downloadCode": "x"});
     assert!(app.post_callback(&group).await.status().is_success());
-    settle().await;
+    app.settle().await;
     assert!(app.fake.requests().is_empty());
 
     let mut direct = app.direct_message(MEMBER, "");
@@ -169,7 +169,7 @@ async fn a_burst_of_hundreds_is_all_acknowledged_and_all_answered() {
                 >= 300
         })
         .await;
-    settle().await;
+    app.settle().await;
     assert_eq!(app.fake.count("/robot/sendBySession"), 300);
 }
 
@@ -198,7 +198,7 @@ async fn a_full_worker_answers_503_with_retry_after_and_keeps_the_msg_id() {
     app.fake
         .webhook_reply(first["msgId"].as_str().unwrap())
         .await;
-    settle().await;
+    app.settle().await;
     // DingTalk's retry of the refused callback is processed.
     app.ask(&second).await;
 }

@@ -94,7 +94,7 @@ async fn group_only_commands_in_a_direct_chat_say_so() {
     let app = spawn_app().await;
     let text = reply_text(&app.ask(&app.direct_message(ADMIN, "/lock-friending")).await);
     assert!(text.contains("works in a group"), "{text}");
-    settle().await;
+    app.settle().await;
     assert_eq!(app.fake.count("/topapi/chat/member/friendswitch/update"), 0);
 }
 

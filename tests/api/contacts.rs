@@ -103,7 +103,7 @@ async fn an_ambiguous_or_unknown_label_name_is_refused_without_a_top_call() {
         text.contains("no label named “展览”") && text.contains("来源/展会 (21)"),
         "{text}"
     );
-    settle().await;
+    app.settle().await;
     assert_eq!(app.fake.count(TOP), 0);
 }
 
@@ -156,7 +156,7 @@ async fn every_bad_argument_is_refused_with_usage_and_no_top_call() {
             "{line}: {text}"
         );
     }
-    settle().await;
+    app.settle().await;
     assert_eq!(app.fake.count(TOP), 0);
     assert_eq!(app.fake.count("/topapi/extcontact/get"), 0);
 }
@@ -176,7 +176,7 @@ async fn a_dry_run_shows_the_change_and_changes_nothing() {
             "{text}"
         );
     }
-    settle().await;
+    app.settle().await;
     assert_eq!(app.fake.count(TOP), 0);
     assert_eq!(app.fake.contact(EXT)["remark"], "老客户");
 }
@@ -261,8 +261,8 @@ async fn labels_lists_groups_with_ids() {
     app.say(ADMIN, "/标签").await;
     assert_eq!(
         app.fake.count("/topapi/extcontact/listlabelgroups"),
-        1,
-        "label groups are cached"
+        2,
+        "/labels shows what DingTalk has now, not the cache"
     );
 }
 
@@ -310,4 +310,37 @@ async fn quoted_values_keep_their_line_breaks_and_spaces() {
     let sent = sent_contact(&app.fake.requests_to(TOP)[0]);
     assert_eq!(sent["address"], "line1\nline2  two");
     assert_eq!(sent["remark"], "a\t b");
+}
+
+#[tokio::test]
+async fn a_label_created_after_the_labels_were_cached_is_found_by_name() {
+    let app = app_with_contact().await;
+    let text = app
+        .say(ADMIN, &format!("/contact-update {EXT} labels=展会"))
+        .await;
+    assert!(text.contains("Updated"), "{text}");
+    // Created in the console a minute later: the cached list does not have it.
+    app.fake.set_label_groups(&[
+        ("等级", &[(11, "VIP"), (12, "普通")]),
+        ("来源", &[(21, "展会"), (22, "VIP"), (23, "新渠道")]),
+    ]);
+    let text = app
+        .say(ADMIN, &format!("/contact-update {EXT} labels=新渠道"))
+        .await;
+    assert!(text.contains("Updated"), "{text}");
+    let calls = app.fake.requests_to("/router/rest");
+    assert_eq!(
+        sent_contact(calls.last().unwrap())["label_ids"],
+        json!([23])
+    );
+    assert_eq!(app.fake.count("/topapi/extcontact/listlabelgroups"), 2);
+    let text = app
+        .say(ADMIN, &format!("/contact-update {EXT} labels=没有这个"))
+        .await;
+    assert!(text.contains("没有这个"), "{text}");
+    assert_eq!(
+        app.fake.count("/topapi/extcontact/listlabelgroups"),
+        3,
+        "an unknown name is looked up once more, not again and again"
+    );
 }

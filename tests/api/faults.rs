@@ -231,7 +231,7 @@ async fn soak_ten_thousand_callbacks_with_repeats_and_forgeries() {
                 >= 9_000
         })
         .await;
-    settle().await;
+    app.settle().await;
     let (calls, replies) = app.fake.with_requests(|rs| {
         let calls = rs.iter().filter(|r| r.path == FRIENDSWITCH).count();
         let replies: Vec<String> = rs

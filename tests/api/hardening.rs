@@ -35,7 +35,7 @@ async fn placeholders_in_a_members_text_do_not_multiply_the_reply() {
     let body = app.group_message(MEMBER, &format!("/contact-update u1 {key}=x"));
     let text = reply_text(&app.ask(&body).await);
     assert!(text.contains('…'), "the echoed key is shortened: {text}");
-    settle().await;
+    app.settle().await;
     let replies = app.fake.requests_to("/robot/sendBySession");
     assert_eq!(replies.len(), 1, "one message, one reply");
     assert!(
@@ -103,7 +103,7 @@ async fn a_numeric_msg_id_and_a_repeated_nested_key_are_bad_requests() {
         )
         .await;
     assert_eq!(response.status(), 400);
-    settle().await;
+    app.settle().await;
     assert_eq!(app.fake.count("/robot/sendBySession"), 0);
 }
 
@@ -141,7 +141,7 @@ async fn past_the_msg_id_ceiling_callbacks_are_asked_to_come_again() {
             .await
             .contains(r#"qunguan_callbacks_total{outcome="dedupe_full"} 1"#)
     );
-    settle().await;
+    app.settle().await;
     assert_eq!(
         app.fake.count("/robot/sendBySession"),
         2,

@@ -210,10 +210,23 @@ impl TestApp {
         assert!(text.contains("Bound"), "{text}");
     }
 
-    /// After giving stray work a moment, asserts that qunguan sent DingTalk nothing but
+    /// Waits until every command qunguan acknowledged has finished (its reply sent), so
+    /// a negative assertion ("nothing was called") cannot pass because the work was slow.
+    pub async fn settle(&self) {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+        while self.server.app.worker.running() > 0 {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "commands still running after 20 s"
+            );
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    }
+
+    /// Once the commands have finished, asserts that qunguan sent DingTalk nothing but
     /// replies: the command was refused before any API call.
     pub async fn assert_only_replies_sent(&self) {
-        settle().await;
+        self.settle().await;
         let paths: Vec<String> = self.fake.with_requests(|rs| {
             rs.iter()
                 .filter(|r| r.path != "/robot/sendBySession")
@@ -246,9 +259,4 @@ pub fn reply_text(reply: &Value) -> String {
     let title = reply["markdown"]["title"].as_str().unwrap_or_default();
     assert!(!title.is_empty(), "reply without a title: {reply}");
     reply["markdown"]["text"].as_str().unwrap().to_owned()
-}
-
-/// Lets background work that should NOT happen have a chance to happen before asserting.
-pub async fn settle() {
-    tokio::time::sleep(Duration::from_millis(200)).await;
 }

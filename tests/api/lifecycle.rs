@@ -28,7 +28,7 @@ async fn seen_msg_ids_survive_a_restart() {
     app.ask(&body).await;
     let app = app.restart().await;
     assert!(app.post_callback(&body).await.status().is_success());
-    settle().await;
+    app.settle().await;
     assert_eq!(
         app.fake.count("/robot/sendBySession"),
         1,

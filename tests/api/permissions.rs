@@ -13,7 +13,7 @@ async fn a_member_is_refused_and_nothing_changes() {
         text.contains("Only admins may run `/lock-friending`"),
         "{text}"
     );
-    settle().await;
+    app.settle().await;
     assert_eq!(app.fake.count("/topapi/chat/member/friendswitch/update"), 0);
     assert_eq!(app.fake.group(CHAT).friending_locked, None);
     assert!(
@@ -56,7 +56,7 @@ async fn a_trusted_org_admin_is_an_admin_and_an_untrusted_one_is_not() {
         text.contains("Only admins") && text.contains("QUNGUAN_TRUST_ORG_ADMINS is off"),
         "{text}"
     );
-    settle().await;
+    app.settle().await;
     assert_eq!(app.fake.count("/topapi/chat/member/friendswitch/update"), 0);
 }
 
@@ -69,7 +69,7 @@ async fn a_sender_without_staff_id_is_never_an_admin() {
     body["isAdmin"] = json!(true);
     let text = reply_text(&app.ask(&body).await);
     assert!(text.contains("no staff id"), "{text}");
-    settle().await;
+    app.settle().await;
     assert_eq!(app.fake.count("/topapi/chat/member/friendswitch/update"), 0);
 }
 

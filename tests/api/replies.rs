@@ -108,7 +108,7 @@ async fn a_foreign_session_webhook_is_never_contacted() {
             })
             .await;
     }
-    settle().await;
+    app.settle().await;
     assert!(
         elsewhere.requests().is_empty(),
         "the foreign host was contacted"
@@ -153,7 +153,7 @@ async fn when_both_paths_fail_the_failure_is_counted_and_the_server_stays_health
                 .any(|r| r.path == "/v1.0/robot/groupMessages/send")
         })
         .await;
-    settle().await;
+    app.settle().await;
     assert!(
         app.metrics()
             .await

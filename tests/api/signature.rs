@@ -25,7 +25,7 @@ async fn missing_headers_are_rejected_with_401() {
         let response = app.post_raw(&headers, body.clone()).await;
         assert_eq!(response.status(), 401, "headers {headers:?}");
     }
-    settle().await;
+    app.settle().await;
     assert!(
         app.fake.requests().is_empty(),
         "a rejected callback caused DingTalk traffic"

@@ -187,7 +187,7 @@ async fn send_with_a_wrong_secret_says_401_and_blames_the_secret_not_the_clock()
     assert!(text.contains("HTTP 401"), "{text}");
     assert!(text.contains("DINGTALK_APP_SECRET"), "{text}");
     assert!(text.contains("secret is the likely cause"), "{text}");
-    settle().await;
+    app.settle().await;
     assert_eq!(
         app.fake.requests().len(),
         0,

@@ -132,7 +132,7 @@ fn decode_api<T: DeserializeOwned>(
     } else if status == StatusCode::FORBIDDEN {
         classify_forbidden(&code)
     } else {
-        status_kind(status)
+        classify_code(&code).unwrap_or_else(|| status_kind(status))
     };
     Err(DingTalkError {
         api,
@@ -193,6 +193,21 @@ fn classify_forbidden(code: &str) -> ErrorKind {
     }
 }
 
+/// New-style codes of the group APIs (`group/update`, `subAdministrators`), whatever the
+/// HTTP status they come with.
+fn classify_code(code: &str) -> Option<ErrorKind> {
+    Some(match code {
+        "permession.checkFailed" | "permission.checkFailed" => ErrorKind::PermissionCheckFailed,
+        "parameter.invalid" | "invalidParamter.role" => ErrorKind::InvalidParameter,
+        "invalid.staffid" | "staff.not.found" => ErrorKind::UnknownUser,
+        "subadmin.exceed" => ErrorKind::TooManyAdmins,
+        "group.diaband" => ErrorKind::GroupDissolved,
+        "invalidParameter.openConversationId.invalid" => ErrorKind::InvalidChatId,
+        "system.error" => ErrorKind::Transient,
+        _ => return None,
+    })
+}
+
 /// Old-style errcodes (reference §3 and §6).
 fn classify_errcode(api: Api, errcode: i64, sub_code: Option<&str>, sub_msg: &str) -> ErrorKind {
     if matches!(api, Api::GetToken) && !matches!(errcode, -1 | 90002 | 90018 | 60020) {
@@ -212,6 +227,9 @@ fn classify_errcode(api: Api, errcode: i64, sub_code: Option<&str>, sub_msg: &st
         43007 | 60011 => ErrorKind::NoPermission,
         60020 => ErrorKind::IpNotWhitelisted,
         34001 | 40016 => ErrorKind::InvalidChatId,
+        41049 => ErrorKind::BannedContent,
+        60124 => ErrorKind::NotMember,
+        40003 => ErrorKind::UnknownUser,
         300001 => ErrorKind::SessionExpired,
         _ => ErrorKind::Rejected,
     }
@@ -405,6 +423,37 @@ mod tests {
         let e = top(r#"{"dingtalk_corp_extcontact_update_response":{"result":{"ding_open_errcode":60011,"success":false}}}"#).unwrap_err();
         assert_eq!(e.kind, ErrorKind::NoPermission);
         assert_eq!(top("<xml/>").unwrap_err().kind, ErrorKind::Rejected);
+    }
+
+    #[test]
+    fn group_api_codes_are_classified() {
+        let api = |status: u16, code: &str| {
+            let body = format!(r#"{{"code":"{code}","message":"m","requestid":"r"}}"#);
+            decode::<Value>(
+                Api::GroupUpdate,
+                StatusCode::from_u16(status).unwrap(),
+                body.as_bytes(),
+            )
+            .unwrap_err()
+            .kind
+        };
+        assert_eq!(
+            api(400, "permession.checkFailed"),
+            ErrorKind::PermissionCheckFailed
+        );
+        assert_eq!(api(400, "parameter.invalid"), ErrorKind::InvalidParameter);
+        assert_eq!(api(400, "subadmin.exceed"), ErrorKind::TooManyAdmins);
+        assert_eq!(api(400, "staff.not.found"), ErrorKind::UnknownUser);
+        assert_eq!(api(500, "system.error"), ErrorKind::Transient);
+        assert_eq!(api(400, "something.else"), ErrorKind::Rejected);
+        for (errcode, want) in [
+            (41049, ErrorKind::BannedContent),
+            (60124, ErrorKind::NotMember),
+            (40003, ErrorKind::UnknownUser),
+        ] {
+            let body = format!(r#"{{"errcode":{errcode},"errmsg":"x"}}"#);
+            assert_eq!(kind_of(Api::GroupNick, &body), want, "{errcode}");
+        }
     }
 
     #[test]

@@ -1,0 +1,194 @@
+//! Commands that wait for `/confirm`: what they will do, written to the store with a
+//! short random code, and checked again when they run.
+
+use serde::{Deserialize, Serialize};
+
+use crate::{
+    app::now_ms,
+    dingtalk::{ChatInfo, GroupUpdate, ManagementOptions},
+    i18n::{GroupTexts, fill, md},
+    ids::{ChatId, StaffId},
+    store::Confirmation,
+};
+
+use super::super::{Answer, CommandError, Context};
+use super::members::{listed, member_list, not_members, people};
+
+/// Digits in a confirmation code: easy to type on a phone, and one group rarely has more
+/// than a few pending at once.
+const CODE_DIGITS: usize = 6;
+/// Attempts to find a code not in use in the group.
+const CODE_ATTEMPTS: usize = 8;
+
+/// What a confirmed command does.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "do", rename_all = "kebab-case")]
+pub enum Action {
+    Kick { members: Vec<String> },
+    TransferOwner { owner: String },
+}
+
+impl Action {
+    /// The canonical command that asked for it.
+    pub fn command(&self) -> &'static str {
+        match self {
+            Action::Kick { .. } => super::kick::SPEC.name,
+            Action::TransferOwner { .. } => super::owner::SPEC.name,
+        }
+    }
+
+    fn staff_ids(&self) -> Vec<StaffId> {
+        let raw: &[String] = match self {
+            Action::Kick { members } => members,
+            Action::TransferOwner { owner } => std::slice::from_ref(owner),
+        };
+        raw.iter().filter_map(|s| StaffId::parse(s).ok()).collect()
+    }
+}
+
+/// Saves `action` for the sender's `/confirm` and returns its code and the timeout in
+/// seconds.
+pub async fn request(ctx: &Context<'_>, action: &Action) -> Result<(String, u64), CommandError> {
+    let requester = ctx
+        .msg
+        .sender
+        .staff_id
+        .clone()
+        .expect("admins have a staff id");
+    let timeout = ctx.app.config.confirm_timeout;
+    let now = now_ms();
+    let mut pending = Confirmation {
+        group: ctx.msg.conversation.clone(),
+        code: String::new(),
+        requester,
+        chat: ctx.chat().clone(),
+        command: action.command().to_owned(),
+        args: listed(&action.staff_ids()),
+        action: serde_json::to_string(action).expect("an action serialises"),
+        created_at_ms: now,
+        expires_at_ms: now.saturating_add(timeout.as_millis() as i64),
+    };
+    for _ in 0..CODE_ATTEMPTS {
+        pending.code = (0..CODE_DIGITS)
+            .map(|_| fastrand::char('0'..='9'))
+            .collect();
+        if ctx.app.store.save_confirmation(&pending).await? {
+            return Ok((pending.code, timeout.as_secs()));
+        }
+    }
+    Err(CommandError::Internal("no free confirmation code"))
+}
+
+/// Why `/kick` cannot remove `targets` from the group `info` describes, if it cannot.
+pub fn kick_refusal(info: &ChatInfo, targets: &[StaffId], gt: &GroupTexts) -> Option<String> {
+    let Some(members) = member_list(info) else {
+        return Some(gt.unknown_members.to_owned());
+    };
+    if let Some(owner) = targets
+        .iter()
+        .find(|t| info.owner.as_deref() == Some(t.as_str()))
+    {
+        return Some(fill(gt.owner_cannot_be_kicked, &[md(&people([owner]))]));
+    }
+    let strangers = not_members(members, targets);
+    (!strangers.is_empty()).then(|| fill(gt.not_members, &[md(&people(strangers))]))
+}
+
+/// Why ownership cannot pass to `target`, if it cannot.
+pub fn transfer_refusal(info: &ChatInfo, target: &StaffId, gt: &GroupTexts) -> Option<String> {
+    let Some(members) = member_list(info) else {
+        return Some(gt.unknown_members.to_owned());
+    };
+    if info.owner.as_deref() == Some(target.as_str()) {
+        return Some(fill(gt.owner_already, &[md(&people([target]))]));
+    }
+    let strangers = not_members(members, std::slice::from_ref(target));
+    (!strangers.is_empty()).then(|| fill(gt.not_members, &[md(&people(strangers))]))
+}
+
+/// Runs a confirmed action on `chat`: the group is read again, the action checked again
+/// (somebody may have left or become owner meanwhile), and only then changed.
+pub async fn run(
+    ctx: &Context<'_>,
+    chat: &ChatId,
+    action: &Action,
+) -> Result<Answer, CommandError> {
+    let gt = ctx.app.config.lang.group_texts();
+    let info = ctx.app.dingtalk.chat_info_fresh(chat).await?;
+    let options = match ManagementOptions::from_info(&info) {
+        Ok(options) => options,
+        Err(field) => {
+            return Ok(Answer::refused(fill(
+                gt.setting_unknown_current,
+                &[md(field)],
+            )));
+        }
+    };
+    let targets = action.staff_ids();
+    let (refusal, update, done) = match action {
+        Action::Kick { .. } => (
+            kick_refusal(&info, &targets, gt),
+            GroupUpdate::new(chat, options).remove_members(&targets),
+            fill(gt.kick_done, &[md(&people(&targets))]),
+        ),
+        Action::TransferOwner { .. } => (
+            transfer_refusal(&info, &targets[0], gt),
+            GroupUpdate::new(chat, options).owner(&targets[0]),
+            fill(gt.owner_done, &[md(&people(&targets))]),
+        ),
+    };
+    if let Some(refusal) = refusal {
+        return Ok(Answer::refused(refusal));
+    }
+    let request_id = ctx.app.dingtalk.update_group(&update).await?;
+    Ok(Answer::done(done).with_request_id(request_id))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn actions_round_trip_through_their_stored_form() {
+        let action = Action::Kick {
+            members: vec!["u1".into(), "u2".into()],
+        };
+        let stored = serde_json::to_string(&action).unwrap();
+        assert_eq!(stored, r#"{"do":"kick","members":["u1","u2"]}"#);
+        assert_eq!(serde_json::from_str::<Action>(&stored).unwrap(), action);
+        assert_eq!(action.command(), "kick");
+        let owner = Action::TransferOwner { owner: "u3".into() };
+        assert_eq!(owner.command(), "transfer-owner");
+    }
+
+    #[test]
+    fn the_owner_and_strangers_cannot_be_kicked() {
+        let info: ChatInfo =
+            serde_json::from_str(r#"{"owner":"boss","useridlist":["boss","a","b"]}"#).unwrap();
+        let gt = crate::i18n::Lang::En.group_texts();
+        let ids = |v: &[&str]| {
+            v.iter()
+                .map(|s| StaffId::parse(s).unwrap())
+                .collect::<Vec<_>>()
+        };
+        assert!(kick_refusal(&info, &ids(&["a", "b"]), gt).is_none());
+        assert!(
+            kick_refusal(&info, &ids(&["a", "boss"]), gt)
+                .unwrap()
+                .contains("owns the group")
+        );
+        assert!(
+            kick_refusal(&info, &ids(&["zz"]), gt)
+                .unwrap()
+                .contains("not a member")
+        );
+        assert!(
+            transfer_refusal(&info, &ids(&["boss"])[0], gt)
+                .unwrap()
+                .contains("already")
+        );
+        assert!(transfer_refusal(&info, &ids(&["a"])[0], gt).is_none());
+        let unknown: ChatInfo = serde_json::from_str(r#"{"owner":"boss"}"#).unwrap();
+        assert!(kick_refusal(&unknown, &ids(&["a"]), gt).is_some());
+    }
+}

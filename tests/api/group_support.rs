@@ -1,0 +1,86 @@
+//! What the group-administration tests share: the six settings as the fake holds them,
+//! messages that @mention members, confirmation codes, and "nothing was changed".
+
+use serde_json::{Value, json};
+
+use crate::helpers::*;
+
+/// chat/get's six switches.
+pub const SIX: [&str; 6] = [
+    "chatBannedType",
+    "searchable",
+    "validationType",
+    "mentionAllAuthority",
+    "managementType",
+    "showHistoryType",
+];
+
+/// The DingTalk APIs that change a group.
+pub const CHANGING: [&str; 5] = [
+    "/v1.0/im/group/update",
+    "/v1.0/im/subAdministrators",
+    "/topapi/chat/updategroupnick",
+    "/topapi/chat/member/friendswitch/update",
+    "/topapi/chat/qrcode/get",
+];
+
+/// The sample group's six switches now, in the fake.
+pub fn six(app: &TestApp) -> Value {
+    let info = app.fake.group(CHAT).info;
+    Value::Object(
+        SIX.iter()
+            .map(|k| (k.to_string(), info[*k].clone()))
+            .collect(),
+    )
+}
+
+/// `before` with `key` set to `value`: what a change of one setting must leave.
+pub fn with(before: &Value, key: &str, value: i64) -> Value {
+    let mut expected = before.clone();
+    expected[key] = json!(value);
+    expected
+}
+
+/// The sample group's members now, in the fake.
+pub fn members(app: &TestApp) -> Vec<String> {
+    serde_json::from_value(app.fake.group(CHAT).info["useridlist"].clone()).unwrap()
+}
+
+/// The bodies qunguan sent to group/update.
+pub fn updates(app: &TestApp) -> Vec<Value> {
+    app.fake
+        .requests_to("/v1.0/im/group/update")
+        .iter()
+        .map(|r| r.json())
+        .collect()
+}
+
+/// Sends `text` as `sender` with these members @mentioned (after the bot), and returns
+/// the reply's text.
+pub async fn say_mentioning(app: &TestApp, sender: &str, text: &str, staff: &[&str]) -> String {
+    let mut body = app.group_message(sender, text);
+    let at = body["atUsers"].as_array_mut().unwrap();
+    for (i, id) in staff.iter().enumerate() {
+        at.push(json!({"dingtalkId": format!("$:LWCP_v1:$member{i}"), "staffId": id}));
+    }
+    reply_text(&app.ask(&body).await)
+}
+
+/// The code in a reply that asks for `/confirm <code>`.
+pub fn confirm_code(reply: &str) -> String {
+    let at = reply
+        .find("/confirm ")
+        .unwrap_or_else(|| panic!("no code in {reply}"));
+    reply[at + "/confirm ".len()..]
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .collect()
+}
+
+/// Once every command has finished: no API that changes a group was called.
+pub async fn assert_nothing_changed(app: &TestApp) {
+    app.settle().await;
+    for path in CHANGING {
+        assert_eq!(app.fake.count(path), 0, "{path} was called");
+    }
+}
