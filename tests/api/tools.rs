@@ -63,6 +63,28 @@ async fn the_tour_script_runs_clean_and_changes_show_in_the_simulator() {
         after.contains("Labels: 重点客户 (101), 展会 (201)"),
         "{after}"
     );
+    // A mute, a rename and a kick with its confirmation, each in the simulator.
+    assert!(
+        text.contains("Changed Everyone muted (全员禁言): off → on."),
+        "{text}"
+    );
+    assert!(
+        text.contains("The group is now called 群管演示群（已改名）"),
+        "{text}"
+    );
+    let confirm = text.split("› /confirm ").nth(1).expect("the tour confirms");
+    assert!(
+        confirm.starts_with(|c: char| c.is_ascii_digit()),
+        "{confirm}"
+    );
+    assert!(
+        confirm.contains("Removed member02 from the group."),
+        "{confirm}"
+    );
+    assert!(
+        confirm.contains(r#"members ["owner01","itadmin03"] · muted 0"#),
+        "{confirm}"
+    );
     assert!(!text.contains('`'), "markdown left unrendered: {text}");
 }
 

@@ -15,6 +15,14 @@ use crate::{
 };
 
 impl Demo {
+    /// `line` with `{code}` standing for the last confirmation code given.
+    pub(super) fn expand(&self, line: &str) -> String {
+        match &self.last_code {
+            Some(code) => line.replace("{code}", code),
+            None => line.to_owned(),
+        }
+    }
+
     /// Sends `text` as the current sender's @mention and prints the reply.
     pub(super) async fn say(&mut self, text: &str) -> bool {
         match self.exchange(text).await {
@@ -22,6 +30,9 @@ impl Demo {
                 let mut ok = true;
                 for part in &parts {
                     ok &= !is_failure_title(&part.title);
+                    if let Some(code) = confirmation_code(&part.text) {
+                        self.last_code = Some(code);
+                    }
                     self.show(part);
                 }
                 ok
@@ -112,4 +123,11 @@ impl Demo {
         }
         out!();
     }
+}
+
+/// The code in a reply that asks for `/confirm <code>`.
+fn confirmation_code(text: &str) -> Option<String> {
+    let rest = &text[text.find("/confirm ")? + "/confirm ".len()..];
+    let code: String = rest.chars().take_while(char::is_ascii_digit).collect();
+    (!code.is_empty()).then_some(code)
 }

@@ -102,6 +102,7 @@ pub async fn run(options: Options) -> Result<Summary, DemoError> {
     match script {
         Some(lines) => {
             for (n, line) in lines {
+                let line = demo.expand(&line);
                 demo.echo(&line);
                 if line == ":quit" || line == ":q" {
                     break;
@@ -124,7 +125,8 @@ pub async fn run(options: Options) -> Result<Summary, DemoError> {
                 let Some(line) = input.recv().await else {
                     break;
                 };
-                let line = line.trim();
+                let line = demo.expand(line.trim());
+                let line = line.as_str();
                 if line.is_empty() {
                     continue;
                 }
@@ -188,4 +190,7 @@ struct Demo {
     lang: Lang,
     color: bool,
     reply_wait: Duration,
+    /// The code of the last reply that asked for `/confirm <code>`; a line's `{code}`
+    /// stands for it, so a script can confirm what it asked for.
+    last_code: Option<String>,
 }

@@ -54,6 +54,7 @@ impl Demo {
             lang,
             color,
             reply_wait,
+            last_code: None,
         })
     }
 
@@ -72,9 +73,10 @@ impl Demo {
         self.who();
         if interactive {
             out!(
-                "Try /help, /info, /lock-friending, /contact {c}, /labels, \
-                 /contact-update {c} title=采购总监 --dry-run, /audit.",
-                c = sample::CONTACT
+                "Try /help, /info, /mute-all, /rename 新群名, /kick {m} then /confirm {{code}}, \
+                 /contact {c}, /contact-update {c} title=采购总监 --dry-run, /audit.",
+                c = sample::CONTACT,
+                m = sample::MEMBER
             );
             out!("Type :help for the prompt's own commands; Ctrl-D exits.\n");
         } else {
@@ -174,6 +176,17 @@ impl Demo {
                 None => "never set by the bot (DingTalk's default: unlocked)",
             };
             out!("  group {}: friending {friending}", group.chatid);
+            let info = &group.info;
+            let flag = |key: &str| info[key].as_i64().map_or("?".to_owned(), |v| v.to_string());
+            out!(
+                "  name {} · owner {} · members {} · muted {} · searchable {} · history {}",
+                info["name"].as_str().unwrap_or("?"),
+                info["owner"].as_str().unwrap_or("?"),
+                info["useridlist"],
+                flag("chatBannedType"),
+                flag("searchable"),
+                flag("showHistoryType"),
+            );
         }
         if let Some(c) = self.sim.contact(sample::CONTACT) {
             let field = |name: &str| match &c[name] {
