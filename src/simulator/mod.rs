@@ -185,6 +185,14 @@ impl Simulator {
         lock(&self.inner.groups).insert(chatid.into(), group);
     }
 
+    /// Changes one field of a group's chat/get answer, as a change made in the DingTalk
+    /// client would.
+    pub fn set_group_field(&self, chatid: &str, key: &str, value: Value) {
+        if let Some(g) = lock(&self.inner.groups).get_mut(chatid) {
+            g.info[key] = value;
+        }
+    }
+
     pub fn group(&self, chatid: &str) -> Option<Group> {
         lock(&self.inner.groups).get(chatid).cloned()
     }

@@ -74,6 +74,11 @@ impl FakeDingTalk {
         self.state.sim.add_group(chatid, cid, &name, owner, members);
     }
 
+    /// Changes a group as somebody in the DingTalk client would.
+    pub fn set_group_field(&self, chatid: &str, key: &str, value: Value) {
+        self.state.sim.set_group_field(chatid, key, value);
+    }
+
     pub fn group(&self, chatid: &str) -> Group {
         self.state
             .sim

@@ -136,3 +136,20 @@ async fn rename_keeps_the_name_as_typed_and_refuses_more_than_20_characters() {
         .await;
     assert!(text.contains("now called"), "{text}");
 }
+
+#[tokio::test]
+async fn a_change_made_in_the_client_a_moment_ago_is_kept() {
+    let app = spawn_app().await;
+    app.bind_sample_group().await;
+    // /info fills the few-seconds chat/get cache; then the owner hides the history in the
+    // DingTalk client.
+    app.say(ADMIN, "/info").await;
+    app.fake.set_group_field(CHAT, "showHistoryType", json!(0));
+    let before = six(&app);
+    app.say(ADMIN, "/mute-all").await;
+    assert_eq!(
+        six(&app),
+        with(&before, "chatBannedType", 1),
+        "read fresh, not cached"
+    );
+}
