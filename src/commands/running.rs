@@ -105,6 +105,15 @@ impl Answer {
         Self::of(AnswerKind::Previewed, text)
     }
 
+    /// Nothing to change (the group already is as asked): done, or a dry run's answer.
+    pub fn unchanged(dry_run: bool, text: impl Into<String>) -> Self {
+        if dry_run {
+            Self::previewed(text)
+        } else {
+            Self::done(text)
+        }
+    }
+
     pub fn pending(text: impl Into<String>) -> Self {
         Self::of(AnswerKind::Pending, text)
     }

@@ -76,11 +76,7 @@ impl Command for Add {
         let already: Vec<&StaffId> = self.people.iter().filter(|p| !new.contains(p)).collect();
         if new.is_empty() {
             let text = fill(gt.add_nothing, &[md(&people(already))]);
-            return Ok(if ctx.dry_run {
-                Answer::previewed(text)
-            } else {
-                Answer::done(text)
-            });
+            return Ok(Answer::unchanged(ctx.dry_run, text));
         }
         if members.len() + new.len() > MAX_MEMBERS {
             let (now, more) = (members.len().to_string(), new.len().to_string());

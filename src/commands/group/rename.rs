@@ -67,11 +67,7 @@ impl Command for Rename {
         let old = info.name.clone().unwrap_or_else(|| gt.unnamed.to_owned());
         if info.name.as_deref() == Some(self.name.as_str()) {
             let text = fill(gt.rename_same, &[text(&self.name)]);
-            return Ok(if ctx.dry_run {
-                Answer::previewed(text)
-            } else {
-                Answer::done(text)
-            });
+            return Ok(Answer::unchanged(ctx.dry_run, text));
         }
         if ctx.dry_run {
             let text = fill(gt.rename_preview, &[text(&old), text(&self.name)]);

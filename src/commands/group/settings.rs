@@ -176,11 +176,7 @@ pub async fn change(
     let unchanged = setting.current(&info) == Some(value);
     if unchanged {
         let text = fill(gt.setting_unchanged, &[md(label), md(&after)]);
-        return Ok(if ctx.dry_run {
-            Answer::previewed(text)
-        } else {
-            Answer::done(text)
-        });
+        return Ok(Answer::unchanged(ctx.dry_run, text));
     }
     if ctx.dry_run {
         let text = fill(gt.setting_preview, &[md(label), md(&before), md(&after)]);
