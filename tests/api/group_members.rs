@@ -192,6 +192,7 @@ async fn add_refuses_41_people_before_any_call_and_adds_only_the_new_ones() {
 #[tokio::test]
 async fn admin_add_and_remove_work_in_an_unbound_group() {
     let app = spawn_app().await;
+    let before = app.fake.group(CHAT).info;
     let text = say_mentioning(&app, ADMIN, "/admin add @成员", &[MEMBER]).await;
     assert!(
         text.contains(&format!("Made `{MEMBER}` group admins")),
@@ -210,6 +211,11 @@ async fn admin_add_and_remove_work_in_an_unbound_group() {
         3
     );
     assert!(app.fake.group(CHAT).admins.is_empty());
+    assert_eq!(
+        app.fake.group(CHAT).info,
+        before,
+        "name, members and settings as they were"
+    );
     let text = app.say(ADMIN, &format!("/admin promote {MEMBER}")).await;
     assert!(text.contains("`add` or `remove`"), "{text}");
     assert_eq!(app.fake.count("/v1.0/im/subAdministrators"), 2);
@@ -219,6 +225,7 @@ async fn admin_add_and_remove_work_in_an_unbound_group() {
 async fn nick_sets_the_nickname_and_dingtalk_refusals_read_as_sentences() {
     let app = spawn_app().await;
     app.bind_sample_group().await;
+    let before = app.fake.group(CHAT).info;
     let text = app.say(ADMIN, &format!("/nick {MEMBER} 小王 二号")).await;
     assert!(
         text.contains("nickname in this group is now 小王 二号"),
@@ -238,6 +245,11 @@ async fn nick_sets_the_nickname_and_dingtalk_refusals_read_as_sentences() {
     let text = app.say(ADMIN, "/nick stranger9 x").await;
     assert!(text.contains("is not a member of the group"), "{text}");
     assert_eq!(app.fake.group(CHAT).nicks[MEMBER], "小王 二号");
+    assert_eq!(
+        app.fake.group(CHAT).info,
+        before,
+        "name, members and settings as they were"
+    );
 }
 
 #[tokio::test]

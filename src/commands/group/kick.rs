@@ -59,7 +59,7 @@ impl Command for Kick {
         let action = Action::Kick {
             members: self.targets.iter().map(|t| t.as_str().to_owned()).collect(),
         };
-        let (code, secs) = request(ctx, &action).await?;
+        let (code, secs) = request(ctx, SPEC.name, &action).await?;
         let text = fill(
             gt.kick_pending,
             &[md(&who), text(&secs.to_string()), text(&code)],

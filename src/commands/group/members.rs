@@ -1,6 +1,8 @@
 //! Who a command is about: the members the admin @mentioned and the staff ids typed as
 //! words, in order; and what chat/get says about them.
 
+use std::collections::HashSet;
+
 use crate::{
     callback::model::Mention, dingtalk::ChatInfo, i18n::Lang, ids::StaffId, markdown, message::fold,
 };
@@ -18,10 +20,11 @@ pub fn is_mention_word(word: &str) -> bool {
 /// The targets in `words` (which may be a slice of the arguments), in order: each
 /// `@name` word takes the next @mentioned member, any other word is a staff id, and the
 /// mentions no word took (DingTalk may strip a mention typed last from the text) follow.
-/// Repeats are dropped.
+/// Repeats are dropped (in linear time: anyone may send a message of many words, and the
+/// arguments are parsed before the sender is checked).
 pub fn targets(args: &Args<'_>, words: &[String]) -> Result<Vec<StaffId>, UsageError> {
     let mut mentions = args.mentions.iter();
-    let mut out: Vec<StaffId> = Vec::new();
+    let mut out = Targets::default();
     for word in words {
         let target = if is_mention_word(word) {
             match mentions.next() {
@@ -32,20 +35,30 @@ pub fn targets(args: &Args<'_>, words: &[String]) -> Result<Vec<StaffId>, UsageE
         } else {
             typed(word, args.lang)?
         };
-        if !out.contains(&target) {
-            out.push(target);
-        }
+        out.push(target);
     }
     for mention in mentions {
-        let target = mentioned(mention, "@", args.lang)?;
-        if !out.contains(&target) {
-            out.push(target);
-        }
+        out.push(mentioned(mention, "@", args.lang)?);
     }
-    if out.is_empty() {
+    if out.order.is_empty() {
         return Err(UsageError::Missing(TARGET));
     }
-    Ok(out)
+    Ok(out.order)
+}
+
+/// Targets in order, each once.
+#[derive(Default)]
+struct Targets {
+    order: Vec<StaffId>,
+    seen: HashSet<StaffId>,
+}
+
+impl Targets {
+    fn push(&mut self, target: StaffId) {
+        if self.seen.insert(target.clone()) {
+            self.order.push(target);
+        }
+    }
 }
 
 fn mentioned(mention: &Mention, word: &str, lang: Lang) -> Result<StaffId, UsageError> {
@@ -84,9 +97,10 @@ pub fn member_list(info: &ChatInfo) -> Option<&[String]> {
 
 /// Those of `targets` that chat/get does not list as members.
 pub fn not_members<'t>(members: &[String], targets: &'t [StaffId]) -> Vec<&'t StaffId> {
+    let members: HashSet<&str> = members.iter().map(String::as_str).collect();
     targets
         .iter()
-        .filter(|t| !members.iter().any(|m| m == t.as_str()))
+        .filter(|t| !members.contains(t.as_str()))
         .collect()
 }
 

@@ -63,7 +63,7 @@ impl Command for TransferOwner {
         let action = Action::TransferOwner {
             owner: self.target.as_str().to_owned(),
         };
-        let (code, secs) = request(ctx, &action).await?;
+        let (code, secs) = request(ctx, SPEC.name, &action).await?;
         let text = fill(
             gt.owner_pending,
             &[md(&owner), md(&new), text(&secs.to_string()), text(&code)],
