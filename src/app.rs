@@ -8,13 +8,14 @@ use std::{
         Arc, Mutex,
         atomic::{AtomicU64, Ordering},
     },
-    time::{Duration, SystemTime, UNIX_EPOCH},
+    time::Duration,
 };
 
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio_util::task::TaskTracker;
 
 use crate::{
+    clock::now_ms,
     config::Config,
     dedupe::Deduper,
     dingtalk::DingTalkClient,
@@ -28,23 +29,6 @@ use crate::{
 /// sign) pair is accepted until `timestamp + window`, and its genuine delivery arrived at
 /// about `timestamp`; the margin covers clock skew and slow deliveries.
 const DEDUPE_MARGIN: Duration = Duration::from_secs(300);
-
-/// Milliseconds since the Unix epoch, the unit of every DingTalk timestamp.
-pub fn now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as i64)
-}
-
-/// `yyyy-MM-dd HH:mm:ss` in GMT+8 (China Standard Time, DingTalk's and TOP's clock).
-pub fn format_gmt8(ms: i64) -> String {
-    let format = time::macros::format_description!("[year]-[month]-[day] [hour]:[minute]:[second]");
-    time::OffsetDateTime::from_unix_timestamp(ms.div_euclid(1000))
-        .unwrap_or(time::OffsetDateTime::UNIX_EPOCH)
-        .to_offset(time::macros::offset!(+8))
-        .format(&format)
-        .unwrap_or_default()
-}
 
 /// Everything a callback or command needs, shared behind an `Arc`.
 pub struct App {

@@ -10,8 +10,11 @@
 //!
 //! - [`server`]: routes (`/callback`, `/healthz`, `/readyz`, `/metrics`), start-up and
 //!   graceful shutdown.
-//! - [`callback`]: the `/callback` handler: signature extractor, lenient body model,
-//!   dedupe on msgId, acknowledgement, background processing.
+//! - [`callback`]: the `/callback` handler (the HTTP transport): signature extractor,
+//!   body limits, the answer to DingTalk.
+//! - [`incoming`]: the transport-neutral message and the lenient decoding of its JSON.
+//! - [`admission`]: dedupe on msgId, the in-flight bound, background processing and the
+//!   reply, for every transport.
 //! - [`message`]: text normalisation (NFKC, mentions, richText) and tokenising.
 //! - [`commands`]: the registry (names, aliases, usage, permissions, binding needs), the
 //!   dispatcher that applies it, and one file per command (group administration in
@@ -25,8 +28,8 @@
 //!   confirmations, behind a trait; SQLite by default.
 //! - [`dedupe`]: the msgId replay defence (in memory, persisted in batches).
 //! - [`app`]: the shared state and the bounded background worker.
-//! - [`config`], [`i18n`], [`ids`], [`metrics`], [`telemetry`], [`log_throttle`]: settings,
-//!   reply texts, typed ids, Prometheus counters, logging, quieting floods.
+//! - [`config`], [`i18n`], [`ids`], [`metrics`], [`telemetry`], [`log_throttle`], [`clock`]:
+//!   settings, reply texts, typed ids, Prometheus counters, logging, quieting floods, time.
 //!
 //! Beside the service:
 //!
@@ -35,14 +38,17 @@
 //! - [`simulator`]: an in-memory DingTalk on 127.0.0.1 in DingTalk's wire formats, for the
 //!   demo and the end-to-end tests.
 
+pub mod admission;
 pub mod app;
 pub mod callback;
+pub mod clock;
 pub mod commands;
 pub mod config;
 pub mod dedupe;
 pub mod dingtalk;
 pub mod i18n;
 pub mod ids;
+pub mod incoming;
 pub mod log_throttle;
 pub mod markdown;
 pub mod message;

@@ -13,7 +13,7 @@
 
 use unicode_normalization::UnicodeNormalization;
 
-use crate::callback::model::Content;
+use crate::incoming::Content;
 
 /// A command name (folded, lower case, without `/`) and its arguments as typed.
 #[derive(Debug, Clone, PartialEq, Eq)]

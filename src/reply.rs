@@ -9,8 +9,8 @@
 use serde_json::json;
 
 use crate::{
-    callback::model::{ConversationKind, Incoming},
     dingtalk::{DingTalkClient, DingTalkError, OpenApiTarget},
+    incoming::{ConversationKind, Incoming},
     metrics::Metrics,
 };
 

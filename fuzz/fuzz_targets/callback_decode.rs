@@ -2,7 +2,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use qunguan::{callback::model::Incoming, message::text_of};
+use qunguan::{incoming::Incoming, message::text_of};
 
 fuzz_target!(|body: &[u8]| {
     if let Ok(incoming) = Incoming::from_json(body) {

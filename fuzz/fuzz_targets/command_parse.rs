@@ -4,7 +4,7 @@
 
 use libfuzzer_sys::fuzz_target;
 use qunguan::{
-    callback::model::{Content, Mention},
+    incoming::{Content, Mention},
     commands::{Args, REGISTRY},
     i18n::Lang,
     message::{CommandLine, normalise, text_of},

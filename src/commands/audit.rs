@@ -6,7 +6,7 @@ use super::{
     Access, Answer, Args, Binding, Command, CommandError, Context, Scope, Spec, UsageError,
 };
 use crate::{
-    app::format_gmt8,
+    clock::format_gmt8,
     i18n::{ContactTexts, fill, text},
     markdown,
     message::fold,

@@ -82,7 +82,7 @@ impl Command for Bind {
             let text = fill(t.bind_preview, &[text(here.as_str()), text(chat)]);
             return Ok(Answer::previewed(text));
         }
-        let now = crate::app::now_ms();
+        let now = crate::clock::now_ms();
         Ok(match ctx.app.store.bind(here, &self.chat, now).await? {
             BindOutcome::Bound => {
                 Answer::done(fill(t.bind_done, &[text(here.as_str()), text(chat)]))

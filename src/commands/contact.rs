@@ -7,8 +7,8 @@ use super::{
     contact_view::{fields, label_names, mask_mobile, shown},
 };
 use crate::{
-    callback::model::ConversationKind,
     i18n::{fill, text},
+    incoming::ConversationKind,
     message::fold,
 };
 

@@ -239,7 +239,7 @@ impl Changes {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{callback::model::Mention, i18n::Lang};
+    use crate::{i18n::Lang, incoming::Mention};
 
     fn parse_line(line: &str, mentions: &[&str]) -> Result<Request, UsageError> {
         let words = crate::message::tokenize(line);

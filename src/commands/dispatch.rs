@@ -8,14 +8,14 @@ use std::{sync::OnceLock, time::Instant};
 
 use crate::{
     app::App,
-    callback::model::{ConversationKind, Incoming},
     i18n::{Texts, fill, md, text},
     ids::ChatId,
+    incoming::{ConversationKind, Incoming},
     message::{CommandLine, text_of},
     reply::Reply,
 };
 
-use super::outcome::Outcome;
+use super::outcome::{Executed, Outcome};
 use super::refusals::{error_text, unknown_command, usage_error};
 use super::{
     Access, AnswerKind, Args, AuditAs, Binding, CommandError, Context, Scope, Spec, journal,
@@ -23,21 +23,6 @@ use super::{
     permission::{admin_status, why_not},
     split_dry_run,
 };
-
-/// A command's reply plus what metrics, logs and the audit trail need.
-#[derive(Debug)]
-pub struct Executed {
-    pub reply: Reply,
-    /// The command's name, or `none`/`unknown` when no command was recognised.
-    pub command: &'static str,
-    pub outcome: Outcome,
-    /// For failures: DingTalk's errcode, `timeout` or `internal`.
-    pub errcode: Option<String>,
-    /// DingTalk's request id for the change or the failure.
-    pub request_id: Option<String>,
-    /// The command and arguments the audit trail names, when not the ones typed.
-    pub audit_as: Option<AuditAs>,
-}
 
 fn executed(command: &'static str, outcome: Outcome, t: &Texts, text: String) -> Executed {
     Executed {

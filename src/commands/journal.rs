@@ -2,14 +2,8 @@
 
 use std::time::Duration;
 
-use crate::{
-    app::{App, now_ms},
-    callback::model::Incoming,
-    ids::ChatId,
-    store::AuditRecord,
-};
-
-use super::dispatch::Executed;
+use super::outcome::Executed;
+use crate::{app::App, clock::now_ms, ids::ChatId, incoming::Incoming, store::AuditRecord};
 
 /// Writes the record of one run. A store failure is logged (the log line carries the same
 /// fields) and does not hold back the reply.

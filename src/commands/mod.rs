@@ -33,7 +33,7 @@ mod running;
 mod unbind;
 mod whoami;
 
-use crate::{callback::model::Mention, i18n::Lang};
+use crate::{i18n::Lang, incoming::Mention};
 
 pub use running::{Answer, AnswerKind, AuditAs, Command, CommandError, Context, split_dry_run};
 
@@ -231,7 +231,7 @@ mod tests {
 
     mod properties {
         use super::*;
-        use crate::callback::model::Mention;
+        use crate::incoming::Mention;
         use proptest::prelude::*;
 
         proptest! {

@@ -1,6 +1,10 @@
-//! How handling a message ended, and what follows from it.
+//! How handling a message ended ([`Outcome`], [`Executed`]), and what follows from it.
 
-use crate::i18n::{Lang, Texts};
+use super::AuditAs;
+use crate::{
+    i18n::{Lang, Texts},
+    reply::Reply,
+};
 
 /// How handling a message ended. It decides the reply's title, the metric label and the
 /// audit trail's outcome.
@@ -85,6 +89,21 @@ impl Outcome {
             Outcome::Failed | Outcome::Timeout => t.title_error,
         }
     }
+}
+
+/// A command's reply plus what metrics, logs and the audit trail need.
+#[derive(Debug)]
+pub struct Executed {
+    pub reply: Reply,
+    /// The command's name, or `none`/`unknown` when no command was recognised.
+    pub command: &'static str,
+    pub outcome: Outcome,
+    /// For failures: DingTalk's errcode, `timeout` or `internal`.
+    pub errcode: Option<String>,
+    /// DingTalk's request id for the change or the failure.
+    pub request_id: Option<String>,
+    /// The command and arguments the audit trail names, when not the ones typed.
+    pub audit_as: Option<AuditAs>,
 }
 
 /// Whether a reply titled `title` (in either language) says nothing was done, for whoever

@@ -1,9 +1,7 @@
 //! Who counts as an admin, and why. Cheapest checks first: the configured list, then the
 //! callback's `isAdmin` (if trusted), then the group's owner per chat/get (needs a binding).
 
-use crate::{
-    app::App, callback::model::Incoming, dingtalk::DingTalkError, i18n::Texts, ids::ChatId,
-};
+use crate::{app::App, dingtalk::DingTalkError, i18n::Texts, ids::ChatId, incoming::Incoming};
 
 /// Why a sender is an admin.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

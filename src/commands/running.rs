@@ -4,7 +4,7 @@
 use async_trait::async_trait;
 
 use crate::{
-    app::App, callback::model::Incoming, dingtalk::DingTalkError, i18n::Texts, ids::ChatId,
+    app::App, dingtalk::DingTalkError, i18n::Texts, ids::ChatId, incoming::Incoming,
     store::StoreError,
 };
 

@@ -217,7 +217,7 @@ impl DingTalkClient {
 
 /// Now as TOP wants it: `yyyy-MM-dd HH:mm:ss` in GMT+8.
 pub fn top_timestamp() -> String {
-    crate::app::format_gmt8(crate::app::now_ms())
+    crate::clock::format_gmt8(crate::clock::now_ms())
 }
 
 #[cfg(test)]

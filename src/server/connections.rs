@@ -15,7 +15,7 @@ use hyper_util::{
 };
 use tokio::{net::TcpListener, sync::Semaphore};
 
-use crate::{app::now_ms, log_throttle::LogThrottle, metrics::Metrics};
+use crate::{clock::now_ms, log_throttle::LogThrottle, metrics::Metrics};
 
 /// How long to wait after a failed accept (out of file descriptors, say) before the next.
 const ACCEPT_BACKOFF: Duration = Duration::from_millis(50);

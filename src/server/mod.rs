@@ -16,8 +16,9 @@ use axum::{
 use tokio::{net::TcpListener, sync::oneshot, task::JoinHandle};
 
 use crate::{
-    app::{App, StartError, now_ms},
+    app::{App, StartError},
     callback,
+    clock::now_ms,
     config::Config,
 };
 

@@ -9,7 +9,7 @@ use std::{
 use secrecy::SecretString;
 
 use crate::{
-    app::now_ms,
+    clock::now_ms,
     tools::signed::{self, Draft, random_hex},
 };
 

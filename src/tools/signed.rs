@@ -4,7 +4,7 @@
 use secrecy::SecretString;
 use serde_json::{Value, json};
 
-use crate::{app::now_ms, callback::signature};
+use crate::{callback::signature, clock::now_ms};
 
 /// How long DingTalk keeps a sessionWebhook usable (reference §2.1).
 const WEBHOOK_LIFETIME_MS: i64 = 90 * 60 * 1000;

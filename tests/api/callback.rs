@@ -19,7 +19,7 @@ fn padded(app: &TestApp, size: usize) -> Vec<u8> {
 }
 
 async fn post_bytes(app: &TestApp, body: Vec<u8>) -> reqwest::Response {
-    let ts = qunguan::app::now_ms().to_string();
+    let ts = qunguan::clock::now_ms().to_string();
     app.post_raw(&[("timestamp", &ts), ("sign", &sign(&ts))], body)
         .await
 }

@@ -6,7 +6,7 @@ use std::{
 };
 
 use futures_util::{StreamExt, future::join_all, stream};
-use qunguan::app::now_ms;
+use qunguan::clock::now_ms;
 use serde_json::json;
 
 use crate::{fake::FakeDingTalk, helpers::*, process::*};

@@ -95,7 +95,7 @@ async fn a_numeric_msg_id_and_a_repeated_nested_key_are_bad_requests() {
         1,
     );
     assert!(raw.contains("/kick"), "{raw}");
-    let ts = qunguan::app::now_ms().to_string();
+    let ts = qunguan::clock::now_ms().to_string();
     let response = app
         .post_raw(
             &[("timestamp", &ts), ("sign", &sign(&ts))],

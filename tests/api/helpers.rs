@@ -7,8 +7,8 @@ use std::{
 };
 
 use qunguan::{
-    app::now_ms,
     callback::signature,
+    clock::now_ms,
     config::Config,
     server::{self, RunningServer},
     tools::signed::{self, Draft},

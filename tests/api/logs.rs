@@ -28,7 +28,7 @@ fn admin_says(text: &str, webhook: String) -> serde_json::Value {
         "msgId": new_msg_id(), "conversationId": CID, "conversationType": "2",
         "msgtype": "text", "text": {"content": text}, "senderStaffId": ADMIN,
         "senderNick": "admin", "sessionWebhook": webhook,
-        "sessionWebhookExpiredTime": qunguan::app::now_ms() + 5_400_000,
+        "sessionWebhookExpiredTime": qunguan::clock::now_ms() + 5_400_000,
     })
 }
 

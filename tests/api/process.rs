@@ -7,7 +7,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use qunguan::app::now_ms;
+use qunguan::clock::now_ms;
 use serde_json::json;
 
 use crate::{fake::FakeDingTalk, helpers::*};

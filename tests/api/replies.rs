@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use qunguan::app::now_ms;
+use qunguan::clock::now_ms;
 use serde_json::{Value, json};
 
 use crate::{fake::FakeDingTalk, helpers::*};

@@ -1,6 +1,6 @@
 //! Callback authentication: nothing happens before the signature verifies.
 
-use qunguan::app::now_ms;
+use qunguan::clock::now_ms;
 
 use crate::helpers::*;
 

@@ -5,7 +5,7 @@ use async_trait::async_trait;
 
 use super::pending::{Action, run};
 use crate::{
-    app::now_ms,
+    clock::now_ms,
     commands::{
         Access, Answer, Args, Binding, Command, CommandError, Context, Scope, Spec, UsageError,
         lookup,

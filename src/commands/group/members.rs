@@ -4,7 +4,7 @@
 use std::collections::HashSet;
 
 use crate::{
-    callback::model::Mention, dingtalk::ChatInfo, i18n::Lang, ids::StaffId, markdown, message::fold,
+    dingtalk::ChatInfo, i18n::Lang, ids::StaffId, incoming::Mention, markdown, message::fold,
 };
 
 use super::super::{Args, UsageError};

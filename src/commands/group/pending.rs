@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::{
-    app::now_ms,
+    clock::now_ms,
     dingtalk::{ChatInfo, GroupUpdate, ManagementOptions},
     i18n::{GroupTexts, fill, md},
     ids::{ChatId, StaffId},

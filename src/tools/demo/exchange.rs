@@ -7,7 +7,7 @@ use tokio::sync::broadcast;
 
 use super::{Demo, render, sample};
 use crate::{
-    app::now_ms,
+    clock::now_ms,
     commands::outcome::is_failure_title,
     reply,
     simulator::{Delivered, Destination, SESSION_WEBHOOK_PATH},

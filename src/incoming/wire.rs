@@ -1,4 +1,4 @@
-//! The robot callback body, decoded leniently, then parsed into an [`Incoming`] message.
+//! The robot message's JSON, decoded leniently, then parsed into an [`Incoming`] message.
 //!
 //! DingTalk is inconsistent about types (`createAt` is documented as a string and sent as a
 //! number; `conversationType` is a string), adds fields over time and omits others, so the
@@ -8,6 +8,7 @@
 use serde::{Deserialize, Deserializer, de::DeserializeOwned};
 use serde_json::Value;
 
+use super::{Content, ConversationKind, DecodeError, Incoming, Mention, Sender, SessionWebhook};
 use crate::ids::{MsgId, OpenConversationId, StaffId};
 
 /// The JSON body of a robot callback, as DingTalk sends it.
@@ -99,84 +100,6 @@ fn lenient_bool<'de, D: Deserializer<'de>>(d: D) -> Result<Option<bool>, D::Erro
     })
 }
 
-/// A 1:1 chat with the bot, or a group.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ConversationKind {
-    Direct,
-    Group,
-}
-
-/// What the member sent.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Content {
-    /// A `text` message's content.
-    Text(String),
-    /// The text segments of a `richText` message (HarmonyOS sends commands this way).
-    RichText(Vec<String>),
-    /// Anything else (picture, audio, file, richText without text…), by msgtype.
-    Other(String),
-}
-
-/// The sender as far as permissions care.
-#[derive(Debug, Clone)]
-pub struct Sender {
-    /// `senderStaffId`; `None` for external or cross-org members.
-    pub staff_id: Option<StaffId>,
-    pub nick: String,
-    /// The callback's `isAdmin` flag (an org admin, not the group owner).
-    pub is_org_admin: bool,
-}
-
-/// A member @mentioned in the message (the bot itself excluded).
-#[derive(Debug, Clone)]
-pub struct Mention {
-    pub dingtalk_id: String,
-    pub staff_id: Option<StaffId>,
-}
-
-/// The temporary reply URL that came with the message.
-#[derive(Debug, Clone)]
-pub struct SessionWebhook {
-    pub url: String,
-    /// `sessionWebhookExpiredTime`, epoch milliseconds.
-    pub expires_at_ms: Option<i64>,
-}
-
-/// A verified, decoded callback: everything downstream works from this.
-#[derive(Debug, Clone)]
-pub struct Incoming {
-    pub msg_id: MsgId,
-    pub conversation: OpenConversationId,
-    pub kind: ConversationKind,
-    pub title: Option<String>,
-    pub sender: Sender,
-    pub mentions: Vec<Mention>,
-    pub content: Content,
-    pub webhook: Option<SessionWebhook>,
-}
-
-/// Why a decoded body is not a usable callback (answered with 400).
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum DecodeError {
-    #[error("body is not a JSON object: {0:?}")]
-    Json(String),
-    #[error("key {0:?} appears twice in one object")]
-    DuplicateKey(String),
-    #[error("field `{0}` is missing or invalid")]
-    Field(&'static str),
-}
-
-impl Incoming {
-    /// Decodes and checks a callback body. A key given twice in any object, at any depth,
-    /// makes the body ambiguous, so it is refused, as serde refuses it at the top level.
-    pub fn from_json(body: &[u8]) -> Result<Self, DecodeError> {
-        unique_keys::check(body)?;
-        let raw: CallbackMessage =
-            serde_json::from_slice(body).map_err(|e| DecodeError::Json(e.to_string()))?;
-        Self::try_from(raw)
-    }
-}
-
 impl TryFrom<CallbackMessage> for Incoming {
     type Error = DecodeError;
 
@@ -253,136 +176,6 @@ fn content_of(msgtype: &str, text: Option<TextBody>, content: Option<Value>) -> 
             }
         }
         other => Content::Other(other.to_owned()),
-    }
-}
-
-mod unique_keys {
-    //! A walk over a JSON document that stops at the first object repeating a key.
-
-    use std::{borrow::Cow, collections::HashSet, fmt};
-
-    use serde::{
-        Deserialize,
-        de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor},
-    };
-
-    use super::DecodeError;
-
-    /// `Ok` if `body` is JSON in which no object repeats a key.
-    pub fn check(body: &[u8]) -> Result<(), DecodeError> {
-        let mut repeated = None;
-        let mut de = serde_json::Deserializer::from_slice(body);
-        let walked = Walk {
-            repeated: &mut repeated,
-        }
-        .deserialize(&mut de)
-        .and_then(|()| de.end());
-        match (walked, repeated) {
-            (_, Some(key)) => Err(DecodeError::DuplicateKey(key)),
-            (Err(e), None) => Err(DecodeError::Json(e.to_string())),
-            (Ok(()), None) => Ok(()),
-        }
-    }
-
-    /// Visits one value, recursing into arrays and objects; a repeated key is left in
-    /// `repeated` (shortened) and stops the walk.
-    struct Walk<'a> {
-        repeated: &'a mut Option<String>,
-    }
-
-    impl<'de> DeserializeSeed<'de> for Walk<'_> {
-        type Value = ();
-        fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
-            d.deserialize_any(self)
-        }
-    }
-
-    impl<'de> Visitor<'de> for Walk<'_> {
-        type Value = ();
-
-        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-            f.write_str("any JSON value")
-        }
-
-        fn visit_bool<E>(self, _: bool) -> Result<(), E> {
-            Ok(())
-        }
-        fn visit_i64<E>(self, _: i64) -> Result<(), E> {
-            Ok(())
-        }
-        fn visit_u64<E>(self, _: u64) -> Result<(), E> {
-            Ok(())
-        }
-        fn visit_f64<E>(self, _: f64) -> Result<(), E> {
-            Ok(())
-        }
-        fn visit_str<E>(self, _: &str) -> Result<(), E> {
-            Ok(())
-        }
-        fn visit_unit<E>(self) -> Result<(), E> {
-            Ok(())
-        }
-
-        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
-            while seq
-                .next_element_seed(Walk {
-                    repeated: &mut *self.repeated,
-                })?
-                .is_some()
-            {}
-            Ok(())
-        }
-
-        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
-            // A callback's objects are small: a list is faster than hashing until one is not.
-            let mut listed: Vec<Cow<'de, str>> = Vec::new();
-            let mut hashed: HashSet<Cow<'de, str>> = HashSet::new();
-            while let Some(Key(key)) = map.next_key()? {
-                let repeated = if listed.len() < SMALL {
-                    let repeated = listed.contains(&key);
-                    listed.push(key.clone());
-                    repeated
-                } else {
-                    if hashed.is_empty() {
-                        hashed.extend(listed.drain(..));
-                    }
-                    !hashed.insert(key.clone())
-                };
-                if repeated {
-                    *self.repeated = Some(crate::markdown::shorten(&key, 64).into_owned());
-                    return Err(de::Error::custom("repeated key"));
-                }
-                map.next_value_seed(Walk {
-                    repeated: &mut *self.repeated,
-                })?;
-            }
-            Ok(())
-        }
-    }
-
-    /// Objects with more keys than this are checked with a hash set.
-    const SMALL: usize = 32;
-
-    /// A key, borrowed from the body unless it has escapes.
-    struct Key<'de>(Cow<'de, str>);
-
-    impl<'de> Deserialize<'de> for Key<'de> {
-        fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-            struct KeyVisitor;
-            impl<'de> Visitor<'de> for KeyVisitor {
-                type Value = Key<'de>;
-                fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                    f.write_str("an object key")
-                }
-                fn visit_borrowed_str<E>(self, s: &'de str) -> Result<Key<'de>, E> {
-                    Ok(Key(Cow::Borrowed(s)))
-                }
-                fn visit_str<E>(self, s: &str) -> Result<Key<'de>, E> {
-                    Ok(Key(Cow::Owned(s.to_owned())))
-                }
-            }
-            d.deserialize_str(KeyVisitor)
-        }
     }
 }
 
