@@ -5,6 +5,7 @@
 
 use std::{sync::Arc, time::Duration};
 
+use tokio::sync::OwnedSemaphorePermit;
 use tracing::Instrument;
 
 use crate::{
@@ -47,16 +48,45 @@ impl Admission {
     }
 }
 
-/// Admits one verified, decoded message; never waits on DingTalk.
+/// Admits one verified, decoded message and starts its work; never waits on DingTalk.
 pub fn admit(app: &Arc<App>, incoming: Incoming) -> Admission {
+    match prepare(app, incoming) {
+        Ok(admitted) => admitted.start(),
+        Err(not_run) => not_run,
+    }
+}
+
+/// A message that will run: its slot is held and its msgId claimed. Nothing has started
+/// yet, so a transport can acknowledge first and then [`Admitted::start`] it.
+pub struct Admitted {
+    app: Arc<App>,
+    slot: OwnedSemaphorePermit,
+    incoming: Incoming,
+}
+
+impl Admitted {
+    /// Runs the command in the background.
+    pub fn start(self) -> Admission {
+        // DEBUG: at INFO, a span and a line per command cost a fifth of the throughput, and
+        // metrics and the audit trail already account for every command.
+        let span = tracing::debug_span!("command", msg_id = %self.incoming.msg_id);
+        let msg_id = self.incoming.msg_id.clone();
+        let work = process(self.app.clone(), self.incoming).instrument(span);
+        self.app.worker.spawn(self.slot, msg_id, work);
+        Admission::Accepted
+    }
+}
+
+/// Decides whether `incoming` runs, without starting it: `Err` says why it does not.
+pub fn prepare(app: &Arc<App>, incoming: Incoming) -> Result<Admitted, Admission> {
     if incoming.kind == ConversationKind::Group && matches!(incoming.content, Content::Other(_)) {
-        return Admission::Ignored;
+        return Err(Admission::Ignored);
     }
     let Some(slot) = app.worker.reserve() else {
         if let Some(suppressed) = app.overloaded.admit(now_ms()) {
             tracing::warn!(msg_id = %incoming.msg_id, suppressed, "all command slots busy; asking DingTalk to retry");
         }
-        return Admission::Busy;
+        return Err(Admission::Busy);
     };
     match app.dedupe.claim(&incoming.msg_id, now_ms()) {
         Claim::New => {}
@@ -64,22 +94,20 @@ pub fn admit(app: &Arc<App>, incoming: Incoming) -> Admission {
             if let Some(suppressed) = app.duplicates.admit(now_ms()) {
                 tracing::info!(msg_id = %incoming.msg_id, suppressed, "duplicate msgId acknowledged, not run again");
             }
-            return Admission::Duplicate;
+            return Err(Admission::Duplicate);
         }
         Claim::Full => {
             if let Some(suppressed) = app.overloaded.admit(now_ms()) {
                 tracing::warn!(msg_id = %incoming.msg_id, suppressed, "QUNGUAN_MAX_REMEMBERED_MSGIDS reached; asking DingTalk to retry");
             }
-            return Admission::DedupeFull;
+            return Err(Admission::DedupeFull);
         }
     }
-    // DEBUG: at INFO, a span and a line per command cost a fifth of the throughput, and
-    // metrics and the audit trail already account for every command.
-    let span = tracing::debug_span!("command", msg_id = %incoming.msg_id);
-    let msg_id = incoming.msg_id.clone();
-    let work = process(app.clone(), incoming).instrument(span);
-    app.worker.spawn(slot, msg_id, work);
-    Admission::Accepted
+    Ok(Admitted {
+        app: app.clone(),
+        slot,
+        incoming,
+    })
 }
 
 /// Runs one acknowledged command and delivers its reply.

@@ -61,6 +61,11 @@ pub struct Config {
     /// `QUNGUAN_CONFIRM_SECS`: how long a `/kick` or `/transfer-owner` waits for its
     /// `/confirm`.
     pub confirm_timeout: Duration,
+    /// `QUNGUAN_MODE`: how messages arrive (HTTP callbacks, a Stream connection, or both).
+    pub mode: Mode,
+    /// `QUNGUAN_STREAM_KEEPALIVE_SECS`: a WebSocket ping after this long without inbound
+    /// traffic; no answer within as long again means the socket is half-open.
+    pub stream_keepalive: Duration,
     /// `QUNGUAN_MAX_REMEMBERED_MSGIDS`: the replay defence's ceiling; when it is full,
     /// `/callback` answers 503 with `Retry-After` until old msgIds expire.
     pub max_remembered_msg_ids: usize,
@@ -151,6 +156,8 @@ impl Config {
         let max_connections = p.positive("QUNGUAN_MAX_CONNECTIONS", 512, 1_000_000);
         let max_remembered = p.positive("QUNGUAN_MAX_REMEMBERED_MSGIDS", 2_000_000, 1_000_000_000);
         let confirm = p.positive("QUNGUAN_CONFIRM_SECS", 120, 3600);
+        let mode = p.parsed("QUNGUAN_MODE", "http", "`http`, `stream` or `both`");
+        let keepalive = p.positive("QUNGUAN_STREAM_KEEPALIVE_SECS", 20, 600);
         if !p.problems.is_empty() {
             return Err(ConfigError {
                 problems: p.problems,
@@ -179,7 +186,42 @@ impl Config {
             max_connections: max_connections.unwrap() as usize,
             max_remembered_msg_ids: max_remembered.unwrap() as usize,
             confirm_timeout: Duration::from_secs(confirm.unwrap()),
+            mode: mode.unwrap(),
+            stream_keepalive: Duration::from_secs(keepalive.unwrap()),
         })
+    }
+}
+
+/// How DingTalk's robot messages reach qunguan (`QUNGUAN_MODE`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// Signed HTTP callbacks to `/callback` (a public HTTPS endpoint).
+    Http,
+    /// An outbound WebSocket to DingTalk's Stream gateway; `/callback` is not routed.
+    Stream,
+    /// Both at once, sharing the msgId dedupe.
+    Both,
+}
+
+impl Mode {
+    pub fn http(self) -> bool {
+        matches!(self, Mode::Http | Mode::Both)
+    }
+
+    pub fn stream(self) -> bool {
+        matches!(self, Mode::Stream | Mode::Both)
+    }
+}
+
+impl std::str::FromStr for Mode {
+    type Err = ();
+    fn from_str(s: &str) -> Result<Self, ()> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "http" => Ok(Mode::Http),
+            "stream" => Ok(Mode::Stream),
+            "both" => Ok(Mode::Both),
+            _ => Err(()),
+        }
     }
 }
 

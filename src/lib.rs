@@ -12,6 +12,8 @@
 //!   graceful shutdown.
 //! - [`callback`]: the `/callback` handler (the HTTP transport): signature extractor,
 //!   body limits, the answer to DingTalk.
+//! - [`stream`]: Stream mode (the WebSocket transport): tickets, frames, acknowledgements,
+//!   keep-alive, reconnects with make-before-break.
 //! - [`incoming`]: the transport-neutral message and the lenient decoding of its JSON.
 //! - [`admission`]: dedupe on msgId, the in-flight bound, background processing and the
 //!   reply, for every transport.
@@ -57,5 +59,6 @@ pub mod reply;
 pub mod server;
 pub mod simulator;
 pub mod store;
+pub mod stream;
 pub mod telemetry;
 pub mod tools;

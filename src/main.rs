@@ -117,7 +117,7 @@ fn serve() -> ExitCode {
     };
     let logging = telemetry::init();
     tools::block_on(async {
-        let running = match server::start(config).await {
+        let mut running = match server::start(config).await {
             Ok(running) => running,
             Err(e) => {
                 eprintln!("qunguan: {e}");
@@ -127,7 +127,15 @@ fn serve() -> ExitCode {
         if let Some(logging) = &logging {
             running.app.metrics.watch_log_drops(logging.dropped());
         }
-        shutdown_signal().await;
+        tokio::select! {
+            () = shutdown_signal() => {}
+            problem = running.failed() => {
+                eprintln!("qunguan: {problem}");
+                tracing::error!(%problem, "Stream mode cannot start");
+                let _ = running.stop().await;
+                return ExitCode::from(2);
+            }
+        }
         match running.stop().await {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {

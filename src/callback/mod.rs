@@ -43,7 +43,7 @@ impl FromRequestParts<Arc<App>> for Verified {
         ) {
             Ok(_) => Ok(Verified),
             Err(e) => {
-                app.metrics.callback("unauthorized");
+                app.metrics.callback("http", "unauthorized");
                 app.metrics.signature_failure(e.reason());
                 if let Some(suppressed) = app.rejections.admit(now_ms()) {
                     tracing::warn!(reason = e.reason(), detail = %e, suppressed, "callback rejected: bad signature");
@@ -69,14 +69,14 @@ pub async fn handle(
             } else {
                 "bad_request"
             };
-            app.metrics.callback(outcome);
+            app.metrics.callback("http", outcome);
             return status.into_response();
         }
     };
     let incoming = match Incoming::from_json(&body) {
         Ok(incoming) => incoming,
         Err(e) => {
-            app.metrics.callback("bad_request");
+            app.metrics.callback("http", "bad_request");
             if let Some(suppressed) = app.rejections.admit(now_ms()) {
                 tracing::warn!(error = %e, suppressed, "callback rejected: undecodable body");
             }
@@ -84,7 +84,7 @@ pub async fn handle(
         }
     };
     let admission = admission::admit(&app, incoming);
-    app.metrics.callback(admission.label());
+    app.metrics.callback("http", admission.label());
     match admission {
         Admission::Busy | Admission::DedupeFull => busy(),
         Admission::Accepted | Admission::Ignored | Admission::Duplicate => ack(),

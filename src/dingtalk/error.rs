@@ -36,6 +36,8 @@ pub enum Api {
     GroupNick,
     /// POST {oapi}/topapi/chat/qrcode/get
     InviteLink,
+    /// POST {api}/v1.0/gateway/connections/open (a Stream ticket)
+    StreamOpen,
 }
 
 /// How an API reports errors: old-style errcode in a 200, new-style HTTP status + code, or
@@ -66,6 +68,7 @@ impl Api {
             Api::SubAdministrators => "sub_administrators",
             Api::GroupNick => "updategroupnick",
             Api::InviteLink => "qrcode_get",
+            Api::StreamOpen => "gateway_connections_open",
         }
     }
 
@@ -80,7 +83,7 @@ impl Api {
             Api::GroupSend | Api::DirectSend | Api::SessionWebhook => "qyapi_robot_sendmsg",
             Api::ExtContactGet | Api::LabelGroups => "qyapi_ext_read",
             Api::ExtContactUpdate => "qyapi_ext_write",
-            Api::GetToken | Api::OAuthToken => "(none)",
+            Api::GetToken | Api::OAuthToken | Api::StreamOpen => "(none)",
         }
     }
 
@@ -104,7 +107,8 @@ impl Api {
             | Api::GroupSend
             | Api::DirectSend
             | Api::GroupUpdate
-            | Api::SubAdministrators => Style::Api,
+            | Api::SubAdministrators
+            | Api::StreamOpen => Style::Api,
             Api::ExtContactUpdate => Style::Top,
         }
     }

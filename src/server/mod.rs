@@ -20,6 +20,7 @@ use crate::{
     callback,
     clock::now_ms,
     config::Config,
+    stream::{self, Stream},
 };
 
 /// How long start-up spends binding `QUNGUAN_GROUPS` before serving anyway.
@@ -27,13 +28,19 @@ const STARTUP_BINDING_DEADLINE: Duration = Duration::from_secs(15);
 /// How often expired msgIds are deleted.
 const PRUNE_INTERVAL: Duration = Duration::from_secs(60);
 
-/// The routes, over a built [`App`].
+/// The routes, over a built [`App`]. `/callback` exists only where HTTP callbacks are
+/// the mode (`http`, `both`): in `stream` mode nothing runs from an unsigned path.
 pub fn router(app: Arc<App>) -> Router {
-    Router::new()
-        .route(
+    let routes = Router::new();
+    let routes = if app.config.mode.http() {
+        routes.route(
             "/callback",
             post(callback::handle).layer(DefaultBodyLimit::max(callback::MAX_BODY_BYTES)),
         )
+    } else {
+        routes
+    };
+    routes
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
@@ -41,6 +48,9 @@ pub fn router(app: Arc<App>) -> Router {
 }
 
 async fn readyz(State(app): State<Arc<App>>) -> impl IntoResponse {
+    if app.config.mode.stream() && app.metrics.stream().open_now() == 0 {
+        return (StatusCode::SERVICE_UNAVAILABLE, "no Stream connection open");
+    }
     match app.store.check().await {
         Ok(()) => (StatusCode::OK, "ready"),
         Err(e) => {
@@ -66,11 +76,25 @@ pub struct RunningServer {
     pub app: Arc<App>,
     stop: oneshot::Sender<()>,
     task: JoinHandle<std::io::Result<()>>,
+    stream: Option<Stream>,
 }
 
 impl RunningServer {
-    /// Stops accepting, waits for running commands, and returns.
-    pub async fn stop(self) -> std::io::Result<()> {
+    /// Resolves if the Stream transport cannot work at all (refused credentials), with
+    /// the operator's message; never in HTTP mode.
+    pub async fn failed(&mut self) -> String {
+        match &mut self.stream {
+            Some(stream) => stream.failed().await,
+            None => std::future::pending().await,
+        }
+    }
+
+    /// Stops reading Stream frames (closing the WebSocket), stops accepting callbacks,
+    /// waits for running commands, and returns.
+    pub async fn stop(mut self) -> std::io::Result<()> {
+        if let Some(stream) = self.stream.take() {
+            stream.stop().await;
+        }
         let _ = self.stop.send(());
         self.task
             .await
@@ -109,12 +133,14 @@ pub async fn start(config: Config) -> Result<RunningServer, StartError> {
     let task = tokio::spawn(serve(listener, app.clone(), async move {
         let _ = stopped.await;
     }));
-    tracing::info!(%addr, "qunguan is listening");
+    tracing::info!(%addr, mode = ?app.config.mode, "qunguan is listening");
+    let stream = app.config.mode.stream().then(|| stream::start(app.clone()));
     Ok(RunningServer {
         addr,
         app,
         stop,
         task,
+        stream,
     })
 }
 

@@ -15,6 +15,8 @@
 
 mod chat;
 mod extcontact;
+mod gateway;
+pub use gateway::StreamLinks;
 mod group;
 mod robot;
 mod tokens;
@@ -126,6 +128,7 @@ struct Inner {
     label_groups: Mutex<Vec<Value>>,
     top_calls: Mutex<u32>,
     outbox: broadcast::Sender<Delivered>,
+    gateway: gateway::Gateway,
 }
 
 /// The simulator's state; cheap to clone, all clones share it.
@@ -157,6 +160,7 @@ impl Simulator {
                 label_groups: Mutex::default(),
                 top_calls: Mutex::new(0),
                 outbox: broadcast::channel(64).0,
+                gateway: gateway::Gateway::default(),
             }),
         }
     }
@@ -254,6 +258,7 @@ impl Simulator {
             ("GET", "/gettoken") => self.gettoken(r),
             ("POST", "/v1.0/oauth2/accessToken") => self.oauth2_token(r),
             ("POST", SESSION_WEBHOOK_PATH) => self.send_by_session(r),
+            ("POST", "/v1.0/gateway/connections/open") => self.gateway_open(r),
             ("GET" | "POST", path) if path.starts_with("/topapi/") || path == "/chat/get" => {
                 if !self.oapi_token_ok(r.query("access_token")) {
                     return oapi_error(40014, "不合法的access_token");
@@ -327,6 +332,11 @@ fn api_error(status: StatusCode, code: &str, message: &str) -> Response {
         json!({"code": code, "message": message, "requestid": "rq-simulated"}).to_string(),
     )
         .into_response()
+}
+
+/// Now in epoch milliseconds, as a string (Stream headers carry strings).
+fn now_ms_string() -> String {
+    crate::clock::now_ms().to_string()
 }
 
 fn not_found() -> Response {

@@ -32,7 +32,7 @@ async fn the_body_limit_is_exactly_64_kib() {
     assert!(
         app.metrics()
             .await
-            .contains(r#"qunguan_callbacks_total{outcome="too_large"} 1"#)
+            .contains(r#"qunguan_callbacks_total{transport="http",outcome="too_large"} 1"#)
     );
 }
 
@@ -76,7 +76,7 @@ async fn a_repeated_msg_id_is_acknowledged_and_not_run_again() {
     assert!(
         app.metrics()
             .await
-            .contains(r#"qunguan_callbacks_total{outcome="duplicate"} 1"#)
+            .contains(r#"qunguan_callbacks_total{transport="http",outcome="duplicate"} 1"#)
     );
 }
 

@@ -205,7 +205,7 @@ async fn dingtalk_calls_are_counted_by_api_and_errcode() {
         r#"qunguan_dingtalk_calls_total{api="gettoken",errcode="0"} 1"#,
         r#"qunguan_replies_total{path="webhook",outcome="ok"} 1"#,
         r#"qunguan_commands_total{command="info",outcome="done"} 1"#,
-        r#"qunguan_callbacks_total{outcome="accepted"} 1"#,
+        r#"qunguan_callbacks_total{transport="http",outcome="accepted"} 1"#,
     ] {
         assert!(metrics.contains(want), "{want} missing from\n{metrics}");
     }

@@ -52,7 +52,13 @@ impl FakeDingTalk {
         let addr = listener.local_addr().unwrap();
         let app = Router::new().fallback(handle).with_state(state.clone());
         tokio::spawn(async move { axum::serve(listener, app).await });
+        state.sim.serve_gateway().await.unwrap();
         Self { addr, state }
+    }
+
+    /// The simulator behind the fake: its Stream gateway, its state.
+    pub fn sim(&self) -> &Simulator {
+        &self.state.sim
     }
 
     pub fn base_url(&self) -> String {

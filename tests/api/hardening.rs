@@ -139,7 +139,7 @@ async fn past_the_msg_id_ceiling_callbacks_are_asked_to_come_again() {
     assert!(
         app.metrics()
             .await
-            .contains(r#"qunguan_callbacks_total{outcome="dedupe_full"} 1"#)
+            .contains(r#"qunguan_callbacks_total{transport="http",outcome="dedupe_full"} 1"#)
     );
     app.settle().await;
     assert_eq!(

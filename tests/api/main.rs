@@ -21,4 +21,5 @@ mod permissions;
 mod process;
 mod replies;
 mod signature;
+mod stream;
 mod tools;

@@ -127,6 +127,9 @@ fn decode_api<T: DeserializeOwned>(
     let code = err.code.unwrap_or_default();
     let kind = if matches!(api, Api::OAuthToken) && status.is_client_error() {
         ErrorKind::Credentials
+    } else if api == Api::StreamOpen && matches!(status.as_u16(), 400 | 401 | 403) {
+        // The gateway checks clientId and clientSecret itself.
+        ErrorKind::Credentials
     } else if status == StatusCode::UNAUTHORIZED || code == "InvalidAuthentication" {
         ErrorKind::TokenInvalid
     } else if status == StatusCode::FORBIDDEN {

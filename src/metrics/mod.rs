@@ -4,6 +4,9 @@ use std::sync::{Arc, Mutex};
 
 use tracing_appender::non_blocking::ErrorCounter;
 
+mod stream;
+pub use stream::StreamMetrics;
+
 use prometheus_client::{
     encoding::{EncodeLabelSet, text::encode},
     metrics::{counter::Counter, family::Family, gauge::Gauge},
@@ -11,12 +14,13 @@ use prometheus_client::{
 };
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-struct OutcomeLabels {
+struct TransportLabels {
+    transport: &'static str,
     outcome: &'static str,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-struct ReasonLabels {
+pub(crate) struct ReasonLabels {
     reason: &'static str,
 }
 
@@ -50,7 +54,8 @@ struct KindLabels {
 
 struct Inner {
     registry: Registry,
-    callbacks: Family<OutcomeLabels, Counter>,
+    callbacks: Family<TransportLabels, Counter>,
+    stream: stream::StreamMetrics,
     signature_failures: Family<ReasonLabels, Counter>,
     commands: Family<CommandLabels, Counter>,
     dingtalk_calls: Family<CallLabels, Counter>,
@@ -76,6 +81,7 @@ impl Default for Metrics {
         let mut registry = Registry::with_prefix("qunguan");
         let inner = Inner {
             callbacks: Family::default(),
+            stream: stream::StreamMetrics::default(),
             signature_failures: Family::default(),
             commands: Family::default(),
             dingtalk_calls: Family::default(),
@@ -93,7 +99,7 @@ impl Default for Metrics {
         };
         registry.register(
             "callbacks",
-            "Callbacks received, by outcome (accepted, duplicate, ignored, unauthorized, bad_request, too_large, busy, dedupe_full)",
+            "Robot messages received, by transport (http, stream) and outcome (accepted, duplicate, ignored, unauthorized, bad_request, too_large, busy, dedupe_full)",
             inner.callbacks.clone(),
         );
         registry.register(
@@ -156,16 +162,23 @@ impl Default for Metrics {
             "Log lines dropped because the log queue was full (audit events are never dropped)",
             inner.log_lines_dropped.clone(),
         );
+        inner.stream.register(&mut registry);
         Metrics(Arc::new(Inner { registry, ..inner }))
     }
 }
 
 impl Metrics {
-    pub fn callback(&self, outcome: &'static str) {
+    /// One robot message that arrived over `transport` (`http`, `stream`).
+    pub fn callback(&self, transport: &'static str, outcome: &'static str) {
         self.0
             .callbacks
-            .get_or_create(&OutcomeLabels { outcome })
+            .get_or_create(&TransportLabels { transport, outcome })
             .inc();
+    }
+
+    /// Stream mode's connections, acknowledgements and rejected frames.
+    pub fn stream(&self) -> &stream::StreamMetrics {
+        &self.0.stream
     }
 
     pub fn signature_failure(&self, reason: &'static str) {
@@ -271,12 +284,12 @@ mod tests {
     #[test]
     fn renders_prometheus_text_with_labels() {
         let m = Metrics::default();
-        m.callback("accepted");
+        m.callback("http", "accepted");
         m.dingtalk_call("chat_get", "40014");
         let _guard = m.in_flight();
         let text = m.render();
         assert!(
-            text.contains(r#"qunguan_callbacks_total{outcome="accepted"} 1"#),
+            text.contains(r#"qunguan_callbacks_total{transport="http",outcome="accepted"} 1"#),
             "{text}"
         );
         assert!(

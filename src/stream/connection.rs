@@ -1,0 +1,246 @@
+//! One Stream connection: read frames, acknowledge each at once, hand robot messages to
+//! admission, answer pings, watch for a half-open socket. Each connection has its own
+//! cancellation, so nothing of an old socket reaches a newer one.
+
+use std::{
+    sync::{
+        Arc,
+        atomic::{AtomicBool, Ordering},
+    },
+    time::{Duration, Instant},
+};
+
+use futures_util::{SinkExt, StreamExt};
+use tokio::{sync::oneshot, task::JoinHandle};
+use tokio_tungstenite::tungstenite::Message;
+use tokio_util::sync::CancellationToken;
+
+use super::{
+    dial::Socket,
+    frame::{self, CALLBACK_ACK_DATA, EVENT_ACK_DATA, Frame},
+};
+use crate::{
+    admission::{self, Admission},
+    app::App,
+    clock::now_ms,
+    dingtalk::BOT_MESSAGE_TOPIC,
+    incoming::Incoming,
+};
+
+/// How long closing waits for the gateway's answer to our close frame.
+const CLOSE_WAIT: Duration = Duration::from_secs(2);
+
+/// Why a connection ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum End {
+    /// The gateway closed it with a close frame.
+    Closed,
+    /// The TCP connection broke or the WebSocket failed (the cause).
+    Dropped(String),
+    /// No answer to a ping within the keep-alive interval.
+    HalfOpen,
+    /// qunguan closed it (shutdown, or the end of draining).
+    Stopped,
+}
+
+impl End {
+    /// The reconnect reason label.
+    pub fn label(&self) -> &'static str {
+        match self {
+            End::Closed => "closed",
+            End::Dropped(_) => "dropped",
+            End::HalfOpen => "half_open",
+            End::Stopped => "stopped",
+        }
+    }
+}
+
+/// A running connection.
+pub struct Link {
+    /// Fires when DingTalk announced that it will close this connection.
+    pub going_away: oneshot::Receiver<()>,
+    pub task: JoinHandle<End>,
+    pub cancel: CancellationToken,
+    /// Whether any frame arrived on it (the backoff starts over once one has).
+    pub heard: Arc<AtomicBool>,
+}
+
+/// Runs `socket` in its own task.
+pub fn spawn(app: Arc<App>, socket: Socket, cancel: CancellationToken) -> Link {
+    let (away_tx, going_away) = oneshot::channel();
+    let heard = Arc::new(AtomicBool::new(false));
+    let reader = Reader {
+        app,
+        socket,
+        cancel: cancel.clone(),
+        away: Some(away_tx),
+        heard: heard.clone(),
+    };
+    Link {
+        going_away,
+        task: tokio::spawn(reader.run()),
+        cancel,
+        heard,
+    }
+}
+
+struct Reader {
+    app: Arc<App>,
+    socket: Socket,
+    cancel: CancellationToken,
+    away: Option<oneshot::Sender<()>>,
+    heard: Arc<AtomicBool>,
+}
+
+impl Reader {
+    async fn run(mut self) -> End {
+        let _open = self.app.metrics.stream().connection_open();
+        let keepalive = self.app.config.stream_keepalive;
+        let mut tick = tokio::time::interval((keepalive / 4).max(Duration::from_millis(20)));
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut last_heard = Instant::now();
+        let mut pinged: Option<Instant> = None;
+        loop {
+            tokio::select! {
+                biased;
+                _ = self.cancel.cancelled() => return self.close().await,
+                message = self.socket.next() => {
+                    let message = match message {
+                        None => return End::Dropped("the connection ended without a close frame".into()),
+                        Some(Err(e)) => return End::Dropped(crate::telemetry::causes(&e)),
+                        Some(Ok(message)) => message,
+                    };
+                    last_heard = Instant::now();
+                    pinged = None;
+                    self.heard.store(true, Ordering::Relaxed);
+                    match message {
+                        Message::Text(text) => {
+                            if let Err(end) = self.frame(text.as_str()).await {
+                                return end;
+                            }
+                        }
+                        Message::Binary(_) => self.reject("binary"),
+                        Message::Close(_) => return End::Closed,
+                        Message::Ping(_) | Message::Pong(_) | Message::Frame(_) => {}
+                    }
+                }
+                _ = tick.tick() => match pinged {
+                    Some(at) if at.elapsed() >= keepalive => return End::HalfOpen,
+                    Some(_) => {}
+                    None if last_heard.elapsed() >= keepalive => {
+                        if let Err(e) = self.socket.send(Message::Ping(Vec::new().into())).await {
+                            return End::Dropped(crate::telemetry::causes(&e));
+                        }
+                        pinged = Some(Instant::now());
+                    }
+                    None => {}
+                },
+            }
+        }
+    }
+
+    /// Handles one text frame; `Err` ends the connection (an acknowledgement could not
+    /// be sent).
+    async fn frame(&mut self, text: &str) -> Result<(), End> {
+        let frame = match frame::parse(text) {
+            Ok(frame) => frame,
+            Err(why) => {
+                self.reject(why.label());
+                return Ok(());
+            }
+        };
+        match frame {
+            Frame::Callback {
+                message_id,
+                topic,
+                data,
+            } => self.callback(&message_id, &topic, data).await,
+            Frame::Event { message_id } => self.ack(&message_id, EVENT_ACK_DATA).await,
+            Frame::Ping { message_id, data } => self.ack(&message_id, &data).await,
+            Frame::System { message_id } => self.ack(&message_id, "").await,
+            Frame::Disconnect { message_id } => {
+                self.ack(&message_id, "").await?;
+                tracing::info!("DingTalk will close this Stream connection; opening the next one");
+                if let Some(away) = self.away.take() {
+                    let _ = away.send(());
+                }
+                Ok(())
+            }
+        }
+    }
+
+    /// A CALLBACK frame: decided by admission, acknowledged, then started. Past the
+    /// in-flight bound (or with the replay defence full) it is left unacknowledged, so
+    /// DingTalk delivers it again later, as it does for HTTP's 503.
+    async fn callback(
+        &mut self,
+        message_id: &str,
+        topic: &str,
+        data: Option<String>,
+    ) -> Result<(), End> {
+        if topic != BOT_MESSAGE_TOPIC {
+            self.reject("unknown_topic");
+            return self.ack(message_id, CALLBACK_ACK_DATA).await;
+        }
+        let incoming = data
+            .as_deref()
+            .ok_or(())
+            .and_then(|d| Incoming::from_json(d.as_bytes()).map_err(|_| ()));
+        let Ok(incoming) = incoming else {
+            // It will not decode any better when delivered again.
+            self.reject("bad_data");
+            return self.ack(message_id, CALLBACK_ACK_DATA).await;
+        };
+        let metrics = self.app.metrics.clone();
+        match admission::prepare(&self.app, incoming) {
+            Ok(admitted) => {
+                let acked = self.ack(message_id, CALLBACK_ACK_DATA).await;
+                // Started even if the acknowledgement failed: its msgId is claimed, so a
+                // delivery on the next connection is a duplicate and would never run.
+                metrics.callback("stream", admitted.start().label());
+                acked
+            }
+            Err(not_run @ (Admission::Busy | Admission::DedupeFull)) => {
+                metrics.callback("stream", not_run.label());
+                metrics.stream().unacknowledged(not_run.label());
+                Ok(())
+            }
+            Err(done) => {
+                metrics.callback("stream", done.label());
+                self.ack(message_id, CALLBACK_ACK_DATA).await
+            }
+        }
+    }
+
+    async fn ack(&mut self, message_id: &str, data: &str) -> Result<(), End> {
+        let ack = frame::ack(message_id, data);
+        match self.socket.send(Message::Text(ack.into())).await {
+            Ok(()) => {
+                self.app.metrics.stream().ack();
+                Ok(())
+            }
+            Err(e) => Err(End::Dropped(crate::telemetry::causes(&e))),
+        }
+    }
+
+    fn reject(&self, reason: &'static str) {
+        self.app.metrics.stream().rejected(reason);
+        if let Some(suppressed) = self.app.rejections.admit(now_ms()) {
+            tracing::warn!(reason, suppressed, "Stream frame not used");
+        }
+    }
+
+    /// Sends a close frame and waits briefly for the gateway's.
+    async fn close(mut self) -> End {
+        let _ = self.socket.send(Message::Close(None)).await;
+        let _ = tokio::time::timeout(CLOSE_WAIT, async {
+            while let Some(Ok(message)) = self.socket.next().await {
+                if matches!(message, Message::Close(_)) {
+                    break;
+                }
+            }
+        })
+        .await;
+        End::Stopped
+    }
+}

@@ -1,0 +1,369 @@
+//! Stream mode against the simulator's gateway: the open call, acknowledgements before
+//! work, pings, make-before-break, reconnects, half-open sockets, duplicates, garbage,
+//! routing and readiness, refused credentials, `both`, and SIGTERM.
+
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+use crate::{helpers::*, process::*};
+
+const BOT_TOPIC: &str = "/v1.0/im/bot/messages/get";
+
+async fn stream_app(extra: &[(&str, &str)]) -> TestApp {
+    let mut settings = vec![("QUNGUAN_MODE", "stream")];
+    settings.extend_from_slice(extra);
+    let app = spawn_app_with(&settings).await;
+    wait_for("a Stream connection", || {
+        app.fake.sim().stream_links().open == 1
+    })
+    .await;
+    app
+}
+
+/// Polls `done` every 10 ms for up to 15 s.
+async fn wait_for(what: &str, done: impl Fn() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while !done() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+/// The acknowledgement qunguan sent for `message_id`, if any.
+fn ack_of(app: &TestApp, message_id: &str) -> Option<Value> {
+    app.fake
+        .sim()
+        .upstream()
+        .into_iter()
+        .find(|f| f["headers"]["messageId"] == message_id)
+}
+
+async fn wait_ack(app: &TestApp, message_id: &str) -> Value {
+    wait_for("the acknowledgement", || ack_of(app, message_id).is_some()).await;
+    ack_of(app, message_id).unwrap()
+}
+
+fn replies(app: &TestApp) -> usize {
+    app.fake.count("/robot/sendBySession")
+}
+
+#[tokio::test]
+async fn the_open_call_carries_the_documented_fields() {
+    let app = stream_app(&[]).await;
+    let open = &app.fake.requests_to("/v1.0/gateway/connections/open")[0];
+    assert_eq!(open.headers["content-type"], "application/json");
+    assert_eq!(open.headers["accept"], "application/json");
+    let body = open.json();
+    assert_eq!(body["clientId"], APP_KEY);
+    assert_eq!(body["clientSecret"], SECRET);
+    assert_eq!(
+        body["subscriptions"],
+        json!([{"type": "CALLBACK", "topic": BOT_TOPIC}])
+    );
+    assert!(
+        body["ua"].as_str().unwrap().starts_with("qunguan/"),
+        "{body}"
+    );
+    let ready = app.http.get(app.url("/readyz")).send().await.unwrap();
+    assert_eq!(ready.status(), 200);
+}
+
+#[tokio::test]
+async fn a_message_is_acknowledged_before_its_slow_reply_and_answered() {
+    let app = stream_app(&[]).await;
+    let body = app.group_message(MEMBER, "/help");
+    app.fake.script(
+        "POST",
+        "/robot/sendBySession",
+        200,
+        json!({"errcode": 0}),
+        Duration::from_millis(1500),
+    );
+    let started = Instant::now();
+    let id = app.fake.sim().push_message(&body).unwrap();
+    let ack = wait_ack(&app, &id).await;
+    let acked_after = started.elapsed();
+    assert_eq!(
+        ack,
+        json!({"code": 200, "headers": {"messageId": id, "contentType": "application/json"},
+               "message": "OK", "data": "{\"response\":null}"})
+    );
+    app.settle().await;
+    assert!(
+        acked_after < Duration::from_millis(1000),
+        "acknowledged after {acked_after:?}"
+    );
+    assert!(
+        started.elapsed() >= Duration::from_millis(1500),
+        "the reply was slow"
+    );
+    assert_eq!(replies(&app), 1);
+    let metrics = app.metrics().await;
+    assert!(
+        metrics.contains(r#"qunguan_callbacks_total{transport="stream",outcome="accepted"} 1"#),
+        "{metrics}"
+    );
+}
+
+#[tokio::test]
+async fn a_ping_is_answered_with_its_data() {
+    let app = stream_app(&[]).await;
+    let id = app
+        .fake
+        .sim()
+        .push_frame("SYSTEM", "ping", r#"{"opaque":"123-dsfs"}"#)
+        .unwrap();
+    let ack = wait_ack(&app, &id).await;
+    assert_eq!(
+        (ack["code"].clone(), ack["data"].clone()),
+        (json!(200), json!(r#"{"opaque":"123-dsfs"}"#))
+    );
+    let id = app
+        .fake
+        .sim()
+        .push_frame("SYSTEM", "KEEPALIVE", "")
+        .unwrap();
+    assert_eq!(
+        wait_ack(&app, &id).await["code"],
+        200,
+        "any SYSTEM frame with a messageId"
+    );
+    let id = app.fake.sim().push_frame("EVENT", "*", "{}").unwrap();
+    assert_eq!(
+        wait_ack(&app, &id).await["data"],
+        r#"{"status":"SUCCESS","message":"OK"}"#
+    );
+}
+
+#[tokio::test]
+async fn garbage_frames_are_counted_and_the_connection_survives() {
+    let app = stream_app(&[]).await;
+    let sim = app.fake.sim();
+    assert!(sim.push_raw("not json at all"));
+    assert!(sim.push_raw(r#"{"type":"CALLBACK"}"#));
+    assert!(sim.push_raw(r#"{"type":"CALLBACK","headers":{"topic":"x"}}"#));
+    let undecodable = sim
+        .push_frame("CALLBACK", BOT_TOPIC, "{not a body")
+        .unwrap();
+    let unknown_topic = sim
+        .push_frame("CALLBACK", "/v1.0/card/instances/callback", "{}")
+        .unwrap();
+    sim.push_frame("NEWFANGLED", "x", "{}").unwrap();
+    wait_ack(&app, &undecodable).await;
+    wait_ack(&app, &unknown_topic).await;
+    let body = app.group_message(MEMBER, "/help");
+    sim.push_message(&body).unwrap();
+    let reply = reply_text(
+        &app.fake
+            .webhook_reply(body["msgId"].as_str().unwrap())
+            .await,
+    );
+    assert!(reply.contains("/help"), "{reply}");
+    assert_eq!(sim.stream_links().opened, 1, "never reconnected");
+    let metrics = app.metrics().await;
+    for reason in [
+        "not_json",
+        "no_headers",
+        "no_message_id",
+        "bad_data",
+        "unknown_topic",
+        "unknown_type",
+    ] {
+        let line = format!(r#"qunguan_stream_frames_rejected_total{{reason="{reason}"}} 1"#);
+        assert!(metrics.contains(&line), "{line} missing from {metrics}");
+    }
+}
+
+#[tokio::test]
+async fn a_disconnect_opens_the_next_connection_before_the_old_one_closes() {
+    let app = stream_app(&[]).await;
+    let sim = app.fake.sim();
+    assert!(sim.disconnect(Duration::from_millis(1500)));
+    wait_for("a second connection beside the first", || {
+        let links = sim.stream_links();
+        links.opened == 2 && links.open == 2
+    })
+    .await;
+    wait_for("the old connection to close", || {
+        sim.stream_links().open == 1
+    })
+    .await;
+    let body = app.group_message(MEMBER, "/help");
+    sim.push_message(&body).unwrap();
+    app.fake
+        .webhook_reply(body["msgId"].as_str().unwrap())
+        .await;
+    assert_eq!(
+        app.fake.count("/v1.0/gateway/connections/open"),
+        2,
+        "a fresh ticket"
+    );
+    let metrics = app.metrics().await;
+    assert!(
+        metrics.contains(r#"qunguan_stream_reconnects_total{reason="disconnect"} 1"#),
+        "{metrics}"
+    );
+}
+
+#[tokio::test]
+async fn a_cut_connection_is_opened_again() {
+    let app = stream_app(&[]).await;
+    let sim = app.fake.sim();
+    assert!(sim.cut());
+    wait_for("a new connection", || {
+        sim.stream_links().opened == 2 && sim.stream_links().open == 1
+    })
+    .await;
+    let body = app.group_message(MEMBER, "/help");
+    sim.push_message(&body).unwrap();
+    app.fake
+        .webhook_reply(body["msgId"].as_str().unwrap())
+        .await;
+    let metrics = app.metrics().await;
+    assert!(
+        metrics.contains(r#"qunguan_stream_reconnects_total{reason="dropped"} 1"#),
+        "{metrics}"
+    );
+}
+
+#[tokio::test]
+async fn a_half_open_socket_is_replaced() {
+    let app = stream_app(&[("QUNGUAN_STREAM_KEEPALIVE_SECS", "1")]).await;
+    let sim = app.fake.sim();
+    assert!(sim.stall());
+    let started = Instant::now();
+    wait_for("the silent socket replaced", || {
+        sim.stream_links().opened == 2
+    })
+    .await;
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
+    let metrics = app.metrics().await;
+    assert!(
+        metrics.contains(r#"qunguan_stream_reconnects_total{reason="half_open"} 1"#),
+        "{metrics}"
+    );
+}
+
+#[tokio::test]
+async fn a_message_pushed_three_times_is_answered_once() {
+    let app = stream_app(&[]).await;
+    let body = app.group_message(MEMBER, "/help");
+    let ids: Vec<String> = (0..3)
+        .map(|_| app.fake.sim().push_message(&body).unwrap())
+        .collect();
+    for id in &ids {
+        wait_ack(&app, id).await;
+    }
+    app.settle().await;
+    assert_eq!(replies(&app), 1);
+    let metrics = app.metrics().await;
+    assert!(
+        metrics.contains(r#"qunguan_callbacks_total{transport="stream",outcome="duplicate"} 2"#),
+        "{metrics}"
+    );
+}
+
+#[tokio::test]
+async fn callback_is_not_routed_and_readyz_follows_the_connection() {
+    let app = stream_app(&[]).await;
+    let response = app.post_callback(&app.group_message(MEMBER, "/help")).await;
+    assert_eq!(
+        response.status(),
+        404,
+        "nothing runs from an unsigned path in stream mode"
+    );
+    for _ in 0..5 {
+        app.fake.script(
+            "POST",
+            "/v1.0/gateway/connections/open",
+            503,
+            json!({"code": "busy"}),
+            Duration::ZERO,
+        );
+    }
+    assert!(app.fake.sim().cut());
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let status = app
+            .http
+            .get(app.url("/readyz"))
+            .send()
+            .await
+            .unwrap()
+            .status();
+        if status == 503 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "/readyz stayed {status}");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(
+        app.http
+            .get(app.url("/healthz"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+}
+
+#[tokio::test]
+async fn both_modes_share_one_dedupe() {
+    let app = spawn_app_with(&[("QUNGUAN_MODE", "both")]).await;
+    wait_for("a Stream connection", || {
+        app.fake.sim().stream_links().open == 1
+    })
+    .await;
+    let body = app.group_message(MEMBER, "/help");
+    let response = app.post_callback(&body).await;
+    assert_eq!(response.status(), 200);
+    let id = app.fake.sim().push_message(&body).unwrap();
+    wait_ack(&app, &id).await;
+    app.settle().await;
+    assert_eq!(
+        replies(&app),
+        1,
+        "seen over HTTP, not run again over Stream"
+    );
+}
+
+#[tokio::test]
+async fn refused_credentials_exit_2_naming_them() {
+    let fake = crate::fake::FakeDingTalk::start().await;
+    fake.sim().require_credentials(APP_KEY, "the-real-secret");
+    let dir = tempfile::tempdir().unwrap();
+    let (child, _) = spawn_binary(&fake, dir.path(), &[("QUNGUAN_MODE", "stream")]);
+    let out = tokio::task::spawn_blocking(move || child.wait_with_output().unwrap())
+        .await
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("DINGTALK_APP_KEY") && stderr.contains("DINGTALK_APP_SECRET"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains(SECRET), "the secret is not printed");
+}
+
+#[tokio::test]
+async fn sigterm_closes_the_connection_with_a_close_frame_and_exits_0() {
+    let fake = crate::fake::FakeDingTalk::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let (child, base) = spawn_binary(&fake, dir.path(), &[("QUNGUAN_MODE", "stream")]);
+    wait_healthy(&base).await;
+    wait_for("a Stream connection", || {
+        fake.sim().stream_links().open == 1
+    })
+    .await;
+    let (status, log) = tokio::task::spawn_blocking(move || sigterm_and_wait(child))
+        .await
+        .unwrap();
+    assert!(status.success(), "{status}: {log}");
+    assert_eq!(fake.sim().stream_links().closed_by_client, 1, "{log}");
+}
