@@ -61,6 +61,8 @@ struct Link {
 #[derive(Default)]
 pub(super) struct Gateway {
     addr: Mutex<Option<SocketAddr>>,
+    /// The host connections/open names instead of 127.0.0.1 (a test of proxies).
+    host: Mutex<Option<String>>,
     tickets: Mutex<HashMap<String, Instant>>,
     links: Mutex<Vec<Link>>,
     opened: AtomicUsize,
@@ -119,7 +121,16 @@ impl Simulator {
         };
         let ticket = format!("ticket-{:016x}", fastrand::u64(..));
         lock(&self.inner.gateway.tickets).insert(ticket.clone(), Instant::now());
-        json_ok(json!({"endpoint": format!("ws://{addr}/connect"), "ticket": ticket}))
+        let host = lock(&self.inner.gateway.host)
+            .clone()
+            .unwrap_or_else(|| addr.ip().to_string());
+        let endpoint = format!("ws://{host}:{}/connect", addr.port());
+        json_ok(json!({"endpoint": endpoint, "ticket": ticket}))
+    }
+
+    /// Names the gateway by `host` (e.g. `localhost`) in connections/open answers.
+    pub fn set_gateway_host(&self, host: &str) {
+        *lock(&self.inner.gateway.host) = Some(host.to_owned());
     }
 
     /// Pushes a robot message (an HTTP callback body) to the newest connection as a

@@ -367,3 +367,116 @@ async fn sigterm_closes_the_connection_with_a_close_frame_and_exits_0() {
     assert!(status.success(), "{status}: {log}");
     assert_eq!(fake.sim().stream_links().closed_by_client, 1, "{log}");
 }
+
+#[tokio::test]
+async fn past_the_in_flight_bound_a_message_is_left_for_dingtalk_to_deliver_again() {
+    let app = stream_app(&[("QUNGUAN_MAX_IN_FLIGHT", "1")]).await;
+    app.fake.script(
+        "POST",
+        "/robot/sendBySession",
+        200,
+        json!({"errcode": 0}),
+        Duration::from_millis(1000),
+    );
+    let first = app
+        .fake
+        .sim()
+        .push_message(&app.group_message(MEMBER, "/help"))
+        .unwrap();
+    wait_ack(&app, &first).await;
+    let second = app
+        .fake
+        .sim()
+        .push_message(&app.group_message(MEMBER, "/help"))
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !app
+        .metrics()
+        .await
+        .contains(r#"qunguan_stream_frames_unacknowledged_total{reason="busy"} 1"#)
+    {
+        assert!(
+            Instant::now() < deadline,
+            "the busy message was not counted"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert!(
+        ack_of(&app, &second).is_none(),
+        "not acknowledged, so DingTalk delivers it again"
+    );
+}
+
+/// An HTTP CONNECT proxy on 127.0.0.1 that records each request line and tunnels.
+async fn connect_proxy() -> (u16, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let log = seen.clone();
+    tokio::spawn(async move {
+        while let Ok((mut client, _)) = listener.accept().await {
+            let log = log.clone();
+            tokio::spawn(async move {
+                let mut head = Vec::new();
+                let mut byte = [0u8; 1];
+                while !head.ends_with(b"\r\n\r\n") {
+                    if client.read(&mut byte).await.unwrap_or(0) == 0 {
+                        return;
+                    }
+                    head.push(byte[0]);
+                }
+                let line = String::from_utf8_lossy(&head)
+                    .lines()
+                    .next()
+                    .unwrap_or_default()
+                    .to_owned();
+                log.lock().unwrap().push(line.clone());
+                let target = line
+                    .split_whitespace()
+                    .nth(1)
+                    .unwrap_or_default()
+                    .to_owned();
+                let Ok(mut upstream) = tokio::net::TcpStream::connect(target).await else {
+                    let _ = client.write_all(b"HTTP/1.1 502 Bad Gateway\r\n\r\n").await;
+                    return;
+                };
+                let _ = client
+                    .write_all(b"HTTP/1.1 200 Connection established\r\n\r\n")
+                    .await;
+                let _ = tokio::io::copy_bidirectional(&mut client, &mut upstream).await;
+            });
+        }
+    });
+    (port, seen)
+}
+
+#[tokio::test]
+async fn the_websocket_goes_through_the_configured_proxy() {
+    let fake = crate::fake::FakeDingTalk::start().await;
+    fake.sim().set_gateway_host("localhost");
+    let (port, seen) = connect_proxy().await;
+    let proxy = format!("http://127.0.0.1:{port}");
+    let dir = tempfile::tempdir().unwrap();
+    let settings = [
+        ("QUNGUAN_MODE", "stream"),
+        ("HTTP_PROXY", proxy.as_str()),
+        ("NO_PROXY", "127.0.0.1"),
+    ];
+    let (child, base) = spawn_binary(&fake, dir.path(), &settings);
+    wait_healthy(&base).await;
+    wait_for("a Stream connection through the proxy", || {
+        fake.sim().stream_links().open == 1
+    })
+    .await;
+    let lines = seen.lock().unwrap().clone();
+    assert!(
+        lines.len() == 1 && lines[0].starts_with("CONNECT localhost:"),
+        "{lines:?}"
+    );
+    let (status, log) = tokio::task::spawn_blocking(move || sigterm_and_wait(child))
+        .await
+        .unwrap();
+    assert!(status.success(), "{log}");
+    assert!(!log.contains("ticket-"), "the ticket is not logged: {log}");
+}
