@@ -30,6 +30,10 @@ enum Command {
         /// Reply language, `zh` or `en` (default: QUNGUAN_LANG, else zh).
         #[arg(long, value_parser = parse_lang)]
         lang: Option<Lang>,
+        /// How messages reach qunguan: `http` (signed callbacks) or `stream` (the
+        /// simulated Stream gateway pushes them over a WebSocket).
+        #[arg(long, value_enum, default_value = "http")]
+        mode: demo::DemoMode,
     },
     /// Post one signed test callback to a deployment and say what the answer means.
     Send {
@@ -77,7 +81,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Serve => serve(),
-        Command::Demo { script, lang } => demo::main(demo::Options { script, lang }),
+        Command::Demo { script, lang, mode } => demo::main(demo::Options { script, lang, mode }),
         Command::Send {
             url,
             secret,

@@ -253,3 +253,21 @@ async fn healthcheck_passes_on_a_running_server_and_fails_without_one() {
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("QUNGUAN_LISTEN"), "{}", stderr(&out));
 }
+
+#[tokio::test]
+async fn the_tour_runs_over_stream_too() {
+    let tour = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/tour.txt");
+    let out = qunguan(
+        &["demo", "--script", tour, "--lang", "en", "--mode", "stream"],
+        &[],
+    )
+    .await;
+    let text = stdout(&out);
+    assert!(out.status.success(), "{text}\n{}", stderr(&out));
+    assert!(
+        text.contains("connected to the simulated Stream gateway"),
+        "{text}"
+    );
+    assert!(text.contains(", 0 failed."), "{text}");
+    assert!(text.contains("Removed member02 from the group."), "{text}");
+}

@@ -5,7 +5,7 @@ use std::io::Write;
 
 use tokio::sync::broadcast;
 
-use super::{Demo, render, sample};
+use super::{Demo, DemoMode, render, sample};
 use crate::{
     clock::now_ms,
     commands::outcome::is_failure_title,
@@ -62,12 +62,21 @@ impl Demo {
         };
         // Whatever arrived after an earlier reply was given up on is not this reply.
         while self.outbox.try_recv().is_ok() {}
-        let url = format!("http://{}/callback", self.server.addr);
-        let response = signed::post(&self.http, &url, &self.secret, &draft.body(now_ms()))
-            .await
-            .map_err(|e| format!("could not reach qunguan: {e}"))?;
-        if !response.status().is_success() {
-            return Err(format!("qunguan answered HTTP {}", response.status()));
+        match self.mode {
+            DemoMode::Stream => {
+                self.sim
+                    .push_message(&draft.body(now_ms()))
+                    .ok_or("qunguan has no Stream connection")?;
+            }
+            DemoMode::Http => {
+                let url = format!("http://{}/callback", self.server.addr);
+                let response = signed::post(&self.http, &url, &self.secret, &draft.body(now_ms()))
+                    .await
+                    .map_err(|e| format!("could not reach qunguan: {e}"))?;
+                if !response.status().is_success() {
+                    return Err(format!("qunguan answered HTTP {}", response.status()));
+                }
+            }
         }
         let mut parts = Vec::new();
         loop {

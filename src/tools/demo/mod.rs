@@ -42,6 +42,17 @@ pub struct Options {
     pub script: Option<PathBuf>,
     /// Reply language; `QUNGUAN_LANG` or Chinese when unset.
     pub lang: Option<Lang>,
+    pub mode: DemoMode,
+}
+
+/// How the demo's messages reach qunguan.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum DemoMode {
+    /// Signed HTTP callbacks to `/callback`.
+    #[default]
+    Http,
+    /// Frames pushed by the simulated Stream gateway over qunguan's WebSocket.
+    Stream,
 }
 
 /// How a demo run went.
@@ -96,7 +107,7 @@ pub async fn run(options: Options) -> Result<Summary, DemoError> {
         .lang
         .or_else(|| std::env::var("QUNGUAN_LANG").ok()?.parse().ok())
         .unwrap_or_default();
-    let mut demo = Demo::start(lang, color).await?;
+    let mut demo = Demo::start(lang, color, options.mode).await?;
     demo.banner(script.is_none());
     let mut summary = Summary::default();
     match script {
@@ -190,6 +201,7 @@ struct Demo {
     lang: Lang,
     color: bool,
     reply_wait: Duration,
+    mode: DemoMode,
     /// The code of the last reply that asked for `/confirm <code>`; a line's `{code}`
     /// stands for it, so a script can confirm what it asked for.
     last_code: Option<String>,

@@ -5,11 +5,11 @@ use std::{collections::HashMap, io::Write, time::Duration};
 
 use secrecy::SecretString;
 
-use super::{Demo, DemoError, sample};
+use super::{Demo, DemoError, DemoMode, sample};
 use crate::{config::Config, i18n::Lang, server, simulator::Simulator, tools::signed::random_hex};
 
 impl Demo {
-    pub(super) async fn start(lang: Lang, color: bool) -> Result<Self, DemoError> {
+    pub(super) async fn start(lang: Lang, color: bool, mode: DemoMode) -> Result<Self, DemoError> {
         let start = |e: String| DemoError::Start(e);
         let sim = Simulator::new();
         sample::populate(&sim);
@@ -17,6 +17,9 @@ impl Demo {
         let secret = random_hex(40);
         sim.require_credentials(app_key, &secret);
         let (sim_addr, _task) = sim.serve().await.map_err(|e| start(e.to_string()))?;
+        sim.serve_gateway()
+            .await
+            .map_err(|e| start(e.to_string()))?;
         let sim_url = format!("http://{sim_addr}");
         let settings: HashMap<&str, String> = [
             ("DINGTALK_APP_KEY", app_key.to_owned()),
@@ -33,6 +36,15 @@ impl Demo {
                 "QUNGUAN_LANG",
                 if lang == Lang::En { "en" } else { "zh" }.to_owned(),
             ),
+            (
+                "QUNGUAN_MODE",
+                if mode == DemoMode::Stream {
+                    "stream"
+                } else {
+                    "http"
+                }
+                .to_owned(),
+            ),
         ]
         .into_iter()
         .collect();
@@ -43,6 +55,9 @@ impl Demo {
         let server = server::start(config)
             .await
             .map_err(|e| start(e.to_string()))?;
+        if mode == DemoMode::Stream {
+            wait_for_stream(&sim).await.map_err(start)?;
+        }
         Ok(Self {
             sim,
             sim_url,
@@ -55,6 +70,7 @@ impl Demo {
             color,
             reply_wait,
             last_code: None,
+            mode,
         })
     }
 
@@ -65,11 +81,17 @@ impl Demo {
             b("qunguan demo:"),
             self.sim_url
         );
-        out!(
-            "qunguan is listening on http://{}/callback; group {} is bound.",
-            self.server.addr,
-            b(sample::GROUP_NAME)
-        );
+        match self.mode {
+            DemoMode::Http => out!(
+                "qunguan is listening on http://{}/callback; group {} is bound.",
+                self.server.addr,
+                b(sample::GROUP_NAME)
+            ),
+            DemoMode::Stream => out!(
+                "qunguan is connected to the simulated Stream gateway (no /callback); group {} is bound.",
+                b(sample::GROUP_NAME)
+            ),
+        }
         self.who();
         if interactive {
             out!(
@@ -205,4 +227,16 @@ impl Demo {
             );
         }
     }
+}
+
+/// Waits for qunguan's Stream connection to the simulated gateway.
+async fn wait_for_stream(sim: &Simulator) -> Result<(), String> {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while sim.stream_links().open == 0 {
+        if tokio::time::Instant::now() > deadline {
+            return Err("qunguan did not open its Stream connection within 10 s".into());
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    Ok(())
 }
