@@ -149,15 +149,120 @@ fn compose_runs_the_image_with_dotenv_a_volume_and_the_port() {
     assert_valid_config("deploy/docker-compose.yml", &env);
 }
 
-/// Every document of every file kustomization.yaml lists, by kind.
+/// Every document of every resource the kustomization in `dir` lists (directories are
+/// kustomizations of their own, followed), with its strategic-merge patches' container
+/// env appended to the Deployment's.
+fn kustomized(dir: &str) -> Vec<Yaml> {
+    let kustomization = &yaml(&format!("{dir}/kustomization.yaml"))[0];
+    let mut objects: Vec<Yaml> = Vec::new();
+    for resource in kustomization["resources"].as_vec().unwrap() {
+        let path = format!("{dir}/{}", resource.as_str().unwrap());
+        if Path::new(ROOT).join(&path).is_dir() {
+            objects.extend(kustomized(&path));
+        } else {
+            objects.extend(yaml(&path));
+        }
+    }
+    for patch in kustomization["patches"].as_vec().into_iter().flatten() {
+        let patch = &yaml(&format!("{dir}/{}", patch["path"].as_str().unwrap()))[0];
+        let target = objects
+            .iter_mut()
+            .find(|o| {
+                o["kind"] == patch["kind"] && o["metadata"]["name"] == patch["metadata"]["name"]
+            })
+            .expect("a patch names an object of the base");
+        let extra = patch["spec"]["template"]["spec"]["containers"][0]["env"]
+            .as_vec()
+            .unwrap();
+        let Yaml::Hash(deployment) = target else {
+            panic!("not a mapping")
+        };
+        let env = env_of_first_container(deployment);
+        env.retain(|e| !extra.iter().any(|x| x["name"] == e["name"]));
+        env.extend(extra.iter().cloned());
+    }
+    objects
+}
+
+/// The env list of a Deployment's first container, to change.
+fn env_of_first_container(deployment: &mut yaml_rust2::yaml::Hash) -> &mut Vec<Yaml> {
+    let key = |k: &str| Yaml::String(k.to_owned());
+    let mut node = deployment.get_mut(&key("spec")).unwrap();
+    for k in ["template", "spec", "containers"] {
+        node = match node {
+            Yaml::Hash(h) => h.get_mut(&key(k)).unwrap(),
+            _ => panic!("{k}"),
+        };
+    }
+    let Yaml::Array(containers) = node else {
+        panic!("containers")
+    };
+    let Yaml::Hash(container) = &mut containers[0] else {
+        panic!("container")
+    };
+    match container.get_mut(&key("env")).unwrap() {
+        Yaml::Array(env) => env,
+        _ => panic!("env"),
+    }
+}
+
+/// Every object of the HTTP deployment.
 fn kubernetes_objects() -> Vec<Yaml> {
-    let kustomization = &yaml("deploy/kubernetes/kustomization.yaml")[0];
-    kustomization["resources"]
-        .as_vec()
+    kustomized("deploy/kubernetes")
+}
+
+/// The settings a Deployment's first container gets: the Secret's, then its env.
+fn pod_settings(objects: &[Yaml]) -> Vec<(String, String)> {
+    let secret = object(objects, "Secret");
+    let container = &object(objects, "Deployment")["spec"]["template"]["spec"]["containers"][0];
+    let mut env: Vec<(String, String)> = secret["stringData"]
+        .as_hash()
         .unwrap()
         .iter()
-        .flat_map(|file| yaml(&format!("deploy/kubernetes/{}", file.as_str().unwrap())))
-        .collect()
+        .map(|(k, v)| (k.as_str().unwrap().into(), v.as_str().unwrap().into()))
+        .collect();
+    env.extend(container["env"].as_vec().unwrap().iter().map(|e| {
+        let name = e["name"].as_str().unwrap().to_owned();
+        (name, e["value"].as_str().unwrap_or_default().to_owned())
+    }));
+    env
+}
+
+#[test]
+fn the_stream_variants_expose_nothing_and_set_the_mode() {
+    let objects = kustomized("deploy/kubernetes/stream");
+    for kind in ["Service", "Ingress"] {
+        assert!(
+            objects.iter().all(|o| o["kind"].as_str() != Some(kind)),
+            "no {kind} in Stream mode"
+        );
+    }
+    let env = pod_settings(&objects);
+    assert_valid_config("deploy/kubernetes/stream", &env);
+    assert!(
+        env.contains(&("QUNGUAN_MODE".into(), "stream".into())),
+        "{env:?}"
+    );
+    let config =
+        Config::from_lookup(|n| env.iter().find(|(k, _)| k == n).map(|(_, v)| v.clone())).unwrap();
+    assert_eq!(config.mode, qunguan::config::Mode::Stream);
+
+    let doc = &yaml("deploy/docker-compose.stream.yml")[0];
+    let service = &doc["services"]["qunguan"];
+    assert!(
+        service["ports"].is_badvalue(),
+        "no port published in Stream mode"
+    );
+    let env: Vec<(String, String)> = service["environment"]
+        .as_hash()
+        .unwrap()
+        .iter()
+        .map(|(k, v)| (k.as_str().unwrap().into(), v.as_str().unwrap().into()))
+        .collect();
+    assert!(env.contains(&("QUNGUAN_MODE".into(), "stream".into())));
+    assert_valid_config("deploy/docker-compose.stream.yml", &env);
+    let volume = service["volumes"][0].as_str().unwrap();
+    assert!(volume.ends_with(":/data"), "{volume}");
 }
 
 fn object<'a>(objects: &'a [Yaml], kind: &str) -> &'a Yaml {
@@ -229,19 +334,10 @@ fn the_kubernetes_objects_fit_together() {
         container["envFrom"][0]["secretRef"]["name"].as_str(),
         Some(secret_name)
     );
-    let mut env: Vec<(String, String)> = secret["stringData"]
-        .as_hash()
-        .unwrap()
-        .iter()
-        .map(|(k, v)| (k.as_str().unwrap().into(), v.as_str().unwrap().into()))
-        .collect();
+    let env = pod_settings(&objects);
     for key in ["DINGTALK_APP_KEY", "DINGTALK_APP_SECRET"] {
         assert!(env.iter().any(|(k, _)| k == key), "the Secret holds {key}");
     }
-    env.extend(container["env"].as_vec().unwrap().iter().map(|e| {
-        let name = e["name"].as_str().unwrap().to_owned();
-        (name, e["value"].as_str().unwrap_or_default().to_owned())
-    }));
     assert_valid_config("deploy/kubernetes", &env);
 
     // The store's volume is the claim, mounted where QUNGUAN_DATABASE_URL points.
