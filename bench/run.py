@@ -6,6 +6,8 @@ SECRET = "bench-secret"
 FAKE = "http://127.0.0.1:18081"
 REPLIES_LOG = "/tmp/bench-replies.log"
 QUNGUAN_ADDR, FLOOR_ADDR = "127.0.0.1:18090", "127.0.0.1:18080"
+STREAM_ADDR = "127.0.0.1:18091"
+WEBHOOK = "http://127.0.0.1:18081/robot/sendBySession?session=bench"
 
 
 def sign(ts):
@@ -80,13 +82,40 @@ def measure(args, who, cmd, run_id, qunguan_pid):
         after_load = metrics()
         time.sleep(5)  # then count what is still owed 5 s after the load stopped
         after = metrics()
-        accepted = metric_sum(after, 'qunguan_callbacks_total{outcome="accepted"}') - metric_sum(before, 'qunguan_callbacks_total{outcome="accepted"}')
+        accepted = metric_sum(after, 'qunguan_callbacks_total{transport="http",outcome="accepted"}') - metric_sum(before, 'qunguan_callbacks_total{transport="http",outcome="accepted"}')
         replied = metric_sum(after, "qunguan_replies_total") - metric_sum(before, "qunguan_replies_total")
         result["owed"] = int(accepted - replied)
         result["tokens"] = int(metric_sum(after, "qunguan_token_fetches_total") - metric_sum(before, "qunguan_token_fetches_total"))
-        result["busy"] = int(metric_sum(after_load, 'qunguan_callbacks_total{outcome="busy"}') - metric_sum(before, 'qunguan_callbacks_total{outcome="busy"}'))
+        result["busy"] = int(metric_sum(after_load, 'qunguan_callbacks_total{transport="http",outcome="busy"}') - metric_sum(before, 'qunguan_callbacks_total{transport="http",outcome="busy"}'))
         result["peak_rss"] = rss_kib(qunguan_pid, "VmHWM")
     return result
+
+
+def measure_stream(args, gateway, cmd, run_id):
+    """Frames pushed by the local gateway to the Stream-mode qunguan for args.seconds."""
+    before_replies = replies_logged()
+    gateway.stdin.write(f"run {args.seconds} {cmd} {run_id} {WEBHOOK}\n")
+    gateway.stdin.flush()
+    line = gateway.stdout.readline().strip()
+    counts = dict(part.split("=") for part in line.split())
+    time.sleep(2.5)  # nginx flushes the reply log every second
+    return {"rate": int(counts["acked"]) / args.seconds,
+            "replies": (replies_logged() - before_replies) / args.seconds}
+
+
+def start_stream(work):
+    """The local gateway and a Stream-mode qunguan connected to it."""
+    gateway = subprocess.Popen([os.path.abspath("target/release/examples/stream_gateway")],
+                               stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    api = gateway.stdout.readline().split()[1]
+    env = dict(os.environ, DINGTALK_APP_KEY="dingbenchkey", DINGTALK_APP_SECRET=SECRET,
+               DINGTALK_OAPI_URL=FAKE, DINGTALK_API_URL=api, QUNGUAN_LISTEN=STREAM_ADDR, QUNGUAN_MODE="stream",
+               QUNGUAN_DATABASE_URL=f"sqlite://{work}/stream.db", RUST_LOG=os.environ.get("BENCH_LOG", "info"))
+    log = open(f"{work}/qunguan-stream.log", "w")
+    qunguan = subprocess.Popen([os.path.abspath("target/release/qunguan"), "serve"], env=env, stderr=log, cwd=work)
+    if gateway.stdout.readline().strip() != "connected":
+        sys.exit("the Stream-mode qunguan did not connect to the bench gateway")
+    return gateway, qunguan
 
 
 def main():
@@ -118,6 +147,9 @@ def main():
                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         procs.append(floor)
         wait_http(f"http://{QUNGUAN_ADDR}/readyz")
+        gateway, stream_qunguan = start_stream(work)
+        procs.extend([stream_qunguan, gateway])
+        wait_http(f"http://{STREAM_ADDR}/readyz")
         time.sleep(1)
         idle = rss_kib(qunguan.pid, "VmRSS")
         print(f"machine: {os.cpu_count()} cores; wrk -t2 -c32 -d{args.seconds}s; {args.rounds} rounds, floor and qunguan alternating")
@@ -132,6 +164,10 @@ def main():
                     extra = f" owed={r['owed']} busy={r['busy']} tokens={r['tokens']}" if who == "qunguan" else ""
                     print(f"  round {rnd + 1} {cmd:6} {who:8} callbacks/s={r['rate']:9.0f} replies/s={r['replies']:9.0f} "
                           f"p50={r['p50']:.2f}ms p99={r['p99']:.2f}ms non2xx={r['non2xx']}{extra}", flush=True)
+                if cmd == "/help":
+                    r = measure_stream(args, gateway, cmd, f"{int(time.time())}{rnd}s")
+                    results.setdefault((cmd, "stream"), []).append(r)
+                    print(f"  round {rnd + 1} {cmd:6} {'stream':8} frames/s={r['rate']:12.0f} replies/s={r['replies']:9.0f}", flush=True)
         print()
         print(f"{'path':8}{'callbacks/s q / floor':>26}{'replies/s q / floor':>26}{'ratio':>8}{'p50 ms':>9}{'p99 ms':>9}{'owed':>6}{'tokens':>8}")
         for cmd in args.commands.split(","):
@@ -141,7 +177,14 @@ def main():
             print(f"{cmd:8}{avg(q, 'rate'):>14.0f} / {avg(f, 'rate'):<9.0f}{avg(q, 'replies'):>14.0f} / {avg(f, 'replies'):<9.0f}"
                   f"{ratio:>8.2f}{max(r['p50'] for r in q):>9.2f}{max(r['p99'] for r in q):>9.2f}"
                   f"{max(r['owed'] for r in q):>6}{sum(r['tokens'] for r in q):>8}")
-        print(f"qunguan RSS: idle {idle / 1024:.1f} MiB, peak {rss_kib(qunguan.pid, 'VmHWM') / 1024:.1f} MiB")
+        if ("/help", "stream") in results:
+            avg = lambda rs, k: sum(r[k] for r in rs) / len(rs)
+            s, h, f = results[("/help", "stream")], results[("/help", "qunguan")], results[("/help", "floor")]
+            print(f"/help over Stream: {avg(s, 'replies'):.0f} replies/s ({avg(s, 'rate'):.0f} frames/s acknowledged); "
+                  f"over HTTP {avg(h, 'replies'):.0f}: Stream / HTTP = {avg(s, 'replies') / avg(h, 'replies'):.2f}, "
+                  f"Stream / floor = {avg(s, 'replies') / avg(f, 'replies'):.2f}")
+        print(f"qunguan RSS: idle {idle / 1024:.1f} MiB, peak {rss_kib(qunguan.pid, 'VmHWM') / 1024:.1f} MiB; "
+              f"Stream-mode qunguan peak {rss_kib(stream_qunguan.pid, 'VmHWM') / 1024:.1f} MiB")
     finally:
         for proc in procs:
             proc.send_signal(signal.SIGTERM)

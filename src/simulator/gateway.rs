@@ -8,7 +8,7 @@ use std::{
     net::SocketAddr,
     sync::{
         Mutex,
-        atomic::{AtomicU64, AtomicUsize, Ordering},
+        atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering},
     },
     time::{Duration, Instant},
 };
@@ -24,7 +24,10 @@ use axum::{
     routing::get,
 };
 use serde_json::{Value, json};
-use tokio::{net::TcpListener, sync::mpsc};
+use tokio::{
+    net::TcpListener,
+    sync::{Notify, mpsc},
+};
 
 use super::{Request, Simulator, api_error, json_ok, lock};
 
@@ -69,6 +72,11 @@ pub(super) struct Gateway {
     closed_by_client: AtomicUsize,
     next: AtomicU64,
     upstream: Mutex<Vec<Value>>,
+    /// Text frames received in all, and a wake-up for each.
+    received: AtomicUsize,
+    arrived: Notify,
+    /// Whether received frames are kept for [`Simulator::upstream`] (off for benchmarks).
+    forget_upstream: AtomicBool,
 }
 
 impl Simulator {
@@ -201,6 +209,25 @@ impl Simulator {
         lock(&self.inner.gateway.upstream).clone()
     }
 
+    /// Text frames qunguan sent in all (acknowledgements, mostly).
+    pub fn upstream_count(&self) -> usize {
+        self.inner.gateway.received.load(Ordering::Relaxed)
+    }
+
+    /// Resolves when a text frame from qunguan arrives (or arrived since the last call:
+    /// one wake-up is kept, so none is missed between a check and the wait).
+    pub async fn upstream_arrived(&self) {
+        self.inner.gateway.arrived.notified().await;
+    }
+
+    /// Stops keeping received frames (counted only), for long benchmark runs.
+    pub fn forget_upstream(&self) {
+        self.inner
+            .gateway
+            .forget_upstream
+            .store(true, Ordering::Relaxed);
+    }
+
     fn newest(&self) -> Option<(u64, mpsc::UnboundedSender<Command>)> {
         lock(&self.inner.gateway.links)
             .last()
@@ -239,8 +266,12 @@ async fn serve_link(sim: Simulator, mut socket: WebSocket) {
         tokio::select! {
             message = socket.recv(), if !stalled => match message {
                 Some(Ok(Message::Text(text))) => {
-                    let value = serde_json::from_str(text.as_str()).unwrap_or(Value::Null);
-                    lock(&gateway.upstream).push(value);
+                    if !gateway.forget_upstream.load(Ordering::Relaxed) {
+                        let value = serde_json::from_str(text.as_str()).unwrap_or(Value::Null);
+                        lock(&gateway.upstream).push(value);
+                    }
+                    gateway.received.fetch_add(1, Ordering::Relaxed);
+                    gateway.arrived.notify_one();
                 }
                 Some(Ok(Message::Close(_))) => {
                     gateway.closed_by_client.fetch_add(1, Ordering::Relaxed);

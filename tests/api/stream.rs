@@ -480,3 +480,31 @@ async fn the_websocket_goes_through_the_configured_proxy() {
     assert!(status.success(), "{log}");
     assert!(!log.contains("ticket-"), "the ticket is not logged: {log}");
 }
+
+#[tokio::test]
+async fn an_endpoint_that_is_not_a_websocket_url_is_refused_and_retried() {
+    let app = stream_app(&[]).await;
+    app.fake.script(
+        "POST",
+        "/v1.0/gateway/connections/open",
+        200,
+        json!({"endpoint": "https://wss-open-connection.dingtalk.com/connect", "ticket": "t1"}),
+        Duration::ZERO,
+    );
+    assert!(app.fake.sim().cut());
+    wait_for("a connection after the refused endpoint", || {
+        app.fake.count("/v1.0/gateway/connections/open") == 3
+            && app.fake.sim().stream_links().open == 1
+    })
+    .await;
+    assert_eq!(
+        app.fake.sim().stream_links().opened,
+        2,
+        "nothing was opened to the https endpoint"
+    );
+    let metrics = app.metrics().await;
+    assert!(
+        metrics.contains(r#"qunguan_stream_reconnects_total{reason="open_failed"} 1"#),
+        "{metrics}"
+    );
+}
