@@ -20,7 +20,7 @@ use axum::{
 };
 
 /// The largest accepted body, in bytes (65,536 accepted, 65,537 refused with 413).
-pub const MAX_BODY_BYTES: usize = 64 * 1024;
+pub const MAX_BODY_BYTES: usize = crate::incoming::MAX_MESSAGE_BYTES;
 /// Asked of DingTalk when all command slots are busy.
 const RETRY_AFTER_SECS: &str = "5";
 

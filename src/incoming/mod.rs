@@ -8,6 +8,9 @@
 mod unique_keys;
 pub mod wire;
 
+/// The largest robot message accepted, in bytes of JSON, whatever the transport.
+pub const MAX_MESSAGE_BYTES: usize = 64 * 1024;
+
 use crate::ids::{MsgId, OpenConversationId, StaffId};
 
 /// A 1:1 chat with the bot, or a group.

@@ -37,7 +37,7 @@ impl StreamMetrics {
         );
         registry.register(
             "stream_frames_rejected",
-            "Stream frames that could not be used, by reason (not_json, no_headers, no_message_id, bad_data, unknown_topic, unknown_type, binary)",
+            "Stream frames that could not be used, by reason (not_json, no_headers, no_message_id, bad_data, too_large, unknown_topic, unknown_type, binary)",
             self.rejected.clone(),
         );
         registry.register(

@@ -182,6 +182,14 @@ impl Reader {
             self.reject("unknown_topic");
             return self.ack(message_id, CALLBACK_ACK_DATA).await;
         }
+        if data
+            .as_ref()
+            .is_some_and(|d| d.len() > crate::incoming::MAX_MESSAGE_BYTES)
+        {
+            // As large as `/callback` refuses with 413; it will not shrink when delivered again.
+            self.reject("too_large");
+            return self.ack(message_id, CALLBACK_ACK_DATA).await;
+        }
         let incoming = data
             .as_deref()
             .ok_or(())

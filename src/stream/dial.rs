@@ -9,7 +9,9 @@ use tokio::{
     io::{AsyncReadExt, AsyncWriteExt},
     net::TcpStream,
 };
-use tokio_tungstenite::{Connector, MaybeTlsStream, WebSocketStream};
+use tokio_tungstenite::{
+    Connector, MaybeTlsStream, WebSocketStream, tungstenite::protocol::WebSocketConfig,
+};
 use url::Url;
 
 use crate::dingtalk::StreamTicket;
@@ -19,6 +21,16 @@ pub type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
 /// The largest proxy answer to a CONNECT that is read.
 const MAX_PROXY_ANSWER: usize = 8 * 1024;
+/// The largest frame or message accepted from the gateway (tungstenite's default is
+/// 64 MiB). A robot message is at most 64 KiB, as on `/callback`; the official Java SDK
+/// allows 256 KiB.
+const MAX_FRAME_BYTES: usize = 256 * 1024;
+
+fn limits() -> WebSocketConfig {
+    WebSocketConfig::default()
+        .max_message_size(Some(MAX_FRAME_BYTES))
+        .max_frame_size(Some(MAX_FRAME_BYTES))
+}
 
 /// Why no WebSocket could be opened. The ticket never appears in it.
 #[derive(Debug, thiserror::Error)]
@@ -64,7 +76,7 @@ pub async fn dial(
                 tokio_tungstenite::client_async_tls_with_config(
                     url.as_str(),
                     tunnel,
-                    None,
+                    Some(limits()),
                     Some(connector.clone()),
                 )
                 .await
@@ -73,7 +85,7 @@ pub async fn dial(
             }
             None => tokio_tungstenite::connect_async_tls_with_config(
                 url.as_str(),
-                None,
+                Some(limits()),
                 false,
                 Some(connector.clone()),
             )

@@ -150,8 +150,11 @@ async fn garbage_frames_are_counted_and_the_connection_survives() {
         .push_frame("CALLBACK", "/v1.0/card/instances/callback", "{}")
         .unwrap();
     sim.push_frame("NEWFANGLED", "x", "{}").unwrap();
+    let huge = json!({"msgId": "m", "text": {"content": "x".repeat(70_000)}}).to_string();
+    let too_large = sim.push_frame("CALLBACK", BOT_TOPIC, &huge).unwrap();
     wait_ack(&app, &undecodable).await;
     wait_ack(&app, &unknown_topic).await;
+    wait_ack(&app, &too_large).await;
     let body = app.group_message(MEMBER, "/help");
     sim.push_message(&body).unwrap();
     let reply = reply_text(
@@ -167,6 +170,7 @@ async fn garbage_frames_are_counted_and_the_connection_survives() {
         "no_headers",
         "no_message_id",
         "bad_data",
+        "too_large",
         "unknown_topic",
         "unknown_type",
     ] {
