@@ -44,6 +44,12 @@ async fn wait_ack(app: &TestApp, message_id: &str) -> Value {
     ack_of(app, message_id).unwrap()
 }
 
+/// Asserts that `/metrics` has `line`.
+async fn assert_metric(app: &TestApp, line: &str) {
+    let metrics = app.metrics().await;
+    assert!(metrics.contains(line), "{line} missing from {metrics}");
+}
+
 fn replies(app: &TestApp) -> usize {
     app.fake.count("/robot/sendBySession")
 }
@@ -99,11 +105,11 @@ async fn a_message_is_acknowledged_before_its_slow_reply_and_answered() {
         "the reply was slow"
     );
     assert_eq!(replies(&app), 1);
-    let metrics = app.metrics().await;
-    assert!(
-        metrics.contains(r#"qunguan_callbacks_total{transport="stream",outcome="accepted"} 1"#),
-        "{metrics}"
-    );
+    assert_metric(
+        &app,
+        r#"qunguan_callbacks_total{transport="stream",outcome="accepted"} 1"#,
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -203,11 +209,11 @@ async fn a_disconnect_opens_the_next_connection_before_the_old_one_closes() {
         2,
         "a fresh ticket"
     );
-    let metrics = app.metrics().await;
-    assert!(
-        metrics.contains(r#"qunguan_stream_reconnects_total{reason="disconnect"} 1"#),
-        "{metrics}"
-    );
+    assert_metric(
+        &app,
+        r#"qunguan_stream_reconnects_total{reason="disconnect"} 1"#,
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -224,11 +230,11 @@ async fn a_cut_connection_is_opened_again() {
     app.fake
         .webhook_reply(body["msgId"].as_str().unwrap())
         .await;
-    let metrics = app.metrics().await;
-    assert!(
-        metrics.contains(r#"qunguan_stream_reconnects_total{reason="dropped"} 1"#),
-        "{metrics}"
-    );
+    assert_metric(
+        &app,
+        r#"qunguan_stream_reconnects_total{reason="dropped"} 1"#,
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -246,11 +252,11 @@ async fn a_half_open_socket_is_replaced() {
         "{:?}",
         started.elapsed()
     );
-    let metrics = app.metrics().await;
-    assert!(
-        metrics.contains(r#"qunguan_stream_reconnects_total{reason="half_open"} 1"#),
-        "{metrics}"
-    );
+    assert_metric(
+        &app,
+        r#"qunguan_stream_reconnects_total{reason="half_open"} 1"#,
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -265,11 +271,11 @@ async fn a_message_pushed_three_times_is_answered_once() {
     }
     app.settle().await;
     assert_eq!(replies(&app), 1);
-    let metrics = app.metrics().await;
-    assert!(
-        metrics.contains(r#"qunguan_callbacks_total{transport="stream",outcome="duplicate"} 2"#),
-        "{metrics}"
-    );
+    assert_metric(
+        &app,
+        r#"qunguan_callbacks_total{transport="stream",outcome="duplicate"} 2"#,
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -306,15 +312,8 @@ async fn callback_is_not_routed_and_readyz_follows_the_connection() {
         assert!(Instant::now() < deadline, "/readyz stayed {status}");
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
-    assert_eq!(
-        app.http
-            .get(app.url("/healthz"))
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        200
-    );
+    let alive = app.http.get(app.url("/healthz")).send().await.unwrap();
+    assert_eq!(alive.status(), 200);
 }
 
 #[tokio::test]
@@ -506,9 +505,9 @@ async fn an_endpoint_that_is_not_a_websocket_url_is_refused_and_retried() {
         2,
         "nothing was opened to the https endpoint"
     );
-    let metrics = app.metrics().await;
-    assert!(
-        metrics.contains(r#"qunguan_stream_reconnects_total{reason="open_failed"} 1"#),
-        "{metrics}"
-    );
+    assert_metric(
+        &app,
+        r#"qunguan_stream_reconnects_total{reason="open_failed"} 1"#,
+    )
+    .await;
 }
