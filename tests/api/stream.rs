@@ -341,10 +341,16 @@ async fn refused_credentials_exit_2_naming_them() {
     let fake = crate::fake::FakeDingTalk::start().await;
     fake.sim().require_credentials(APP_KEY, "the-real-secret");
     let dir = tempfile::tempdir().unwrap();
-    let (child, _) = spawn_binary(&fake, dir.path(), &[("QUNGUAN_MODE", "stream")]);
-    let out = tokio::task::spawn_blocking(move || child.wait_with_output().unwrap())
-        .await
-        .unwrap();
+    let (mut child, _) = spawn_binary(&fake, dir.path(), &[("QUNGUAN_MODE", "stream")]);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while child.try_wait().unwrap().is_none() {
+        if Instant::now() > deadline {
+            child.kill().unwrap();
+            panic!("still running 20 s after DingTalk refused the credentials");
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let out = child.wait_with_output().unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{stderr}");
     assert!(
