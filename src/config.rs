@@ -339,11 +339,24 @@ impl Parser<'_> {
         match parse_database_url(&raw) {
             Ok(db) => Some(db),
             Err(why) => {
-                self.problems
-                    .push(format!("QUNGUAN_DATABASE_URL={raw:?} is not valid: {why}"));
+                let shown = without_password(&raw);
+                self.problems.push(format!(
+                    "QUNGUAN_DATABASE_URL={shown:?} is not valid: {why}"
+                ));
                 None
             }
         }
+    }
+}
+
+/// A database URL as it may be shown in a message or a log: a password becomes `***`.
+pub fn without_password(raw: &str) -> String {
+    match url::Url::parse(raw) {
+        Ok(mut url) if url.password().is_some() => {
+            let _ = url.set_password(Some("***"));
+            url.to_string()
+        }
+        _ => raw.to_owned(),
     }
 }
 
@@ -458,6 +471,22 @@ mod tests {
             Ok(Database::SqliteFile("/data/q.db".into()))
         );
         assert!(parse_database_url("mysql://x").is_err());
+    }
+
+    #[test]
+    fn a_database_password_never_reaches_a_configuration_error() {
+        let e = config(&[
+            ("DINGTALK_APP_KEY", "key"),
+            ("DINGTALK_APP_SECRET", "secret"),
+            ("QUNGUAN_DATABASE_URL", "mysql://qunguan:pa55word@db:3306/q"),
+        ])
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.contains("QUNGUAN_DATABASE_URL") && e.contains("qunguan:***@db"),
+            "{e}"
+        );
+        assert!(!e.contains("pa55word"), "{e}");
     }
 
     #[test]

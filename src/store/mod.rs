@@ -11,17 +11,22 @@ pub use sqlite::SqliteStore;
 
 use crate::ids::{ChatId, MsgId, OpenConversationId, StaffId};
 
-/// A failed store operation.
+/// The error a backend reports, kept with its cause chain.
+pub type BackendError = Box<dyn std::error::Error + Send + Sync>;
+
+/// A failed store operation, whatever the backend.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    #[error("cannot open the database {path}: {source}")]
+    /// The database could not be opened or migrated; `what` names it (a path, or a URL
+    /// without its password).
+    #[error("cannot open the database {what}: {source}")]
     Open {
-        path: String,
+        what: String,
         #[source]
-        source: rusqlite::Error,
+        source: BackendError,
     },
     #[error("database error: {0}")]
-    Sql(#[from] rusqlite::Error),
+    Backend(#[source] BackendError),
     #[error("database task stopped: {0}")]
     Task(String),
 }

@@ -97,7 +97,10 @@ impl SqliteStore {
                 conn: Arc::new(Mutex::new(conn)),
                 bindings: Arc::new(RwLock::new(bindings)),
             }),
-            Err(source) => Err(StoreError::Open { path, source }),
+            Err(source) => Err(StoreError::Open {
+                what: path,
+                source: Box::new(source),
+            }),
         }
     }
 
@@ -140,6 +143,12 @@ fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
         tx.commit()?;
     }
     Ok(())
+}
+
+impl From<rusqlite::Error> for StoreError {
+    fn from(e: rusqlite::Error) -> Self {
+        StoreError::Backend(Box::new(e))
+    }
 }
 
 #[async_trait]
