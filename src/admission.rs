@@ -33,6 +33,9 @@ pub enum Admission {
     Busy,
     /// The replay defence is full: DingTalk should deliver it again later.
     DedupeFull,
+    /// The store could not claim the msgId (the database is down): DingTalk should
+    /// deliver it again later.
+    Unavailable,
 }
 
 impl Admission {
@@ -44,13 +47,14 @@ impl Admission {
             Admission::Duplicate => "duplicate",
             Admission::Busy => "busy",
             Admission::DedupeFull => "dedupe_full",
+            Admission::Unavailable => "unavailable",
         }
     }
 }
 
 /// Admits one verified, decoded message and starts its work; never waits on DingTalk.
-pub fn admit(app: &Arc<App>, incoming: Incoming) -> Admission {
-    match prepare(app, incoming) {
+pub async fn admit(app: &Arc<App>, incoming: Incoming) -> Admission {
+    match prepare(app, incoming).await {
         Ok(admitted) => admitted.start(),
         Err(not_run) => not_run,
     }
@@ -78,7 +82,7 @@ impl Admitted {
 }
 
 /// Decides whether `incoming` runs, without starting it: `Err` says why it does not.
-pub fn prepare(app: &Arc<App>, incoming: Incoming) -> Result<Admitted, Admission> {
+pub async fn prepare(app: &Arc<App>, incoming: Incoming) -> Result<Admitted, Admission> {
     if incoming.kind == ConversationKind::Group && matches!(incoming.content, Content::Other(_)) {
         return Err(Admission::Ignored);
     }
@@ -88,7 +92,20 @@ pub fn prepare(app: &Arc<App>, incoming: Incoming) -> Result<Admitted, Admission
         }
         return Err(Admission::Busy);
     };
-    match app.dedupe.claim(&incoming.msg_id, now_ms()) {
+    let claim = match app
+        .dedupe
+        .claim_everywhere(&incoming.msg_id, now_ms())
+        .await
+    {
+        Ok(claim) => claim,
+        Err(e) => {
+            if let Some(suppressed) = app.overloaded.admit(now_ms()) {
+                tracing::error!(msg_id = %incoming.msg_id, error = %e, suppressed, "cannot claim the msgId in the database; asking DingTalk to retry");
+            }
+            return Err(Admission::Unavailable);
+        }
+    };
+    match claim {
         Claim::New => {}
         Claim::Seen => {
             if let Some(suppressed) = app.duplicates.admit(now_ms()) {

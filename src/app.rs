@@ -16,13 +16,13 @@ use tokio_util::task::TaskTracker;
 
 use crate::{
     clock::now_ms,
-    config::Config,
+    config::{Config, Database},
     dedupe::Deduper,
     dingtalk::DingTalkClient,
     ids::MsgId,
     log_throttle::LogThrottle,
     metrics::Metrics,
-    store::{SqliteStore, Store, StoreError},
+    store::{PostgresStore, SqliteStore, Store, StoreError},
 };
 
 /// How long msgIds are remembered beyond the signature window: a captured (timestamp,
@@ -64,7 +64,10 @@ pub enum StartError {
 impl App {
     /// Opens the store, loads remembered msgIds and builds the DingTalk client.
     pub async fn build(config: Config) -> Result<Self, StartError> {
-        let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&config.database)?);
+        let store: Arc<dyn Store> = match &config.database {
+            Database::Postgres(url) => Arc::new(PostgresStore::open(url).await?),
+            sqlite => Arc::new(SqliteStore::open(sqlite)?),
+        };
         let retention = config.signature_window + DEDUPE_MARGIN;
         let dedupe = Deduper::start(
             store.clone(),

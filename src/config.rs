@@ -78,6 +78,31 @@ pub enum Database {
     SqliteFile(PathBuf),
     /// An in-memory SQLite database (`sqlite::memory:`), gone at exit.
     SqliteMemory,
+    /// A PostgreSQL database shared by several replicas.
+    Postgres(PostgresUrl),
+}
+
+/// A `postgres://` URL. It holds the password: shown (Debug, Display) without it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct PostgresUrl(String);
+
+impl PostgresUrl {
+    /// The whole URL, for connecting.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for PostgresUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&without_password(&self.0))
+    }
+}
+
+impl std::fmt::Display for PostgresUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&without_password(&self.0))
+    }
 }
 
 /// Every problem found in the configuration, reported together.
@@ -366,10 +391,17 @@ fn parse_database_url(raw: &str) -> Result<Database, String> {
         return Ok(Database::SqliteMemory);
     }
     let path = match raw.split_once(':') {
+        Some(("postgres" | "postgresql", rest)) if rest.starts_with("//") => {
+            let url = url::Url::parse(raw).map_err(|e| format!("not a URL: {e}"))?;
+            if url.host_str().is_none_or(str::is_empty) {
+                return Err("the PostgreSQL URL names no host".into());
+            }
+            return Ok(Database::Postgres(PostgresUrl(raw.to_owned())));
+        }
         Some(("sqlite", rest)) => rest.strip_prefix("//").unwrap_or(rest),
         Some((scheme, rest)) if rest.starts_with("//") => {
             return Err(format!(
-                "scheme `{scheme}` is not supported; use sqlite://PATH (a file) or sqlite::memory:"
+                "scheme `{scheme}` is not supported; use sqlite://PATH (a file), sqlite::memory: or postgres://USER:PASSWORD@HOST:PORT/DB"
             ));
         }
         _ => raw,
@@ -471,6 +503,11 @@ mod tests {
             Ok(Database::SqliteFile("/data/q.db".into()))
         );
         assert!(parse_database_url("mysql://x").is_err());
+        let pg =
+            parse_database_url("postgresql://q:secret@db:5432/qunguan?sslmode=require").unwrap();
+        assert!(matches!(&pg, Database::Postgres(u) if u.expose().contains("secret")));
+        assert!(!format!("{pg:?}").contains("secret"), "{pg:?}");
+        assert!(parse_database_url("postgres:///nohost").is_err());
     }
 
     #[test]

@@ -60,6 +60,10 @@ pub struct Deduper {
     /// The most msgIds held at once.
     max: usize,
     to_store: mpsc::UnboundedSender<Job>,
+    /// The store; when it is shared by replicas, a claim is also made there (atomic among
+    /// replicas) and the batch writer is not needed.
+    store: Arc<dyn Store>,
+    shared: bool,
 }
 
 /// Work for the background writer.
@@ -85,6 +89,8 @@ impl Deduper {
             retention_ms: retention.as_millis().max(BUCKETS as u128) as i64,
             max,
             to_store,
+            shared: store.shared(),
+            store: store.clone(),
         };
         deduper.load(store.as_ref(), now_ms).await?;
         // Runs until the Deduper, and with it the sending side, is dropped.
@@ -140,11 +146,45 @@ impl Deduper {
             }
             self.bucket_for(&mut buckets, now_ms).insert(key);
         }
-        // The writer stops only when this Deduper is dropped, so sending cannot fail here.
-        let _ = self
-            .to_store
-            .send(Job::Seen(msg_id.clone(), now_ms + self.retention_ms));
+        if !self.shared {
+            // The writer stops only when this Deduper is dropped, so sending cannot fail.
+            let _ = self
+                .to_store
+                .send(Job::Seen(msg_id.clone(), now_ms + self.retention_ms));
+        }
         Claim::New
+    }
+
+    /// The claim every transport makes: in memory (the fast path for repeats this replica
+    /// saw), then, with a shared store, in the store, so that of several replicas exactly
+    /// one runs a msgId. If the store cannot answer, the msgId is released again, so its
+    /// redelivery is not mistaken for a repeat.
+    pub async fn claim_everywhere(&self, msg_id: &MsgId, now_ms: i64) -> Result<Claim, StoreError> {
+        let local = self.claim(msg_id, now_ms);
+        if local != Claim::New || !self.shared {
+            return Ok(local);
+        }
+        match self
+            .store
+            .claim_message(msg_id, now_ms + self.retention_ms)
+            .await
+        {
+            Ok(true) => Ok(Claim::New),
+            Ok(false) => Ok(Claim::Seen),
+            Err(e) => {
+                self.release(msg_id);
+                Err(e)
+            }
+        }
+    }
+
+    /// Forgets `msg_id` in memory.
+    fn release(&self, msg_id: &MsgId) {
+        let key = self.key(msg_id);
+        let mut buckets = self.buckets.lock().expect("dedupe lock poisoned");
+        for (_, keys) in buckets.iter_mut() {
+            keys.remove(&key);
+        }
     }
 
     fn bucket_len(&self) -> i64 {

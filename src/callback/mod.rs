@@ -83,10 +83,10 @@ pub async fn handle(
             return (StatusCode::BAD_REQUEST, "undecodable callback body").into_response();
         }
     };
-    let admission = admission::admit(&app, incoming);
+    let admission = admission::admit(&app, incoming).await;
     app.metrics.callback("http", admission.label());
     match admission {
-        Admission::Busy | Admission::DedupeFull => busy(),
+        Admission::Busy | Admission::DedupeFull | Admission::Unavailable => busy(),
         Admission::Accepted | Admission::Ignored | Admission::Duplicate => ack(),
     }
 }

@@ -99,7 +99,7 @@ impl Default for Metrics {
         };
         registry.register(
             "callbacks",
-            "Robot messages received, by transport (http, stream) and outcome (accepted, duplicate, ignored, unauthorized, bad_request, too_large, busy, dedupe_full)",
+            "Robot messages received, by transport (http, stream) and outcome (accepted, duplicate, ignored, unauthorized, bad_request, too_large, busy, dedupe_full, unavailable)",
             inner.callbacks.clone(),
         );
         registry.register(

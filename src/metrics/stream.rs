@@ -42,7 +42,7 @@ impl StreamMetrics {
         );
         registry.register(
             "stream_frames_unacknowledged",
-            "Stream robot messages left unacknowledged so DingTalk delivers them again, by reason (busy, dedupe_full)",
+            "Stream robot messages left unacknowledged so DingTalk delivers them again, by reason (busy, dedupe_full, unavailable)",
             self.unacknowledged.clone(),
         );
     }

@@ -3,10 +3,12 @@
 //! Commands talk to `dyn Store`, so a server database can be added later without touching
 //! them. The default implementation is embedded SQLite ([`SqliteStore`]).
 
+mod postgres;
 mod sqlite;
 
 use async_trait::async_trait;
 
+pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
 
 use crate::ids::{ChatId, MsgId, OpenConversationId, StaffId};
@@ -103,6 +105,23 @@ pub enum ConfirmTake {
 /// Where qunguan keeps state across restarts.
 #[async_trait]
 pub trait Store: Send + Sync {
+    /// Whether other replicas use this store too. Then a msgId is claimed in the store
+    /// ([`Store::claim_message`]) and nothing is cached.
+    fn shared(&self) -> bool {
+        false
+    }
+
+    /// Claims a msgId until `keep_until_ms`, atomically among replicas: `true` if this
+    /// call claimed it, `false` if another had (and it has not expired). A store used by
+    /// one process leaves claims to [`crate::dedupe`] and says `true`.
+    async fn claim_message(
+        &self,
+        _msg_id: &MsgId,
+        _keep_until_ms: i64,
+    ) -> Result<bool, StoreError> {
+        Ok(true)
+    }
+
     /// Records msgIds as seen until their keep-until time (epoch ms). Deciding whether a
     /// msgId is new happens in memory ([`crate::dedupe`]); this makes it survive restarts.
     async fn remember_messages(&self, seen: &[(MsgId, i64)]) -> Result<(), StoreError>;

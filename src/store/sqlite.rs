@@ -80,6 +80,12 @@ impl SqliteStore {
         let (path, conn) = match database {
             Database::SqliteMemory => (":memory:".to_owned(), Connection::open_in_memory()),
             Database::SqliteFile(path) => (path.display().to_string(), Connection::open(path)),
+            Database::Postgres(url) => {
+                return Err(StoreError::Open {
+                    what: url.to_string(),
+                    source: "not an SQLite database".into(),
+                });
+            }
         };
         let opened = conn.and_then(|mut conn| {
             conn.pragma_update(None, "journal_mode", "WAL")?;

@@ -200,7 +200,7 @@ impl Reader {
             return self.ack(message_id, CALLBACK_ACK_DATA).await;
         };
         let metrics = self.app.metrics.clone();
-        match admission::prepare(&self.app, incoming) {
+        match admission::prepare(&self.app, incoming).await {
             Ok(admitted) => {
                 let acked = self.ack(message_id, CALLBACK_ACK_DATA).await;
                 // Started even if the acknowledgement failed: its msgId is claimed, so a
@@ -208,7 +208,7 @@ impl Reader {
                 metrics.callback("stream", admitted.start().label());
                 acked
             }
-            Err(not_run @ (Admission::Busy | Admission::DedupeFull)) => {
+            Err(not_run @ (Admission::Busy | Admission::DedupeFull | Admission::Unavailable)) => {
                 metrics.callback("stream", not_run.label());
                 metrics.stream().unacknowledged(not_run.label());
                 Ok(())

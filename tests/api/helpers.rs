@@ -115,6 +115,11 @@ impl TestApp {
         format!("http://{}{path}", self.server.addr)
     }
 
+    /// Another qunguan with the same settings (the same database), beside this one.
+    pub async fn replica(&self) -> RunningServer {
+        start_server(&self.env).await
+    }
+
     /// Stops the server (draining commands) and starts a new one on the same database.
     pub async fn restart(self) -> Self {
         let TestApp {

@@ -1,0 +1,170 @@
+//! The PostgreSQL store, for several replicas sharing one database. Nothing is cached:
+//! every read goes to the database, so what one replica wrote is what the next reads. A
+//! msgId claim is one `INSERT … ON CONFLICT DO NOTHING`, a confirmation is taken with one
+//! `UPDATE … WHERE used_at_ms IS NULL … RETURNING`: atomic whichever replica asks.
+
+mod queries;
+mod schema;
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
+use tokio_postgres::config::SslMode;
+
+use super::{BackendError, StoreError};
+use crate::config::PostgresUrl;
+
+/// Connections per replica.
+const POOL_SIZE: usize = 16;
+/// How long getting a connection may take (connect or wait for a free one).
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// PostgreSQL-backed [`super::Store`].
+pub struct PostgresStore {
+    pool: Pool,
+}
+
+fn backend(e: impl std::error::Error + Send + Sync + 'static) -> StoreError {
+    StoreError::Backend(Box::new(e))
+}
+
+impl PostgresStore {
+    /// Connects, migrates (or refuses a schema newer than this build), and returns the
+    /// store. Errors name the URL without its password.
+    pub async fn open(url: &PostgresUrl) -> Result<Self, StoreError> {
+        let failed = |source: BackendError| StoreError::Open {
+            what: url.to_string(),
+            source,
+        };
+        let config: tokio_postgres::Config =
+            url.expose().parse().map_err(|e| failed(Box::new(e)))?;
+        let manager_config = ManagerConfig {
+            recycling_method: RecyclingMethod::Fast,
+        };
+        let manager = if config.get_ssl_mode() == SslMode::Require {
+            // `sslmode=require` here also verifies the certificate (Mozilla's roots).
+            let roots =
+                rustls::RootCertStore::from_iter(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+            let tls = rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(
+                rustls::crypto::ring::default_provider(),
+            ))
+            .with_safe_default_protocol_versions()
+            .expect("ring supports the default TLS versions")
+            .with_root_certificates(roots)
+            .with_no_client_auth();
+            let tls = tokio_postgres_rustls::MakeRustlsConnect::new(tls);
+            Manager::from_config(config, tls, manager_config)
+        } else {
+            Manager::from_config(config, tokio_postgres::NoTls, manager_config)
+        };
+        let pool = Pool::builder(manager)
+            .max_size(POOL_SIZE)
+            .runtime(Runtime::Tokio1)
+            .wait_timeout(Some(CONNECT_TIMEOUT))
+            .create_timeout(Some(CONNECT_TIMEOUT))
+            .recycle_timeout(Some(CONNECT_TIMEOUT))
+            .build()
+            .map_err(|e| failed(Box::new(e)))?;
+        let store = Self { pool };
+        let mut client = store.client().await.map_err(|e| failed(e.into()))?;
+        schema::migrate(&mut client)
+            .await
+            .map_err(|e| failed(e.into()))?;
+        Ok(store)
+    }
+
+    async fn client(&self) -> Result<deadpool_postgres::Object, StoreError> {
+        self.pool.get().await.map_err(backend)
+    }
+}
+
+#[async_trait]
+impl super::Store for PostgresStore {
+    fn shared(&self) -> bool {
+        true
+    }
+
+    async fn claim_message(
+        &self,
+        msg_id: &crate::ids::MsgId,
+        keep_until_ms: i64,
+    ) -> Result<bool, StoreError> {
+        queries::claim(&**self.client().await?, msg_id, keep_until_ms).await
+    }
+
+    async fn remember_messages(&self, seen: &[(crate::ids::MsgId, i64)]) -> Result<(), StoreError> {
+        queries::remember(&mut **self.client().await?, seen).await
+    }
+
+    async fn remembered_messages(
+        &self,
+        now_ms: i64,
+        after: Option<crate::ids::MsgId>,
+        limit: usize,
+    ) -> Result<Vec<(crate::ids::MsgId, i64)>, StoreError> {
+        queries::remembered(&**self.client().await?, now_ms, after, limit).await
+    }
+
+    async fn forget_messages(&self, now_ms: i64) -> Result<u64, StoreError> {
+        queries::forget(&**self.client().await?, now_ms).await
+    }
+
+    async fn binding(
+        &self,
+        group: &crate::ids::OpenConversationId,
+    ) -> Result<Option<crate::ids::ChatId>, StoreError> {
+        queries::binding(&**self.client().await?, group).await
+    }
+
+    async fn bind(
+        &self,
+        group: &crate::ids::OpenConversationId,
+        chat: &crate::ids::ChatId,
+        now_ms: i64,
+    ) -> Result<super::BindOutcome, StoreError> {
+        queries::bind(&mut **self.client().await?, group, chat, now_ms).await
+    }
+
+    async fn unbind(
+        &self,
+        group: &crate::ids::OpenConversationId,
+    ) -> Result<Option<crate::ids::ChatId>, StoreError> {
+        queries::unbind(&**self.client().await?, group).await
+    }
+
+    async fn record_audit(&self, record: &super::AuditRecord) -> Result<(), StoreError> {
+        queries::record_audit(&**self.client().await?, record).await
+    }
+
+    async fn recent_audit(
+        &self,
+        group: &crate::ids::OpenConversationId,
+        limit: usize,
+    ) -> Result<Vec<super::AuditRecord>, StoreError> {
+        queries::recent_audit(&**self.client().await?, group, limit).await
+    }
+
+    async fn save_confirmation(&self, pending: &super::Confirmation) -> Result<bool, StoreError> {
+        queries::save_confirmation(&**self.client().await?, pending).await
+    }
+
+    async fn take_confirmation(
+        &self,
+        group: &crate::ids::OpenConversationId,
+        code: &str,
+        requester: &crate::ids::StaffId,
+        now_ms: i64,
+    ) -> Result<super::ConfirmTake, StoreError> {
+        queries::take_confirmation(&**self.client().await?, group, code, requester, now_ms).await
+    }
+
+    async fn check(&self) -> Result<(), StoreError> {
+        self.client()
+            .await?
+            .simple_query("SELECT 1")
+            .await
+            .map(|_| ())
+            .map_err(backend)
+    }
+}

@@ -1,0 +1,271 @@
+//! The store contract, once, run against both backends: embedded SQLite and PostgreSQL.
+
+use std::sync::Arc;
+
+use qunguan::{
+    config::{Config, Database},
+    ids::{ChatId, MsgId, OpenConversationId, StaffId},
+    store::{
+        AuditRecord, BindOutcome, ConfirmTake, Confirmation, PostgresStore, SqliteStore, Store,
+    },
+};
+
+use crate::postgres::fresh_database;
+
+async fn postgres() -> Arc<dyn Store> {
+    let url = fresh_database().await;
+    Arc::new(PostgresStore::open(&postgres_url(&url)).await.unwrap())
+}
+
+fn postgres_url(url: &str) -> qunguan::config::PostgresUrl {
+    let config = Config::from_lookup(|name| match name {
+        "DINGTALK_APP_KEY" | "DINGTALK_APP_SECRET" => Some("x".into()),
+        "QUNGUAN_DATABASE_URL" => Some(url.to_owned()),
+        _ => None,
+    })
+    .unwrap();
+    match config.database {
+        Database::Postgres(url) => url,
+        other => panic!("{other:?}"),
+    }
+}
+
+fn sqlite() -> Arc<dyn Store> {
+    Arc::new(SqliteStore::open(&Database::SqliteMemory).unwrap())
+}
+
+/// Both backends, SQLite first.
+async fn backends() -> Vec<(&'static str, Arc<dyn Store>)> {
+    vec![("sqlite", sqlite()), ("postgres", postgres().await)]
+}
+
+fn cid(s: &str) -> OpenConversationId {
+    OpenConversationId::parse(s).unwrap()
+}
+
+fn chat(s: &str) -> ChatId {
+    ChatId::parse(s).unwrap()
+}
+
+#[tokio::test]
+async fn bindings_bind_replace_refuse_a_taken_chatid_and_unbind() {
+    for (name, store) in backends().await {
+        let (a, b) = (cid("cidA=="), cid("cidB=="));
+        assert_eq!(
+            store.bind(&a, &chat("chat1"), 1).await.unwrap(),
+            BindOutcome::Bound,
+            "{name}"
+        );
+        assert_eq!(
+            store.bind(&a, &chat("chat1"), 2).await.unwrap(),
+            BindOutcome::AlreadyBound,
+            "{name}"
+        );
+        assert_eq!(
+            store.bind(&b, &chat("chat1"), 3).await.unwrap(),
+            BindOutcome::ChatTaken { by: a.clone() },
+            "{name}"
+        );
+        assert_eq!(
+            store.bind(&a, &chat("chat2"), 4).await.unwrap(),
+            BindOutcome::Replaced {
+                previous: chat("chat1")
+            },
+            "{name}"
+        );
+        assert_eq!(
+            store.binding(&a).await.unwrap(),
+            Some(chat("chat2")),
+            "{name}"
+        );
+        assert_eq!(
+            store.unbind(&a).await.unwrap(),
+            Some(chat("chat2")),
+            "{name}"
+        );
+        assert_eq!(store.binding(&a).await.unwrap(), None, "{name}");
+        assert_eq!(store.unbind(&a).await.unwrap(), None, "{name}");
+    }
+}
+
+#[tokio::test]
+async fn remembered_msg_ids_page_and_expire() {
+    for (name, store) in backends().await {
+        let seen: Vec<(MsgId, i64)> = (0..25)
+            .map(|i| {
+                (
+                    MsgId::parse(&format!("m{i:02}")).unwrap(),
+                    if i < 20 { 1_000 } else { 10 },
+                )
+            })
+            .collect();
+        store.remember_messages(&seen).await.unwrap();
+        let first = store.remembered_messages(100, None, 10).await.unwrap();
+        assert_eq!(first.len(), 10, "{name}");
+        let second = store
+            .remembered_messages(100, first.last().map(|(m, _)| m.clone()), 100)
+            .await
+            .unwrap();
+        assert_eq!(
+            second.len(),
+            10,
+            "{name}: the five expired ones are not read"
+        );
+        assert_eq!(store.forget_messages(100).await.unwrap(), 5, "{name}");
+    }
+}
+
+#[tokio::test]
+async fn a_shared_store_claims_a_msg_id_once() {
+    let store = postgres().await;
+    assert!(store.shared());
+    let id = MsgId::parse("msgONCE").unwrap();
+    let far = qunguan::clock::now_ms() + 60_000;
+    let claims =
+        futures_util::future::join_all((0..8).map(|_| store.claim_message(&id, far))).await;
+    let won = claims.into_iter().filter(|c| *c.as_ref().unwrap()).count();
+    assert_eq!(won, 1, "eight at once, one winner");
+    // An expired claim can be made again.
+    let old = MsgId::parse("msgOLD").unwrap();
+    assert!(store.claim_message(&old, 1).await.unwrap());
+    assert!(store.claim_message(&old, far).await.unwrap());
+    assert!(
+        !sqlite().shared(),
+        "SQLite serves one replica; its claims stay in memory"
+    );
+}
+
+#[tokio::test]
+async fn the_audit_trail_reads_back_newest_first() {
+    for (name, store) in backends().await {
+        for i in 0..3 {
+            let record = AuditRecord {
+                at_ms: i,
+                msg_id: MsgId::parse(&format!("m{i}")).unwrap(),
+                conversation: cid("cidA=="),
+                chat: (i == 0).then(|| chat("chat1")),
+                sender_staff_id: StaffId::parse("u1").ok(),
+                sender_nick: "张三".into(),
+                command: "kick".into(),
+                args: "u2".into(),
+                outcome: "done".into(),
+                errcode: None,
+                request_id: Some(format!("r{i}")),
+                duration_ms: 5,
+            };
+            store.record_audit(&record).await.unwrap();
+        }
+        let recent = store.recent_audit(&cid("cidA=="), 2).await.unwrap();
+        let ids: Vec<&str> = recent.iter().map(|r| r.msg_id.as_str()).collect();
+        assert_eq!(ids, ["m2", "m1"], "{name}");
+        assert_eq!(recent[0].sender_nick, "张三", "{name}");
+        assert!(
+            store
+                .recent_audit(&cid("cidB=="), 5)
+                .await
+                .unwrap()
+                .is_empty(),
+            "{name}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_confirmation_is_taken_once_by_its_requester_before_it_expires() {
+    for (name, store) in backends().await {
+        let pending = |code: &str, expires_at_ms| Confirmation {
+            group: cid("cidA=="),
+            code: code.into(),
+            requester: StaffId::parse("alice").unwrap(),
+            chat: chat("chat1"),
+            command: "kick".into(),
+            args: "u1".into(),
+            action: r#"{"do":"kick","members":["u1"]}"#.into(),
+            created_at_ms: 1_000,
+            expires_at_ms,
+        };
+        assert!(
+            store
+                .save_confirmation(&pending("111111", 5_000))
+                .await
+                .unwrap(),
+            "{name}"
+        );
+        assert!(
+            !store
+                .save_confirmation(&pending("111111", 5_000))
+                .await
+                .unwrap(),
+            "{name}"
+        );
+        let (alice, bob) = (
+            StaffId::parse("alice").unwrap(),
+            StaffId::parse("bob").unwrap(),
+        );
+        let take = |group: &str, who: &StaffId, at| {
+            let (store, group, who) = (store.clone(), cid(group), who.clone());
+            async move {
+                store
+                    .take_confirmation(&group, "111111", &who, at)
+                    .await
+                    .unwrap()
+            }
+        };
+        assert_eq!(
+            take("cidB==", &alice, 2_000).await,
+            ConfirmTake::Unknown,
+            "{name}"
+        );
+        assert_eq!(
+            take("cidA==", &bob, 2_000).await,
+            ConfirmTake::NotRequester,
+            "{name}"
+        );
+        assert!(
+            matches!(take("cidA==", &alice, 2_000).await, ConfirmTake::Taken(c) if c.args == "u1"),
+            "{name}"
+        );
+        assert_eq!(
+            take("cidA==", &alice, 2_001).await,
+            ConfirmTake::Used,
+            "{name}"
+        );
+        store
+            .save_confirmation(&pending("222222", 5_000))
+            .await
+            .unwrap();
+        let late = store
+            .take_confirmation(&cid("cidA=="), "222222", &alice, 5_000)
+            .await
+            .unwrap();
+        assert_eq!(late, ConfirmTake::Expired, "{name}");
+        store.check().await.unwrap();
+    }
+}
+
+#[tokio::test]
+async fn a_database_migrated_by_a_newer_qunguan_is_refused() {
+    let url = fresh_database().await;
+    let store = PostgresStore::open(&postgres_url(&url)).await.unwrap();
+    drop(store);
+    let again = PostgresStore::open(&postgres_url(&url)).await;
+    assert!(again.is_ok(), "migrating twice is a no-op");
+    let (client, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    tokio::spawn(connection);
+    client
+        .batch_execute("UPDATE qunguan_schema SET version = 99")
+        .await
+        .unwrap();
+    let e = PostgresStore::open(&postgres_url(&url))
+        .await
+        .err()
+        .expect("refused")
+        .to_string();
+    assert!(
+        e.contains("version 99, newer than this qunguan knows"),
+        "{e}"
+    );
+    assert!(!e.contains("qunguan:qunguan@"), "no password in {e}");
+}
