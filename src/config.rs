@@ -453,7 +453,7 @@ mod tests {
             ("QUNGUAN_GROUPS", "chat1,cidABC"),
             ("QUNGUAN_TRUST_ORG_ADMINS", "maybe"),
             ("QUNGUAN_SIGNATURE_WINDOW_SECS", "0"),
-            ("QUNGUAN_DATABASE_URL", "postgres://db/q"),
+            ("QUNGUAN_DATABASE_URL", "mysql://db/q"),
         ])
         .unwrap_err();
         let text = err.to_string();
