@@ -48,8 +48,11 @@ pub struct Config {
     pub max_in_flight: usize,
     /// `QUNGUAN_COMMAND_TIMEOUT_SECS`: how long one command (its DingTalk calls and reply) may take.
     pub command_timeout: Duration,
-    /// `QUNGUAN_RATE_LIMIT_PER_SEC`: calls per second to each DingTalk API; more wait.
+    /// `QUNGUAN_RATE_LIMIT_PER_SEC`: calls per second to each DingTalk API, for the whole
+    /// app (DingTalk's budget is per app); more wait.
     pub rate_limit_per_sec: u32,
+    /// `QUNGUAN_REPLICAS`: how many replicas share that budget; each takes its share.
+    pub replicas: u32,
     /// `QUNGUAN_DRAIN_SECS`: how long shutdown waits for acknowledged commands.
     pub drain_timeout: Duration,
     /// `QUNGUAN_HEADER_TIMEOUT_SECS`: how long a connection may take to deliver a request's
@@ -176,6 +179,7 @@ impl Config {
         let max_in_flight = p.positive("QUNGUAN_MAX_IN_FLIGHT", 1024, 1_000_000);
         let timeout = p.positive("QUNGUAN_COMMAND_TIMEOUT_SECS", 30, 3600);
         let rate_limit = p.positive("QUNGUAN_RATE_LIMIT_PER_SEC", 20, 1_000_000);
+        let replicas = p.positive("QUNGUAN_REPLICAS", 1, 1000);
         let drain = p.positive("QUNGUAN_DRAIN_SECS", 30, 3600);
         let header_timeout = p.positive("QUNGUAN_HEADER_TIMEOUT_SECS", 10, 600);
         let max_connections = p.positive("QUNGUAN_MAX_CONNECTIONS", 512, 1_000_000);
@@ -206,6 +210,7 @@ impl Config {
             max_in_flight: max_in_flight.unwrap() as usize,
             command_timeout: Duration::from_secs(timeout.unwrap()),
             rate_limit_per_sec: rate_limit.unwrap() as u32,
+            replicas: replicas.unwrap() as u32,
             drain_timeout: Duration::from_secs(drain.unwrap()),
             header_timeout: Duration::from_secs(header_timeout.unwrap()),
             max_connections: max_connections.unwrap() as usize,
@@ -247,6 +252,15 @@ impl std::str::FromStr for Mode {
             "both" => Ok(Mode::Both),
             _ => Err(()),
         }
+    }
+}
+
+impl Config {
+    /// This replica's share of `QUNGUAN_RATE_LIMIT_PER_SEC`: the budget divided by
+    /// `QUNGUAN_REPLICAS`, rounded down, at least 1 a second; so N replicas together never
+    /// exceed the app's budget.
+    pub fn rate_limit_share(&self) -> u32 {
+        (self.rate_limit_per_sec / self.replicas.max(1)).max(1)
     }
 }
 
@@ -508,6 +522,19 @@ mod tests {
         assert!(matches!(&pg, Database::Postgres(u) if u.expose().contains("secret")));
         assert!(!format!("{pg:?}").contains("secret"), "{pg:?}");
         assert!(parse_database_url("postgres:///nohost").is_err());
+    }
+
+    #[test]
+    fn replicas_share_the_rate_limit() {
+        let c = config(&[
+            ("DINGTALK_APP_KEY", "key"),
+            ("DINGTALK_APP_SECRET", "secret"),
+            ("QUNGUAN_RATE_LIMIT_PER_SEC", "20"),
+            ("QUNGUAN_REPLICAS", "3"),
+        ])
+        .unwrap();
+        assert_eq!(c.rate_limit_share(), 6, "3 × 6 ≤ 20");
+        assert_eq!(config(MINIMAL).unwrap().rate_limit_share(), 20);
     }
 
     #[test]

@@ -98,7 +98,7 @@ impl DingTalkClient {
                 chats: ChatInfoCache::default(),
                 labels: LabelCache::default(),
                 limiter: DefaultKeyedRateLimiter::keyed(Quota::per_second(
-                    NonZeroU32::new(config.rate_limit_per_sec).unwrap_or(NonZeroU32::MIN),
+                    NonZeroU32::new(config.rate_limit_share()).unwrap_or(NonZeroU32::MIN),
                 )),
                 metrics,
             }),

@@ -91,3 +91,170 @@ async fn the_audit_and_a_pending_confirmation_are_shared() {
     );
     assert!(audit.contains("`/bind chat0a1b2c3d`: done"), "{audit}");
 }
+
+#[tokio::test]
+async fn an_unreachable_database_at_start_up_exits_within_15_s_naming_the_setting() {
+    let fake = crate::fake::FakeDingTalk::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!(
+        "postgres://qunguan:s3cret-pw@127.0.0.1:{}/q",
+        crate::process::closed_port()
+    );
+    let (mut child, _) =
+        crate::process::spawn_binary(&fake, dir.path(), &[("QUNGUAN_DATABASE_URL", &url)]);
+    let started = std::time::Instant::now();
+    while child.try_wait().unwrap().is_none() {
+        if started.elapsed() > std::time::Duration::from_secs(15) {
+            child.kill().unwrap();
+            panic!("still running after 15 s");
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{stderr}");
+    assert!(stderr.contains("QUNGUAN_DATABASE_URL"), "{stderr}");
+    assert!(!stderr.contains("s3cret-pw"), "{stderr}");
+}
+
+#[tokio::test]
+async fn a_msg_id_run_by_a_killed_replica_is_not_run_again_by_the_other() {
+    let fake = crate::fake::FakeDingTalk::start().await;
+    fake.add_group(CHAT, CID, OWNER, &[OWNER, MEMBER, ADMIN]);
+    let url = fresh_database().await;
+    let dirs = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let settings = [("QUNGUAN_DATABASE_URL", url.as_str())];
+    let (mut first, first_base) = crate::process::spawn_binary(&fake, dirs.0.path(), &settings);
+    let (second, second_base) = crate::process::spawn_binary(&fake, dirs.1.path(), &settings);
+    crate::process::wait_healthy(&first_base).await;
+    crate::process::wait_healthy(&second_base).await;
+    let http = reqwest::Client::new();
+    let body = crate::process::info_message(&fake);
+    assert!(
+        crate::process::post_signed(&http, &first_base, &body)
+            .await
+            .is_success()
+    );
+    fake.webhook_reply(body["msgId"].as_str().unwrap()).await;
+    first.kill().unwrap();
+    let _ = first.wait();
+    // DingTalk delivers it again, to the replica that is left.
+    assert!(
+        crate::process::post_signed(&http, &second_base, &body)
+            .await
+            .is_success()
+    );
+    let help = crate::process::info_message(&fake);
+    assert!(
+        crate::process::post_signed(&http, &second_base, &help)
+            .await
+            .is_success()
+    );
+    fake.webhook_reply(help["msgId"].as_str().unwrap()).await;
+    let replies_to_first = fake
+        .requests_to("/robot/sendBySession")
+        .iter()
+        .filter(|r| r.query.get("session").map(String::as_str) == body["msgId"].as_str())
+        .count();
+    assert_eq!(
+        replies_to_first, 1,
+        "run once, by the replica that was killed"
+    );
+    let (status, log) =
+        tokio::task::spawn_blocking(move || crate::process::sigterm_and_wait(second))
+            .await
+            .unwrap();
+    assert!(status.success(), "{log}");
+}
+
+/// A TCP forwarder to the test database that can be cut (every connection dropped, new
+/// ones refused) and restored, as a database outage looks to qunguan.
+struct Outage {
+    port: u16,
+    up: tokio::sync::watch::Sender<bool>,
+}
+
+impl Outage {
+    async fn in_front_of(url: &str) -> (Self, String) {
+        let mut url = url::Url::parse(url).unwrap();
+        let target = format!("{}:{}", url.host_str().unwrap(), url.port().unwrap_or(5432));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let (up, watch) = tokio::sync::watch::channel(true);
+        tokio::spawn(async move {
+            while let Ok((mut client, _)) = listener.accept().await {
+                let mut watch = watch.clone();
+                if !*watch.borrow() {
+                    continue;
+                }
+                let target = target.clone();
+                tokio::spawn(async move {
+                    let Ok(mut server) = tokio::net::TcpStream::connect(target).await else {
+                        return;
+                    };
+                    tokio::select! {
+                        _ = tokio::io::copy_bidirectional(&mut client, &mut server) => {}
+                        _ = watch.wait_for(|up| !*up) => {}
+                    }
+                });
+            }
+        });
+        url.set_port(Some(port)).unwrap();
+        (Self { port, up }, url.to_string())
+    }
+
+    fn set(&self, up: bool) {
+        let _ = self.up.send(up);
+    }
+}
+
+async fn wait_status(app: &TestApp, path: &str, want: u16) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let status = app
+            .http
+            .get(app.url(path))
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16();
+        if status == want {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{path} stayed {status}, not {want}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test]
+async fn while_the_database_is_down_callbacks_get_503_and_everything_resumes_by_itself() {
+    let (outage, url) = Outage::in_front_of(&fresh_database().await).await;
+    assert!(outage.port > 0);
+    let app = spawn_app_with(&[("QUNGUAN_DATABASE_URL", &url)]).await;
+    wait_status(&app, "/readyz", 200).await;
+    outage.set(false);
+    wait_status(&app, "/readyz", 503).await;
+    let body = app.group_message(MEMBER, "/help");
+    let response = app.post_callback(&body).await;
+    assert_eq!(response.status(), 503);
+    assert!(response.headers().contains_key("retry-after"));
+    let ready = app
+        .http
+        .get(app.url("/readyz"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(!ready.contains("qunguan:qunguan"), "{ready}");
+    outage.set(true);
+    wait_status(&app, "/readyz", 200).await;
+    // DingTalk delivers it again: it runs now.
+    let reply = app.ask(&body).await;
+    assert!(reply_text(&reply).contains("/help"));
+}

@@ -34,7 +34,7 @@ impl PostgresStore {
     /// store. Errors name the URL without its password.
     pub async fn open(url: &PostgresUrl) -> Result<Self, StoreError> {
         let failed = |source: BackendError| StoreError::Open {
-            what: url.to_string(),
+            what: format!("{url} (QUNGUAN_DATABASE_URL)"),
             source,
         };
         let config: tokio_postgres::Config =
