@@ -7,6 +7,7 @@ FAKE = "http://127.0.0.1:18081"
 REPLIES_LOG = "/tmp/bench-replies.log"
 QUNGUAN_ADDR, FLOOR_ADDR = "127.0.0.1:18090", "127.0.0.1:18080"
 STREAM_ADDR = "127.0.0.1:18091"
+REPLICA_ADDRS = ["127.0.0.1:18092", "127.0.0.1:18093"]
 WEBHOOK = "http://127.0.0.1:18081/robot/sendBySession?session=bench"
 
 
@@ -103,6 +104,40 @@ def measure_stream(args, gateway, cmd, run_id):
             "replies": (replies_logged() - before_replies) / args.seconds}
 
 
+def start_replicas(work, database_url):
+    """Two HTTP-mode qunguan replicas sharing one PostgreSQL database."""
+    procs = []
+    for i, addr in enumerate(REPLICA_ADDRS):
+        env = dict(os.environ, DINGTALK_APP_KEY="dingbenchkey", DINGTALK_APP_SECRET=SECRET,
+                   DINGTALK_OAPI_URL=FAKE, DINGTALK_API_URL=FAKE, QUNGUAN_LISTEN=addr,
+                   QUNGUAN_DATABASE_URL=database_url, QUNGUAN_REPLICAS="2",
+                   QUNGUAN_RATE_LIMIT_PER_SEC="100000", RUST_LOG=os.environ.get("BENCH_LOG", "info"))
+        log = open(f"{work}/replica{i}.log", "w")
+        procs.append(subprocess.Popen([os.path.abspath("target/release/qunguan"), "serve"], env=env, stderr=log, cwd=work))
+    for addr in REPLICA_ADDRS:
+        wait_http(f"http://{addr}/readyz", seconds=20)
+    return procs
+
+
+def measure_replicas(args, cmd, run_id):
+    """wrk against both replicas at once, 16 connections each (32 in all, as elsewhere)."""
+    before_replies = replies_logged()
+    ts = str(int(time.time() * 1000))
+    runs = []
+    for i, addr in enumerate(REPLICA_ADDRS):
+        env = dict(os.environ, TS=ts, SIGN=sign(ts), CMD=cmd, CALLBACK_PATH="/callback", ADMIN="true", RUN=f"{run_id}r{i}")
+        runs.append(subprocess.Popen(["wrk", "-t1", "-c16", f"-d{args.seconds}s", "--latency", "-s", args.script, f"http://{addr}/callback"],
+                                     env=env, stdout=subprocess.PIPE, text=True))
+    outs = [p.communicate()[0] for p in runs]
+    time.sleep(2.5)
+    rate = sum(float(re.search(r"Requests/sec:\s+([\d.]+)", o).group(1)) for o in outs)
+    def p99(o):
+        m = re.search(r"^\s+99%\s+([\d.]+)(us|ms|s)\s*$", o, re.M)
+        value, unit = float(m.group(1)), m.group(2)
+        return value / 1000 if unit == "us" else value * 1000 if unit == "s" else value
+    return {"rate": rate, "replies": (replies_logged() - before_replies) / args.seconds, "p99": max(p99(o) for o in outs)}
+
+
 def start_stream(work):
     """The local gateway and a Stream-mode qunguan connected to it."""
     gateway = subprocess.Popen([os.path.abspath("target/release/examples/stream_gateway")],
@@ -149,6 +184,8 @@ def main():
         wait_http(f"http://{QUNGUAN_ADDR}/readyz")
         gateway, stream_qunguan = start_stream(work)
         procs.extend([stream_qunguan, gateway])
+        replicas = start_replicas(work, os.environ["BENCH_DATABASE_URL"]) if os.environ.get("BENCH_DATABASE_URL") else []
+        procs.extend(replicas)
         wait_http(f"http://{STREAM_ADDR}/readyz")
         time.sleep(1)
         idle = rss_kib(qunguan.pid, "VmRSS")
@@ -164,6 +201,11 @@ def main():
                     extra = f" owed={r['owed']} busy={r['busy']} tokens={r['tokens']}" if who == "qunguan" else ""
                     print(f"  round {rnd + 1} {cmd:6} {who:8} callbacks/s={r['rate']:9.0f} replies/s={r['replies']:9.0f} "
                           f"p50={r['p50']:.2f}ms p99={r['p99']:.2f}ms non2xx={r['non2xx']}{extra}", flush=True)
+                if cmd == "/help" and replicas:
+                    r = measure_replicas(args, cmd, f"{int(time.time())}{rnd}p")
+                    results.setdefault((cmd, "replicas"), []).append(r)
+                    print(f"  round {rnd + 1} {cmd:6} {'2 on pg':8} callbacks/s={r['rate']:9.0f} replies/s={r['replies']:9.0f} "
+                          f"p99={r['p99']:.2f}ms", flush=True)
                 if cmd == "/help":
                     r = measure_stream(args, gateway, cmd, f"{int(time.time())}{rnd}s")
                     results.setdefault((cmd, "stream"), []).append(r)
@@ -183,6 +225,13 @@ def main():
             print(f"/help over Stream: {avg(s, 'replies'):.0f} replies/s ({avg(s, 'rate'):.0f} frames/s acknowledged); "
                   f"over HTTP {avg(h, 'replies'):.0f}: Stream / HTTP = {avg(s, 'replies') / avg(h, 'replies'):.2f}, "
                   f"Stream / floor = {avg(s, 'replies') / avg(f, 'replies'):.2f}")
+        if ("/help", "replicas") in results:
+            avg = lambda rs, k: sum(r[k] for r in rs) / len(rs)
+            p, f = results[("/help", "replicas")], results[("/help", "floor")]
+            rss = ", ".join(f"{rss_kib(r.pid, 'VmHWM') / 1024:.1f}" for r in replicas)
+            print(f"/help on two replicas sharing PostgreSQL: {avg(p, 'replies'):.0f} replies/s, "
+                  f"{avg(p, 'replies') / avg(f, 'replies'):.2f} x the floor; ack p99 {max(r['p99'] for r in p):.2f} ms; "
+                  f"peak RSS {rss} MiB")
         print(f"qunguan RSS: idle {idle / 1024:.1f} MiB, peak {rss_kib(qunguan.pid, 'VmHWM') / 1024:.1f} MiB; "
               f"Stream-mode qunguan peak {rss_kib(stream_qunguan.pid, 'VmHWM') / 1024:.1f} MiB")
     finally:

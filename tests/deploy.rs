@@ -380,6 +380,100 @@ fn the_kubernetes_objects_fit_together() {
     assert_eq!(backend["port"]["name"], service_port["name"]);
 }
 
+#[test]
+fn the_replica_variants_share_one_postgresql() {
+    // Compose: a PostgreSQL service, two qunguan replicas pointed at it.
+    let doc = &yaml("deploy/docker-compose.replicas.yml")[0];
+    let postgres = &doc["services"]["postgres"];
+    assert!(postgres["image"].as_str().unwrap().starts_with("postgres:"));
+    let service = &doc["services"]["qunguan"];
+    assert_eq!(service["deploy"]["replicas"].as_i64(), Some(2));
+    assert_eq!(
+        service["depends_on"]["postgres"]["condition"].as_str(),
+        Some("service_healthy")
+    );
+    // Compose fills `${POSTGRES_PASSWORD:?…}` in from .env.
+    let placeholder = compose_filled;
+    let env: Vec<(String, String)> = service["environment"]
+        .as_hash()
+        .unwrap()
+        .iter()
+        .map(|(k, v)| (k.as_str().unwrap().into(), placeholder(v.as_str().unwrap())))
+        .collect();
+    assert!(env.contains(&("QUNGUAN_REPLICAS".into(), "2".into())));
+    let url = &env
+        .iter()
+        .find(|(k, _)| k == "QUNGUAN_DATABASE_URL")
+        .unwrap()
+        .1;
+    assert!(
+        url.starts_with("postgres://") && url.contains("@postgres:5432/"),
+        "{url}"
+    );
+    assert_valid_config("deploy/docker-compose.replicas.yml", &env);
+
+    // Kubernetes: two replicas, rolling, a disruption budget, the URL from the Secret.
+    let objects = kustomized("deploy/kubernetes/replicas");
+    let deployment = object(&objects, "Deployment");
+    let spec = &deployment["spec"];
+    assert_eq!(spec["replicas"].as_i64(), Some(2));
+    assert_eq!(spec["strategy"]["type"].as_str(), Some("RollingUpdate"));
+    assert_eq!(
+        spec["strategy"]["rollingUpdate"]["maxUnavailable"].as_i64(),
+        Some(0)
+    );
+    let pdb = object(&objects, "PodDisruptionBudget");
+    assert_eq!(
+        pdb["spec"]["selector"]["matchLabels"],
+        spec["template"]["metadata"]["labels"]
+    );
+    assert_eq!(pdb["spec"]["minAvailable"].as_i64(), Some(1));
+    let secret = object(&objects, "Secret");
+    let url = secret["stringData"]["QUNGUAN_DATABASE_URL"]
+        .as_str()
+        .unwrap();
+    assert!(
+        url.starts_with("postgres://"),
+        "the URL, with its password, is in the Secret"
+    );
+    let env = pod_settings(&objects);
+    assert!(
+        env.contains(&("QUNGUAN_REPLICAS".into(), "2".into())),
+        "{env:?}"
+    );
+    let container = &spec["template"]["spec"]["containers"][0];
+    for e in container["env"].as_vec().unwrap() {
+        assert_ne!(
+            e["name"].as_str(),
+            Some("QUNGUAN_DATABASE_URL"),
+            "not in plain env"
+        );
+    }
+    assert!(
+        objects
+            .iter()
+            .all(|o| o["kind"].as_str() != Some("PersistentVolumeClaim")),
+        "the state is in PostgreSQL, not on a volume"
+    );
+    assert_valid_config("deploy/kubernetes/replicas", &env);
+}
+
+/// `${NAME:?message}` and `${NAME}` replaced by a placeholder value, as compose would.
+fn compose_filled(value: &str) -> String {
+    let mut out = String::new();
+    let mut rest = value;
+    while let Some(start) = rest.find("${") {
+        out.push_str(&rest[..start]);
+        let Some(end) = rest[start..].find('}') else {
+            break;
+        };
+        out.push_str("placeholder");
+        rest = &rest[start + end + 1..];
+    }
+    out.push_str(rest);
+    out
+}
+
 /// Whether `program` can be run; a check that needs it is skipped (and says so) if not.
 fn installed(program: &str) -> bool {
     let found = Command::new("sh")

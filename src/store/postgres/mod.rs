@@ -3,6 +3,7 @@
 //! msgId claim is one `INSERT … ON CONFLICT DO NOTHING`, a confirmation is taken with one
 //! `UPDATE … WHERE used_at_ms IS NULL … RETURNING`: atomic whichever replica asks.
 
+mod claims;
 mod queries;
 mod schema;
 
@@ -23,6 +24,7 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 /// PostgreSQL-backed [`super::Store`].
 pub struct PostgresStore {
     pool: Pool,
+    claims: claims::Claims,
 }
 
 fn backend(e: impl std::error::Error + Send + Sync + 'static) -> StoreError {
@@ -66,7 +68,8 @@ impl PostgresStore {
             .recycle_timeout(Some(CONNECT_TIMEOUT))
             .build()
             .map_err(|e| failed(Box::new(e)))?;
-        let store = Self { pool };
+        let claims = claims::Claims::start(pool.clone());
+        let store = Self { pool, claims };
         let mut client = store.client().await.map_err(|e| failed(e.into()))?;
         schema::migrate(&mut client)
             .await
@@ -90,7 +93,7 @@ impl super::Store for PostgresStore {
         msg_id: &crate::ids::MsgId,
         keep_until_ms: i64,
     ) -> Result<bool, StoreError> {
-        queries::claim(&**self.client().await?, msg_id, keep_until_ms).await
+        self.claims.claim(msg_id, keep_until_ms).await
     }
 
     async fn remember_messages(&self, seen: &[(crate::ids::MsgId, i64)]) -> Result<(), StoreError> {

@@ -14,23 +14,6 @@ fn backend(e: tokio_postgres::Error) -> StoreError {
 /// How long an ended confirmation is kept, so a reused code is answered "already used".
 const KEEP_ENDED_MS: i64 = 24 * 60 * 60 * 1000;
 
-pub async fn claim(
-    client: &Client,
-    msg_id: &MsgId,
-    keep_until_ms: i64,
-) -> Result<bool, StoreError> {
-    let inserted = client
-        .execute(
-            "INSERT INTO seen_messages (msg_id, keep_until_ms) VALUES ($1, $2)
-             ON CONFLICT (msg_id) DO UPDATE SET keep_until_ms = excluded.keep_until_ms
-             WHERE seen_messages.keep_until_ms <= $3",
-            &[&msg_id.as_str(), &keep_until_ms, &crate::clock::now_ms()],
-        )
-        .await
-        .map_err(backend)?;
-    Ok(inserted == 1)
-}
-
 pub async fn remember(client: &mut Client, seen: &[(MsgId, i64)]) -> Result<(), StoreError> {
     let tx = client.transaction().await.map_err(backend)?;
     let insert = tx

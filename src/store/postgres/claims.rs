@@ -1,0 +1,83 @@
+//! msgId claims in groups: the claims that arrive while one statement is running go
+//! together in the next, one `INSERT … SELECT unnest(…) ON CONFLICT` and one commit for
+//! all of them. Each claim is as atomic and as durable as alone; a busy replica pays one
+//! round trip and one WAL flush per group instead of per message.
+
+use std::collections::HashSet;
+
+use deadpool_postgres::Pool;
+use tokio::sync::{mpsc, oneshot};
+
+use crate::{clock::now_ms, ids::MsgId, store::StoreError};
+
+/// The most claims in one statement.
+const GROUP: usize = 1024;
+
+type Answer = oneshot::Sender<Result<bool, String>>;
+
+/// The claim queue and its one writer task.
+pub struct Claims {
+    queue: mpsc::UnboundedSender<(MsgId, i64, Answer)>,
+}
+
+impl Claims {
+    pub fn start(pool: Pool) -> Self {
+        let (queue, waiting) = mpsc::unbounded_channel();
+        tokio::spawn(write(pool, waiting));
+        Self { queue }
+    }
+
+    /// `true` if this call claimed `msg_id` (no unexpired claim existed).
+    pub async fn claim(&self, msg_id: &MsgId, keep_until_ms: i64) -> Result<bool, StoreError> {
+        let (answer, answered) = oneshot::channel();
+        let lost = || StoreError::Task("the claim writer stopped".into());
+        self.queue
+            .send((msg_id.clone(), keep_until_ms, answer))
+            .map_err(|_| lost())?;
+        answered
+            .await
+            .map_err(|_| lost())?
+            .map_err(|e| StoreError::Backend(e.into()))
+    }
+}
+
+async fn write(pool: Pool, mut waiting: mpsc::UnboundedReceiver<(MsgId, i64, Answer)>) {
+    let mut group = Vec::with_capacity(GROUP);
+    while waiting.recv_many(&mut group, GROUP).await > 0 {
+        // A msgId twice in one group (two deliveries at once): the first one claims.
+        let mut seen = HashSet::new();
+        let (mut ids, mut until, mut first) = (Vec::new(), Vec::new(), Vec::new());
+        for (msg_id, keep_until_ms, _) in &group {
+            let new = seen.insert(msg_id.as_str());
+            first.push(new);
+            if new {
+                ids.push(msg_id.as_str().to_owned());
+                until.push(*keep_until_ms);
+            }
+        }
+        let result = claim_all(&pool, &ids, &until).await;
+        for ((msg_id, _, answer), first) in group.drain(..).zip(first) {
+            let _ = answer.send(match &result {
+                Ok(won) => Ok(first && won.contains(msg_id.as_str())),
+                Err(e) => Err(e.clone()),
+            });
+        }
+    }
+}
+
+/// The msgIds of `ids` this statement claimed.
+async fn claim_all(pool: &Pool, ids: &[String], until: &[i64]) -> Result<HashSet<String>, String> {
+    let client = pool.get().await.map_err(|e| e.to_string())?;
+    let rows = client
+        .query(
+            "INSERT INTO seen_messages (msg_id, keep_until_ms)
+             SELECT * FROM unnest($1::text[], $2::bigint[])
+             ON CONFLICT (msg_id) DO UPDATE SET keep_until_ms = excluded.keep_until_ms
+             WHERE seen_messages.keep_until_ms <= $3
+             RETURNING msg_id",
+            &[&ids, &until, &now_ms()],
+        )
+        .await
+        .map_err(|e| crate::telemetry::causes(&e))?;
+    Ok(rows.iter().map(|r| r.get(0)).collect())
+}
