@@ -67,17 +67,22 @@ async fn write(pool: Pool, mut waiting: mpsc::UnboundedReceiver<(MsgId, i64, Ans
 
 /// The msgIds of `ids` this statement claimed.
 async fn claim_all(pool: &Pool, ids: &[String], until: &[i64]) -> Result<HashSet<String>, String> {
+    let failed = |e: tokio_postgres::Error| crate::telemetry::causes(&e);
     let client = pool.get().await.map_err(|e| e.to_string())?;
-    let rows = client
-        .query(
+    // Prepared once per connection: each group is then one round trip.
+    let insert = client
+        .prepare_cached(
             "INSERT INTO seen_messages (msg_id, keep_until_ms)
              SELECT * FROM unnest($1::text[], $2::bigint[])
              ON CONFLICT (msg_id) DO UPDATE SET keep_until_ms = excluded.keep_until_ms
              WHERE seen_messages.keep_until_ms <= $3
              RETURNING msg_id",
-            &[&ids, &until, &now_ms()],
         )
         .await
-        .map_err(|e| crate::telemetry::causes(&e))?;
+        .map_err(failed)?;
+    let rows = client
+        .query(&insert, &[&ids, &until, &now_ms()])
+        .await
+        .map_err(failed)?;
     Ok(rows.iter().map(|r| r.get(0)).collect())
 }
