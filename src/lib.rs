@@ -31,7 +31,8 @@
 //! - [`dedupe`]: the msgId replay defence (in memory, persisted in batches).
 //! - [`app`]: the shared state and the bounded background worker.
 //! - [`config`], [`i18n`], [`ids`], [`metrics`], [`telemetry`], [`log_throttle`], [`clock`]:
-//!   settings, reply texts, typed ids, Prometheus counters, logging, quieting floods, time.
+//!   settings, reply texts, typed ids, Prometheus counters, logging, quieting floods, time;
+//!   [`tls`]: the TLS client configuration of the connections qunguan opens itself.
 //!
 //! Beside the service:
 //!
@@ -61,4 +62,5 @@ pub mod simulator;
 pub mod store;
 pub mod stream;
 pub mod telemetry;
+pub mod tls;
 pub mod tools;

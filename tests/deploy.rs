@@ -140,12 +140,7 @@ fn compose_runs_the_image_with_dotenv_a_volume_and_the_port() {
         !doc["volumes"][name].is_badvalue(),
         "volume {name} is declared"
     );
-    let env: Vec<(String, String)> = service["environment"]
-        .as_hash()
-        .unwrap()
-        .iter()
-        .map(|(k, v)| (k.as_str().unwrap().into(), v.as_str().unwrap().into()))
-        .collect();
+    let env = compose_env(service);
     assert_valid_config("deploy/docker-compose.yml", &env);
 }
 
@@ -253,12 +248,7 @@ fn the_stream_variants_expose_nothing_and_set_the_mode() {
         service["ports"].is_badvalue(),
         "no port published in Stream mode"
     );
-    let env: Vec<(String, String)> = service["environment"]
-        .as_hash()
-        .unwrap()
-        .iter()
-        .map(|(k, v)| (k.as_str().unwrap().into(), v.as_str().unwrap().into()))
-        .collect();
+    let env = compose_env(service);
     assert!(env.contains(&("QUNGUAN_MODE".into(), "stream".into())));
     assert_valid_config("deploy/docker-compose.stream.yml", &env);
     let volume = service["volumes"][0].as_str().unwrap();
@@ -392,14 +382,7 @@ fn the_replica_variants_share_one_postgresql() {
         service["depends_on"]["postgres"]["condition"].as_str(),
         Some("service_healthy")
     );
-    // Compose fills `${POSTGRES_PASSWORD:?…}` in from .env.
-    let placeholder = compose_filled;
-    let env: Vec<(String, String)> = service["environment"]
-        .as_hash()
-        .unwrap()
-        .iter()
-        .map(|(k, v)| (k.as_str().unwrap().into(), placeholder(v.as_str().unwrap())))
-        .collect();
+    let env = compose_env(service);
     assert!(env.contains(&("QUNGUAN_REPLICAS".into(), "2".into())));
     let url = &env
         .iter()
@@ -456,6 +439,22 @@ fn the_replica_variants_share_one_postgresql() {
         "the state is in PostgreSQL, not on a volume"
     );
     assert_valid_config("deploy/kubernetes/replicas", &env);
+}
+
+/// A compose service's `environment`, with `${NAME:?message}` and `${NAME}` replaced by a
+/// placeholder value, as compose fills them in from `.env`.
+fn compose_env(service: &Yaml) -> Vec<(String, String)> {
+    service["environment"]
+        .as_hash()
+        .unwrap()
+        .iter()
+        .map(|(k, v)| {
+            (
+                k.as_str().unwrap().into(),
+                compose_filled(v.as_str().unwrap()),
+            )
+        })
+        .collect()
 }
 
 /// `${NAME:?message}` and `${NAME}` replaced by a placeholder value, as compose would.

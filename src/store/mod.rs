@@ -87,6 +87,11 @@ pub struct Confirmation {
     pub expires_at_ms: i64,
 }
 
+/// How long a confirmation is kept after it expired (used or not), so a reused code is
+/// answered "already used" or "expired" rather than "unknown"; every backend drops older
+/// ones when it saves a new one.
+pub const KEEP_ENDED_CONFIRMATIONS_MS: i64 = 24 * 60 * 60 * 1000;
+
 /// What `/confirm <code>` found.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ConfirmTake {

@@ -45,18 +45,9 @@ pub enum DialError {
     Handshake(String),
 }
 
-/// TLS for `wss://`: rustls with the ring provider reqwest already uses and Mozilla's
-/// roots, certificates checked.
+/// TLS for `wss://` ([`crate::tls`]: certificates checked).
 pub fn connector() -> Connector {
-    let roots = rustls::RootCertStore::from_iter(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
-    let config = rustls::ClientConfig::builder_with_provider(Arc::new(
-        rustls::crypto::ring::default_provider(),
-    ))
-    .with_safe_default_protocol_versions()
-    .expect("ring supports the default TLS versions")
-    .with_root_certificates(roots)
-    .with_no_client_auth();
-    Connector::Rustls(Arc::new(config))
+    Connector::Rustls(Arc::new(crate::tls::client_config()))
 }
 
 /// Opens the WebSocket for `ticket` within `deadline`.
@@ -188,11 +179,11 @@ async fn tunnel(proxy: &Url, url: &Url) -> Result<TcpStream, DialError> {
     Ok(stream)
 }
 
+/// A URL's user or password as typed (`%40` is `@`; a `+` stays a `+`).
 fn percent_decoded(s: &str) -> String {
-    url::form_urlencoded::parse(format!("x={s}").as_bytes())
-        .next()
-        .map(|(_, v)| v.into_owned())
-        .unwrap_or_default()
+    percent_encoding::percent_decode_str(s)
+        .decode_utf8_lossy()
+        .into_owned()
 }
 
 #[cfg(test)]
@@ -240,5 +231,6 @@ mod tests {
     #[test]
     fn proxy_credentials_are_decoded() {
         assert_eq!(percent_decoded("a%40b"), "a@b");
+        assert_eq!(percent_decoded("p+w"), "p+w", "userinfo is not a form");
     }
 }

@@ -111,14 +111,7 @@ async fn idle_sockets_past_the_file_limit_do_not_stop_health_checks() {
         assert!(Instant::now() < deadline, "/healthz stopped answering");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    let metrics = http
-        .get(format!("{base}/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = metrics_of(&http, &base).await;
     let value = |name: &str| {
         metrics
             .lines()

@@ -253,6 +253,18 @@ impl TestApp {
     }
 }
 
+/// Polls `done` every 10 ms for up to 15 s; fails naming `what` if it never holds.
+pub async fn wait_for(what: &str, done: impl Fn() -> bool) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(15);
+    while !done() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "timed out waiting for {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
 /// The `sign` header for `ts` with the test secret.
 pub fn sign(ts: &str) -> String {
     signature::sign(&SecretString::from(SECRET.to_owned()), ts)

@@ -175,14 +175,7 @@ async fn a_log_nobody_reads_does_not_stall_callbacks() {
         .await
         .expect("callbacks stalled behind the log");
     assert_eq!(answered, 12_300, "after {:?}", started.elapsed());
-    let metrics = http
-        .get(format!("{base}/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = metrics_of(&http, &base).await;
     let dropped = metrics
         .lines()
         .find_map(|l| l.strip_prefix("qunguan_log_lines_dropped_total "))

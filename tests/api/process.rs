@@ -110,6 +110,12 @@ pub async fn post_signed(
         .status()
 }
 
+/// The binary's `/metrics` text.
+pub async fn metrics_of(http: &reqwest::Client, base: &str) -> String {
+    let response = http.get(format!("{base}/metrics")).send().await.unwrap();
+    response.text().await.unwrap()
+}
+
 /// A group `/info` for the binary, replying to the fake with session = msgId.
 pub fn info_message(fake: &FakeDingTalk) -> serde_json::Value {
     let msg_id = new_msg_id();

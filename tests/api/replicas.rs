@@ -37,9 +37,10 @@ async fn say_via(app: &TestApp, replica: &RunningServer, sender: &str, text: &st
 
 async fn settle_both(app: &TestApp, other: &RunningServer) {
     app.settle().await;
-    while other.app.worker.running() > 0 {
-        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
-    }
+    wait_for("the other replica's commands", || {
+        other.app.worker.running() == 0
+    })
+    .await;
 }
 
 #[tokio::test]
@@ -170,7 +171,6 @@ async fn a_msg_id_run_by_a_killed_replica_is_not_run_again_by_the_other() {
 /// A TCP forwarder to the test database that can be cut (every connection dropped, new
 /// ones refused) and restored, as a database outage looks to qunguan.
 struct Outage {
-    port: u16,
     up: tokio::sync::watch::Sender<bool>,
 }
 
@@ -200,7 +200,7 @@ impl Outage {
             }
         });
         url.set_port(Some(port)).unwrap();
-        (Self { port, up }, url.to_string())
+        (Self { up }, url.to_string())
     }
 
     fn set(&self, up: bool) {
@@ -233,7 +233,6 @@ async fn wait_status(app: &TestApp, path: &str, want: u16) {
 #[tokio::test]
 async fn while_the_database_is_down_callbacks_get_503_and_everything_resumes_by_itself() {
     let (outage, url) = Outage::in_front_of(&fresh_database().await).await;
-    assert!(outage.port > 0);
     let app = spawn_app_with(&[("QUNGUAN_DATABASE_URL", &url)]).await;
     wait_status(&app, "/readyz", 200).await;
     outage.set(false);
@@ -256,5 +255,43 @@ async fn while_the_database_is_down_callbacks_get_503_and_everything_resumes_by_
     wait_status(&app, "/readyz", 200).await;
     // DingTalk delivers it again: it runs now.
     let reply = app.ask(&body).await;
+    assert!(reply_text(&reply).contains("/help"));
+}
+
+#[tokio::test]
+async fn while_the_database_is_down_a_stream_frame_is_left_for_dingtalk_to_deliver_again() {
+    let (outage, url) = Outage::in_front_of(&fresh_database().await).await;
+    let app = spawn_app_with(&[("QUNGUAN_DATABASE_URL", &url), ("QUNGUAN_MODE", "stream")]).await;
+    wait_for("a Stream connection", || {
+        app.fake.sim().stream_links().open == 1
+    })
+    .await;
+    outage.set(false);
+    wait_status(&app, "/readyz", 503).await;
+    let body = app.group_message(MEMBER, "/help");
+    let id = app.fake.sim().push_message(&body).unwrap();
+    let unacked = r#"qunguan_stream_frames_unacknowledged_total{reason="unavailable"} 1"#;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while !app.metrics().await.contains(unacked) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the frame was not counted"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    let acked = app
+        .fake
+        .sim()
+        .upstream()
+        .iter()
+        .any(|f| f["headers"]["messageId"] == id);
+    assert!(!acked, "not acknowledged, so DingTalk delivers it again");
+    outage.set(true);
+    wait_status(&app, "/readyz", 200).await;
+    app.fake.sim().push_message(&body).unwrap();
+    let reply = app
+        .fake
+        .webhook_reply(body["msgId"].as_str().unwrap())
+        .await;
     assert!(reply_text(&reply).contains("/help"));
 }

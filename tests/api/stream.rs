@@ -21,15 +21,6 @@ async fn stream_app(extra: &[(&str, &str)]) -> TestApp {
     app
 }
 
-/// Polls `done` every 10 ms for up to 15 s.
-async fn wait_for(what: &str, done: impl Fn() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(15);
-    while !done() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-}
-
 /// The acknowledgement qunguan sent for `message_id`, if any.
 fn ack_of(app: &TestApp, message_id: &str) -> Option<Value> {
     app.fake

@@ -121,6 +121,24 @@ fn decode_api<T: DeserializeOwned>(
     body: &[u8],
 ) -> Result<T, DingTalkError> {
     if status.is_success() {
+        // A 2xx can still say no: `success` false (group/update) or "false"
+        // (subAdministrators, which sends it as a string).
+        #[derive(Deserialize)]
+        struct Verdict {
+            #[serde(default)]
+            success: Option<Value>,
+        }
+        let refused = serde_json::from_slice::<Verdict>(body).is_ok_and(|v| {
+            matches!(&v.success, Some(Value::Bool(false)))
+                || matches!(&v.success, Some(Value::String(s)) if s == "false")
+        });
+        if refused {
+            return Err(DingTalkError::rejected(
+                api,
+                "success_false",
+                "success was not true",
+            ));
+        }
         return payload(api, body);
     }
     let err: ApiErrorBody = serde_json::from_slice(body).unwrap_or_default();
@@ -426,6 +444,20 @@ mod tests {
         let e = top(r#"{"dingtalk_corp_extcontact_update_response":{"result":{"ding_open_errcode":60011,"success":false}}}"#).unwrap_err();
         assert_eq!(e.kind, ErrorKind::NoPermission);
         assert_eq!(top("<xml/>").unwrap_err().kind, ErrorKind::Rejected);
+    }
+
+    #[test]
+    fn a_new_style_2xx_saying_success_false_is_a_refusal() {
+        let ok = |body: &str| decode::<Value>(Api::GroupUpdate, StatusCode::OK, body.as_bytes());
+        assert!(ok(r#"{"success":true}"#).is_ok());
+        assert!(ok(r#"{"success":"true"}"#).is_ok());
+        assert!(
+            ok(r#"{"processQueryKey":"k"}"#).is_ok(),
+            "no verdict is no refusal"
+        );
+        for refused in [r#"{"success":false}"#, r#"{"success":"false"}"#] {
+            assert_eq!(ok(refused).unwrap_err().code, "success_false", "{refused}");
+        }
     }
 
     #[test]

@@ -27,8 +27,16 @@ pub struct PostgresStore {
     claims: claims::Claims,
 }
 
-fn backend(e: impl std::error::Error + Send + Sync + 'static) -> StoreError {
-    StoreError::Backend(Box::new(e))
+impl From<tokio_postgres::Error> for StoreError {
+    fn from(e: tokio_postgres::Error) -> Self {
+        StoreError::Backend(Box::new(e))
+    }
+}
+
+impl From<deadpool_postgres::PoolError> for StoreError {
+    fn from(e: deadpool_postgres::PoolError) -> Self {
+        StoreError::Backend(Box::new(e))
+    }
 }
 
 impl PostgresStore {
@@ -45,17 +53,8 @@ impl PostgresStore {
             recycling_method: RecyclingMethod::Fast,
         };
         let manager = if config.get_ssl_mode() == SslMode::Require {
-            // `sslmode=require` here also verifies the certificate (Mozilla's roots).
-            let roots =
-                rustls::RootCertStore::from_iter(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
-            let tls = rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(
-                rustls::crypto::ring::default_provider(),
-            ))
-            .with_safe_default_protocol_versions()
-            .expect("ring supports the default TLS versions")
-            .with_root_certificates(roots)
-            .with_no_client_auth();
-            let tls = tokio_postgres_rustls::MakeRustlsConnect::new(tls);
+            // `sslmode=require` here also verifies the certificate.
+            let tls = tokio_postgres_rustls::MakeRustlsConnect::new(crate::tls::client_config());
             Manager::from_config(config, tls, manager_config)
         } else {
             Manager::from_config(config, tokio_postgres::NoTls, manager_config)
@@ -78,7 +77,7 @@ impl PostgresStore {
     }
 
     async fn client(&self) -> Result<deadpool_postgres::Object, StoreError> {
-        self.pool.get().await.map_err(backend)
+        Ok(self.pool.get().await?)
     }
 }
 
@@ -163,11 +162,7 @@ impl super::Store for PostgresStore {
     }
 
     async fn check(&self) -> Result<(), StoreError> {
-        self.client()
-            .await?
-            .simple_query("SELECT 1")
-            .await
-            .map(|_| ())
-            .map_err(backend)
+        self.client().await?.simple_query("SELECT 1").await?;
+        Ok(())
     }
 }

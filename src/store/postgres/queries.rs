@@ -4,31 +4,25 @@ use tokio_postgres::{Client, Row};
 
 use crate::{
     ids::{ChatId, MsgId, OpenConversationId, StaffId},
-    store::{AuditRecord, BindOutcome, ConfirmTake, Confirmation, StoreError},
+    store::{
+        AuditRecord, BindOutcome, ConfirmTake, Confirmation, KEEP_ENDED_CONFIRMATIONS_MS,
+        StoreError,
+    },
 };
 
-fn backend(e: tokio_postgres::Error) -> StoreError {
-    StoreError::Backend(Box::new(e))
-}
-
-/// How long an ended confirmation is kept, so a reused code is answered "already used".
-const KEEP_ENDED_MS: i64 = 24 * 60 * 60 * 1000;
-
 pub async fn remember(client: &mut Client, seen: &[(MsgId, i64)]) -> Result<(), StoreError> {
-    let tx = client.transaction().await.map_err(backend)?;
+    let tx = client.transaction().await?;
     let insert = tx
         .prepare(
             "INSERT INTO seen_messages (msg_id, keep_until_ms) VALUES ($1, $2)
              ON CONFLICT (msg_id) DO UPDATE SET keep_until_ms = excluded.keep_until_ms",
         )
-        .await
-        .map_err(backend)?;
+        .await?;
     for (msg_id, keep_until_ms) in seen {
         tx.execute(&insert, &[&msg_id.as_str(), keep_until_ms])
-            .await
-            .map_err(backend)?;
+            .await?;
     }
-    tx.commit().await.map_err(backend)
+    Ok(tx.commit().await?)
 }
 
 pub async fn remembered(
@@ -44,8 +38,7 @@ pub async fn remembered(
              WHERE msg_id > $1 AND keep_until_ms > $2 ORDER BY msg_id LIMIT $3",
             &[&after, &now_ms, &(limit as i64)],
         )
-        .await
-        .map_err(backend)?;
+        .await?;
     Ok(rows
         .iter()
         .filter_map(|r| Some((MsgId::parse(r.get(0)).ok()?, r.get(1))))
@@ -53,13 +46,12 @@ pub async fn remembered(
 }
 
 pub async fn forget(client: &Client, now_ms: i64) -> Result<u64, StoreError> {
-    client
+    Ok(client
         .execute(
             "DELETE FROM seen_messages WHERE keep_until_ms <= $1",
             &[&now_ms],
         )
-        .await
-        .map_err(backend)
+        .await?)
 }
 
 pub async fn binding(
@@ -71,8 +63,7 @@ pub async fn binding(
             "SELECT chat_id FROM bindings WHERE conversation_id = $1",
             &[&group.as_str()],
         )
-        .await
-        .map_err(backend)?;
+        .await?;
     Ok(row.and_then(|r| ChatId::parse(r.get(0)).ok()))
 }
 
@@ -83,14 +74,13 @@ pub async fn bind(
     chat: &ChatId,
     now_ms: i64,
 ) -> Result<BindOutcome, StoreError> {
-    let tx = client.transaction().await.map_err(backend)?;
+    let tx = client.transaction().await?;
     let holder = tx
         .query_opt(
             "SELECT conversation_id FROM bindings WHERE chat_id = $1 FOR UPDATE",
             &[&chat.as_str()],
         )
-        .await
-        .map_err(backend)?;
+        .await?;
     if let Some(holder) = holder {
         let holder: String = holder.get(0);
         return Ok(if holder == group.as_str() {
@@ -107,8 +97,7 @@ pub async fn bind(
             "SELECT chat_id FROM bindings WHERE conversation_id = $1 FOR UPDATE",
             &[&group.as_str()],
         )
-        .await
-        .map_err(backend)?
+        .await?
         .and_then(|r| ChatId::parse(r.get(0)).ok());
     tx.execute(
         "INSERT INTO bindings (conversation_id, chat_id, bound_at_ms) VALUES ($1, $2, $3)
@@ -116,9 +105,8 @@ pub async fn bind(
          bound_at_ms = excluded.bound_at_ms",
         &[&group.as_str(), &chat.as_str(), &now_ms],
     )
-    .await
-    .map_err(backend)?;
-    tx.commit().await.map_err(backend)?;
+    .await?;
+    tx.commit().await?;
     Ok(match previous {
         Some(previous) => BindOutcome::Replaced { previous },
         None => BindOutcome::Bound,
@@ -134,8 +122,7 @@ pub async fn unbind(
             "DELETE FROM bindings WHERE conversation_id = $1 RETURNING chat_id",
             &[&group.as_str()],
         )
-        .await
-        .map_err(backend)?;
+        .await?;
     Ok(row.and_then(|r| ChatId::parse(r.get(0)).ok()))
 }
 
@@ -160,9 +147,8 @@ pub async fn record_audit(client: &Client, r: &AuditRecord) -> Result<(), StoreE
                 &r.duration_ms,
             ],
         )
-        .await
-        .map(|_| ())
-        .map_err(backend)
+        .await?;
+    Ok(())
 }
 
 pub async fn recent_audit(
@@ -177,8 +163,7 @@ pub async fn recent_audit(
              FROM audit WHERE conversation_id = $1 ORDER BY id DESC LIMIT $2",
             &[&group.as_str(), &(limit as i64)],
         )
-        .await
-        .map_err(backend)?;
+        .await?;
     Ok(rows.iter().filter_map(audit_record).collect())
 }
 
@@ -207,10 +192,9 @@ pub async fn save_confirmation(client: &Client, c: &Confirmation) -> Result<bool
     client
         .execute(
             "DELETE FROM confirmations WHERE expires_at_ms < $1",
-            &[&(c.created_at_ms - KEEP_ENDED_MS)],
+            &[&(c.created_at_ms - KEEP_ENDED_CONFIRMATIONS_MS)],
         )
-        .await
-        .map_err(backend)?;
+        .await?;
     let inserted = client
         .execute(
             "INSERT INTO confirmations (conversation_id, code, requester, chat_id, command, args,
@@ -228,8 +212,7 @@ pub async fn save_confirmation(client: &Client, c: &Confirmation) -> Result<bool
                 &c.expires_at_ms,
             ],
         )
-        .await
-        .map_err(backend)?;
+        .await?;
     Ok(inserted == 1)
 }
 
@@ -250,8 +233,7 @@ pub async fn take_confirmation(
              RETURNING chat_id, command, args, action, created_at_ms, expires_at_ms",
             &[&group.as_str(), &code, &requester.as_str(), &now_ms],
         )
-        .await
-        .map_err(backend)?;
+        .await?;
     if let Some(r) = taken {
         let Ok(chat) = ChatId::parse(r.get(0)) else {
             return Ok(ConfirmTake::Unknown);
@@ -274,8 +256,7 @@ pub async fn take_confirmation(
              WHERE conversation_id = $1 AND code = $2",
             &[&group.as_str(), &code],
         )
-        .await
-        .map_err(backend)?;
+        .await?;
     Ok(match row {
         None => ConfirmTake::Unknown,
         Some(r) if r.get::<_, Option<i64>>(2).is_some() => ConfirmTake::Used,

@@ -67,18 +67,14 @@ pub struct TooNew {
 
 /// Brings the schema to the newest version this build knows.
 pub async fn migrate(client: &mut Client) -> Result<(), StoreError> {
-    let backend = |e: tokio_postgres::Error| StoreError::Backend(Box::new(e));
-    let tx = client.transaction().await.map_err(backend)?;
+    let tx = client.transaction().await?;
     tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])
-        .await
-        .map_err(backend)?;
+        .await?;
     tx.batch_execute("CREATE TABLE IF NOT EXISTS qunguan_schema (version BIGINT NOT NULL)")
-        .await
-        .map_err(backend)?;
+        .await?;
     let found: Option<i64> = tx
         .query_opt("SELECT version FROM qunguan_schema", &[])
-        .await
-        .map_err(backend)?
+        .await?
         .map(|row| row.get(0));
     let known = MIGRATIONS.len() as i64;
     let done = found.unwrap_or(0);
@@ -86,19 +82,17 @@ pub async fn migrate(client: &mut Client) -> Result<(), StoreError> {
         return Err(StoreError::Backend(Box::new(TooNew { found: done, known })));
     }
     for sql in &MIGRATIONS[done as usize..] {
-        tx.batch_execute(sql).await.map_err(backend)?;
+        tx.batch_execute(sql).await?;
     }
     if found.is_none() {
         tx.execute(
             "INSERT INTO qunguan_schema (version) VALUES ($1)",
             &[&known],
         )
-        .await
-        .map_err(backend)?;
+        .await?;
     } else {
         tx.execute("UPDATE qunguan_schema SET version = $1", &[&known])
-            .await
-            .map_err(backend)?;
+            .await?;
     }
-    tx.commit().await.map_err(backend)
+    Ok(tx.commit().await?)
 }

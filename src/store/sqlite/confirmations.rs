@@ -5,17 +5,13 @@ use rusqlite::{Connection, OptionalExtension, params};
 
 use crate::{
     ids::{ChatId, OpenConversationId, StaffId},
-    store::{ConfirmTake, Confirmation},
+    store::{ConfirmTake, Confirmation, KEEP_ENDED_CONFIRMATIONS_MS},
 };
-
-/// How long an ended confirmation is kept, so a reused code is answered "already used"
-/// rather than "unknown".
-const KEEP_ENDED_MS: i64 = 24 * 60 * 60 * 1000;
 
 pub(super) fn save(conn: &mut Connection, c: &Confirmation) -> rusqlite::Result<bool> {
     let tx = conn.transaction()?;
     tx.prepare_cached("DELETE FROM confirmations WHERE expires_at_ms < ?1")?
-        .execute([c.created_at_ms - KEEP_ENDED_MS])?;
+        .execute([c.created_at_ms - KEEP_ENDED_CONFIRMATIONS_MS])?;
     let inserted = tx
         .prepare_cached(
             "INSERT INTO confirmations (conversation_id, code, requester, chat_id, command, args,
