@@ -89,6 +89,43 @@ async fn bindings_bind_replace_refuse_a_taken_chatid_and_unbind() {
 }
 
 #[tokio::test]
+async fn groups_binding_one_chatid_at_once_get_one_binding_and_refusals() {
+    for (name, store) in backends().await {
+        for round in 0..5 {
+            let chat = chat(&format!("chatRACE{round}"));
+            let groups: Vec<_> = (0..6).map(|g| cid(&format!("cid{round}x{g}=="))).collect();
+            let outcomes = futures_util::future::join_all(
+                groups
+                    .iter()
+                    .map(|g| store.bind(g, &chat, i64::from(round))),
+            )
+            .await;
+            let outcomes: Vec<_> = outcomes
+                .into_iter()
+                .map(|o| o.unwrap_or_else(|e| panic!("{name}: a racing bind failed: {e}")))
+                .collect();
+            let bound: Vec<_> = groups
+                .iter()
+                .zip(&outcomes)
+                .filter(|(_, o)| **o == BindOutcome::Bound)
+                .map(|(g, _)| g.clone())
+                .collect();
+            assert_eq!(bound.len(), 1, "{name}: {outcomes:?}");
+            for o in &outcomes {
+                assert!(
+                    *o == BindOutcome::Bound
+                        || *o
+                            == BindOutcome::ChatTaken {
+                                by: bound[0].clone()
+                            },
+                    "{name}: {o:?}"
+                );
+            }
+        }
+    }
+}
+
+#[tokio::test]
 async fn remembered_msg_ids_page_and_expire() {
     for (name, store) in backends().await {
         let seen: Vec<(MsgId, i64)> = (0..25)

@@ -1,6 +1,6 @@
 //! The PostgreSQL store's SQL, one function per store operation.
 
-use tokio_postgres::{Client, Row};
+use tokio_postgres::{Client, Row, error::SqlState};
 
 use crate::{
     ids::{ChatId, MsgId, OpenConversationId, StaffId},
@@ -67,13 +67,33 @@ pub async fn binding(
     Ok(row.and_then(|r| ChatId::parse(r.get(0)).ok()))
 }
 
-/// One transaction; the UNIQUE constraint on chat_id decides a race between two groups.
+/// One transaction. Two groups binding one chatid at the same moment both find it free;
+/// the UNIQUE constraint on chat_id lets one commit, and the other runs again and reads
+/// that binding, so it answers `ChatTaken`, never an error.
 pub async fn bind(
     client: &mut Client,
     group: &OpenConversationId,
     chat: &ChatId,
     now_ms: i64,
 ) -> Result<BindOutcome, StoreError> {
+    const ATTEMPTS: usize = 3;
+    let mut attempt = 1;
+    loop {
+        match bind_once(client, group, chat, now_ms).await {
+            Err(e) if attempt < ATTEMPTS && e.code() == Some(&SqlState::UNIQUE_VIOLATION) => {
+                attempt += 1
+            }
+            other => return Ok(other?),
+        }
+    }
+}
+
+async fn bind_once(
+    client: &mut Client,
+    group: &OpenConversationId,
+    chat: &ChatId,
+    now_ms: i64,
+) -> Result<BindOutcome, tokio_postgres::Error> {
     let tx = client.transaction().await?;
     let holder = tx
         .query_opt(
