@@ -132,6 +132,7 @@ mod tests {
             errcode: Some("43007".into()),
             request_id: Some("r9".into()),
             duration_ms: 3,
+            source: None,
         };
         assert_eq!(
             line(&r, Lang::En.contact_texts()),

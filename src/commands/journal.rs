@@ -35,6 +35,7 @@ pub async fn record(
         errcode: executed.errcode.clone(),
         request_id: executed.request_id.clone(),
         duration_ms: took.as_millis() as i64,
+        source: msg.source.clone(),
     };
     tracing::info!(
         target: crate::telemetry::AUDIT_TARGET,
@@ -50,6 +51,7 @@ pub async fn record(
         errcode = record.errcode.as_deref(),
         request_id = record.request_id.as_deref(),
         duration_ms = record.duration_ms,
+        source = record.source.as_deref(),
         "audit"
     );
     if let Err(e) = app.store.record_audit(&record).await {

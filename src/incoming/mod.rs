@@ -67,6 +67,9 @@ pub struct Incoming {
     pub mentions: Vec<Mention>,
     pub content: Content,
     pub webhook: Option<SessionWebhook>,
+    /// What sent it when no member typed it just now (a schedule: `schedule #3`); kept in
+    /// the audit trail. `None` for every message DingTalk delivers.
+    pub source: Option<String>,
 }
 
 /// Why a decoded body is not a usable callback (answered with 400).

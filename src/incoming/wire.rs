@@ -152,6 +152,7 @@ impl TryFrom<CallbackMessage> for Incoming {
                 url,
                 expires_at_ms: raw.session_webhook_expired_time,
             }),
+            source: None,
         })
     }
 }

@@ -4,11 +4,13 @@
 //! them. The default implementation is embedded SQLite ([`SqliteStore`]).
 
 mod postgres;
+mod schedule;
 mod sqlite;
 
 use async_trait::async_trait;
 
 pub use postgres::PostgresStore;
+pub use schedule::{NewSchedule, Schedule, ScheduleClaim};
 pub use sqlite::SqliteStore;
 
 use crate::ids::{ChatId, MsgId, OpenConversationId, StaffId};
@@ -66,6 +68,8 @@ pub struct AuditRecord {
     /// DingTalk's request id for the change (or for the failure), when it gave one.
     pub request_id: Option<String>,
     pub duration_ms: i64,
+    /// What ran it when no member typed it: `schedule #3`, `policy groups.toml`.
+    pub source: Option<String>,
 }
 
 /// A command that waits for its requester's `/confirm <code>` in the same group. It lives
@@ -181,6 +185,32 @@ pub trait Store: Send + Sync {
         requester: &StaffId,
         now_ms: i64,
     ) -> Result<ConfirmTake, StoreError>;
+
+    /// Every binding, in chatid order (`groups = "all"` in a policy file).
+    async fn bindings(&self) -> Result<Vec<(OpenConversationId, ChatId)>, StoreError>;
+
+    /// Saves a schedule and returns its id.
+    async fn add_schedule(&self, schedule: &NewSchedule) -> Result<i64, StoreError>;
+
+    /// A group's schedules, oldest first.
+    async fn schedules(&self, group: &OpenConversationId) -> Result<Vec<Schedule>, StoreError>;
+
+    /// Removes schedule `id` of `group` (a schedule of another group is not found).
+    async fn remove_schedule(
+        &self,
+        group: &OpenConversationId,
+        id: i64,
+    ) -> Result<bool, StoreError>;
+
+    /// At most `limit` schedules whose next run is at or before `now_ms`, earliest first.
+    async fn due_schedules(&self, now_ms: i64, limit: usize) -> Result<Vec<Schedule>, StoreError>;
+
+    /// Claims one run: moves the schedule from `due_ms` to `next_ms`, only if its next run
+    /// is still `due_ms`. `true` if this call claimed it; exactly one caller does.
+    async fn claim_schedule(&self, claim: &ScheduleClaim) -> Result<bool, StoreError>;
+
+    /// Records how a claimed run ended.
+    async fn finish_schedule(&self, id: i64, outcome: &str) -> Result<(), StoreError>;
 
     /// Whether the store can be used now (for `/readyz`).
     async fn check(&self) -> Result<(), StoreError>;

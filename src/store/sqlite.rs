@@ -10,8 +10,12 @@ use rusqlite::{Connection, OptionalExtension, params};
 
 mod audit;
 mod confirmations;
+mod schedules;
 
-use super::{AuditRecord, BindOutcome, ConfirmTake, Confirmation, Store, StoreError};
+use super::{
+    AuditRecord, BindOutcome, ConfirmTake, Confirmation, NewSchedule, Schedule, ScheduleClaim,
+    Store, StoreError,
+};
 use crate::{
     config::Database,
     ids::{ChatId, MsgId, OpenConversationId, StaffId},
@@ -62,6 +66,22 @@ const MIGRATIONS: &[&str] = &[
          PRIMARY KEY (conversation_id, code)
      );
      CREATE INDEX confirmations_expiry ON confirmations (expires_at_ms);",
+    // 4: where a run came from (a schedule, a policy file), and the schedules.
+    "ALTER TABLE audit ADD COLUMN source TEXT;
+     CREATE TABLE schedules (
+         id INTEGER PRIMARY KEY AUTOINCREMENT,
+         conversation_id TEXT NOT NULL,
+         creator TEXT NOT NULL,
+         creator_nick TEXT NOT NULL,
+         rule TEXT NOT NULL,
+         command TEXT NOT NULL,
+         created_at_ms INTEGER NOT NULL,
+         next_run_ms INTEGER,
+         last_run_ms INTEGER,
+         last_outcome TEXT
+     );
+     CREATE INDEX schedules_by_group ON schedules (conversation_id, id);
+     CREATE INDEX schedules_due ON schedules (next_run_ms);",
 ];
 
 /// SQLite-backed [`Store`].
@@ -335,6 +355,55 @@ impl Store for SqliteStore {
             .await
     }
 
+    async fn bindings(&self) -> Result<Vec<(OpenConversationId, ChatId)>, StoreError> {
+        let mut all: Vec<_> = self
+            .bindings
+            .read()
+            .expect("bindings lock poisoned")
+            .iter()
+            .map(|(cid, chat)| (cid.clone(), chat.clone()))
+            .collect();
+        all.sort_by(|a, b| a.1.as_str().cmp(b.1.as_str()));
+        Ok(all)
+    }
+
+    async fn add_schedule(&self, schedule: &NewSchedule) -> Result<i64, StoreError> {
+        let schedule = schedule.clone();
+        self.with(move |conn| schedules::add(conn, &schedule)).await
+    }
+
+    async fn schedules(&self, group: &OpenConversationId) -> Result<Vec<Schedule>, StoreError> {
+        let group = group.clone();
+        self.with(move |conn| schedules::of_group(conn, &group))
+            .await
+    }
+
+    async fn remove_schedule(
+        &self,
+        group: &OpenConversationId,
+        id: i64,
+    ) -> Result<bool, StoreError> {
+        let group = group.clone();
+        self.with(move |conn| schedules::remove(conn, &group, id))
+            .await
+    }
+
+    async fn due_schedules(&self, now_ms: i64, limit: usize) -> Result<Vec<Schedule>, StoreError> {
+        self.with(move |conn| schedules::due(conn, now_ms, limit))
+            .await
+    }
+
+    async fn claim_schedule(&self, claim: &ScheduleClaim) -> Result<bool, StoreError> {
+        let claim = claim.clone();
+        self.with(move |conn| schedules::claim(conn, &claim)).await
+    }
+
+    async fn finish_schedule(&self, id: i64, outcome: &str) -> Result<(), StoreError> {
+        let outcome = outcome.to_owned();
+        self.with(move |conn| schedules::finish(conn, id, &outcome))
+            .await
+    }
+
     async fn check(&self) -> Result<(), StoreError> {
         self.with(|conn| conn.query_row("SELECT 1", [], |_| Ok(())))
             .await
@@ -432,6 +501,7 @@ mod tests {
             errcode: None,
             request_id: Some(format!("r{n}")),
             duration_ms: 5,
+            source: None,
         };
         let store = SqliteStore::open(&db).unwrap();
         for n in 1..=3 {

@@ -6,7 +6,8 @@ use qunguan::{
     config::{Config, Database},
     ids::{ChatId, MsgId, OpenConversationId, StaffId},
     store::{
-        AuditRecord, BindOutcome, ConfirmTake, Confirmation, PostgresStore, SqliteStore, Store,
+        AuditRecord, BindOutcome, ConfirmTake, Confirmation, NewSchedule, PostgresStore,
+        ScheduleClaim, SqliteStore, Store,
     },
 };
 
@@ -189,6 +190,7 @@ async fn the_audit_trail_reads_back_newest_first() {
                 errcode: None,
                 request_id: Some(format!("r{i}")),
                 duration_ms: 5,
+                source: (i == 1).then(|| "schedule #7".to_owned()),
             };
             store.record_audit(&record).await.unwrap();
         }
@@ -196,6 +198,8 @@ async fn the_audit_trail_reads_back_newest_first() {
         let ids: Vec<&str> = recent.iter().map(|r| r.msg_id.as_str()).collect();
         assert_eq!(ids, ["m2", "m1"], "{name}");
         assert_eq!(recent[0].sender_nick, "张三", "{name}");
+        assert_eq!(recent[1].source.as_deref(), Some("schedule #7"), "{name}");
+        assert_eq!(recent[0].source, None, "{name}");
         assert!(
             store
                 .recent_audit(&cid("cidB=="), 5)
@@ -305,4 +309,72 @@ async fn a_database_migrated_by_a_newer_qunguan_is_refused() {
         "{e}"
     );
     assert!(!e.contains("qunguan:qunguan@"), "no password in {e}");
+}
+
+#[tokio::test]
+async fn schedules_are_kept_per_group_and_each_run_is_claimed_once() {
+    for (name, store) in backends().await {
+        let new = |group: &str, next_run_ms| NewSchedule {
+            group: cid(group),
+            creator: StaffId::parse("u1").unwrap(),
+            creator_nick: "张伟".into(),
+            rule: "daily 22:00".into(),
+            command: "/mute-all".into(),
+            created_at_ms: 1,
+            next_run_ms,
+        };
+        let a = store.add_schedule(&new("cidA==", 1_000)).await.unwrap();
+        let b = store.add_schedule(&new("cidA==", 500)).await.unwrap();
+        let other = store.add_schedule(&new("cidB==", 2_000)).await.unwrap();
+        let listed: Vec<i64> = store
+            .schedules(&cid("cidA=="))
+            .await
+            .unwrap()
+            .iter()
+            .map(|s| s.id)
+            .collect();
+        assert_eq!(listed, [a, b], "{name}");
+        let due: Vec<i64> = store
+            .due_schedules(1_000, 10)
+            .await
+            .unwrap()
+            .iter()
+            .map(|s| s.id)
+            .collect();
+        assert_eq!(due, [b, a], "{name}: earliest first, not yet due left out");
+
+        let claim = ScheduleClaim {
+            id: a,
+            due_ms: 1_000,
+            next_ms: Some(87_400_000),
+            now_ms: 1_001,
+        };
+        let claims =
+            futures_util::future::join_all((0..8).map(|_| store.claim_schedule(&claim))).await;
+        let won = claims.into_iter().filter(|c| *c.as_ref().unwrap()).count();
+        assert_eq!(won, 1, "{name}: eight at once, one winner");
+        store.finish_schedule(a, "done").await.unwrap();
+        let after = store.schedules(&cid("cidA==")).await.unwrap();
+        assert_eq!(after[0].next_run_ms, Some(87_400_000), "{name}");
+        assert_eq!(after[0].last_run_ms, Some(1_001), "{name}");
+        assert_eq!(after[0].last_outcome.as_deref(), Some("done"), "{name}");
+
+        assert!(
+            !store.remove_schedule(&cid("cidA=="), other).await.unwrap(),
+            "{name}: another group's schedule is not removed"
+        );
+        assert!(
+            store.remove_schedule(&cid("cidA=="), b).await.unwrap(),
+            "{name}"
+        );
+        assert!(
+            !store.remove_schedule(&cid("cidA=="), b).await.unwrap(),
+            "{name}"
+        );
+        assert_eq!(
+            store.schedules(&cid("cidB==")).await.unwrap().len(),
+            1,
+            "{name}"
+        );
+    }
 }

@@ -5,6 +5,7 @@
 
 mod claims;
 mod queries;
+mod schedules;
 mod schema;
 
 use std::time::Duration;
@@ -159,6 +160,47 @@ impl super::Store for PostgresStore {
         now_ms: i64,
     ) -> Result<super::ConfirmTake, StoreError> {
         queries::take_confirmation(&**self.client().await?, group, code, requester, now_ms).await
+    }
+
+    async fn bindings(
+        &self,
+    ) -> Result<Vec<(crate::ids::OpenConversationId, crate::ids::ChatId)>, StoreError> {
+        schedules::bindings(&**self.client().await?).await
+    }
+
+    async fn add_schedule(&self, schedule: &super::NewSchedule) -> Result<i64, StoreError> {
+        schedules::add(&**self.client().await?, schedule).await
+    }
+
+    async fn schedules(
+        &self,
+        group: &crate::ids::OpenConversationId,
+    ) -> Result<Vec<super::Schedule>, StoreError> {
+        schedules::of_group(&**self.client().await?, group).await
+    }
+
+    async fn remove_schedule(
+        &self,
+        group: &crate::ids::OpenConversationId,
+        id: i64,
+    ) -> Result<bool, StoreError> {
+        schedules::remove(&**self.client().await?, group, id).await
+    }
+
+    async fn due_schedules(
+        &self,
+        now_ms: i64,
+        limit: usize,
+    ) -> Result<Vec<super::Schedule>, StoreError> {
+        schedules::due(&**self.client().await?, now_ms, limit).await
+    }
+
+    async fn claim_schedule(&self, claim: &super::ScheduleClaim) -> Result<bool, StoreError> {
+        schedules::claim(&**self.client().await?, claim).await
+    }
+
+    async fn finish_schedule(&self, id: i64, outcome: &str) -> Result<(), StoreError> {
+        schedules::finish(&**self.client().await?, id, outcome).await
     }
 
     async fn check(&self) -> Result<(), StoreError> {

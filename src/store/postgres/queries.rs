@@ -150,8 +150,8 @@ pub async fn record_audit(client: &Client, r: &AuditRecord) -> Result<(), StoreE
     client
         .execute(
             "INSERT INTO audit (at_ms, msg_id, conversation_id, chat_id, sender_staff_id,
-             sender_nick, command, args, outcome, errcode, request_id, duration_ms)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+             sender_nick, command, args, outcome, errcode, request_id, duration_ms, source)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
             &[
                 &r.at_ms,
                 &r.msg_id.as_str(),
@@ -165,6 +165,7 @@ pub async fn record_audit(client: &Client, r: &AuditRecord) -> Result<(), StoreE
                 &r.errcode,
                 &r.request_id,
                 &r.duration_ms,
+                &r.source,
             ],
         )
         .await?;
@@ -179,7 +180,7 @@ pub async fn recent_audit(
     let rows = client
         .query(
             "SELECT at_ms, msg_id, conversation_id, chat_id, sender_staff_id, sender_nick,
-             command, args, outcome, errcode, request_id, duration_ms
+             command, args, outcome, errcode, request_id, duration_ms, source
              FROM audit WHERE conversation_id = $1 ORDER BY id DESC LIMIT $2",
             &[&group.as_str(), &(limit as i64)],
         )
@@ -205,6 +206,7 @@ fn audit_record(r: &Row) -> Option<AuditRecord> {
         errcode: r.get(9),
         request_id: r.get(10),
         duration_ms: r.get(11),
+        source: r.get(12),
     })
 }
 

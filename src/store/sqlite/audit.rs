@@ -10,8 +10,8 @@ use crate::{
 pub(super) fn insert(conn: &mut Connection, r: &AuditRecord) -> rusqlite::Result<()> {
     conn.prepare_cached(
         "INSERT INTO audit (at_ms, msg_id, conversation_id, chat_id, sender_staff_id,
-         sender_nick, command, args, outcome, errcode, request_id, duration_ms)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+         sender_nick, command, args, outcome, errcode, request_id, duration_ms, source)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
     )?
     .execute(params![
         r.at_ms,
@@ -26,6 +26,7 @@ pub(super) fn insert(conn: &mut Connection, r: &AuditRecord) -> rusqlite::Result
         r.errcode,
         r.request_id,
         r.duration_ms,
+        r.source,
     ])?;
     Ok(())
 }
@@ -37,7 +38,7 @@ pub(super) fn recent(
 ) -> rusqlite::Result<Vec<AuditRecord>> {
     let mut stmt = conn.prepare_cached(
         "SELECT at_ms, msg_id, conversation_id, chat_id, sender_staff_id, sender_nick,
-         command, args, outcome, errcode, request_id, duration_ms
+         command, args, outcome, errcode, request_id, duration_ms, source
          FROM audit WHERE conversation_id = ?1 ORDER BY id DESC LIMIT ?2",
     )?;
     let rows = stmt.query_map(params![group.as_str(), limit as i64], row)?;
@@ -67,5 +68,6 @@ fn row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Option<AuditRecord>> {
         errcode: optional(9)?,
         request_id: optional(10)?,
         duration_ms: row.get(11)?,
+        source: optional(12)?,
     }))
 }
