@@ -69,6 +69,11 @@ pub struct Config {
     /// `QUNGUAN_STREAM_KEEPALIVE_SECS`: a WebSocket ping after this long without inbound
     /// traffic; no answer within as long again means the socket is half-open.
     pub stream_keepalive: Duration,
+    /// `QUNGUAN_TIMEZONE`: the IANA zone schedules' times are in.
+    pub timezone: jiff::tz::TimeZone,
+    /// `QUNGUAN_SCHEDULE_GRACE_SECS`: a run missed while qunguan was down still runs at
+    /// start-up if it is at most this late; otherwise it is skipped.
+    pub schedule_grace: Duration,
     /// `QUNGUAN_MAX_REMEMBERED_MSGIDS`: the replay defence's ceiling; when it is full,
     /// `/callback` answers 503 with `Retry-After` until old msgIds expire.
     pub max_remembered_msg_ids: usize,
@@ -187,6 +192,8 @@ impl Config {
         let confirm = p.positive("QUNGUAN_CONFIRM_SECS", 120, 3600);
         let mode = p.parsed("QUNGUAN_MODE", "http", "`http`, `stream` or `both`");
         let keepalive = p.positive("QUNGUAN_STREAM_KEEPALIVE_SECS", 20, 600);
+        let timezone = p.timezone("QUNGUAN_TIMEZONE", "Asia/Shanghai");
+        let grace = p.positive("QUNGUAN_SCHEDULE_GRACE_SECS", 600, 7 * 86_400);
         if !p.problems.is_empty() {
             return Err(ConfigError {
                 problems: p.problems,
@@ -218,6 +225,8 @@ impl Config {
             confirm_timeout: Duration::from_secs(confirm.unwrap()),
             mode: mode.unwrap(),
             stream_keepalive: Duration::from_secs(keepalive.unwrap()),
+            timezone: timezone.unwrap(),
+            schedule_grace: Duration::from_secs(grace.unwrap()),
         })
     }
 }
@@ -319,6 +328,17 @@ impl Parser<'_> {
             return None;
         }
         Some(value)
+    }
+
+    fn timezone(&mut self, name: &str, default: &str) -> Option<jiff::tz::TimeZone> {
+        let raw = self.optional(name).unwrap_or_else(|| default.to_owned());
+        let zone = jiff::tz::TimeZone::get(&raw).ok();
+        if zone.is_none() {
+            self.problems.push(format!(
+                "{name}={raw:?} is not a time zone: expected an IANA name like Asia/Shanghai"
+            ));
+        }
+        zone
     }
 
     fn boolean(&mut self, name: &str, default: bool) -> Option<bool> {
@@ -522,6 +542,29 @@ mod tests {
         assert!(matches!(&pg, Database::Postgres(u) if u.expose().contains("secret")));
         assert!(!format!("{pg:?}").contains("secret"), "{pg:?}");
         assert!(parse_database_url("postgres:///nohost").is_err());
+    }
+
+    #[test]
+    fn schedules_take_an_iana_zone_and_a_grace_period() {
+        let c = config(MINIMAL).unwrap();
+        assert_eq!(c.timezone.iana_name(), Some("Asia/Shanghai"));
+        assert_eq!(c.schedule_grace, Duration::from_secs(600));
+        let e = config(&[
+            ("DINGTALK_APP_KEY", "key"),
+            ("DINGTALK_APP_SECRET", "secret"),
+            ("QUNGUAN_TIMEZONE", "Mars/Olympus"),
+            ("QUNGUAN_SCHEDULE_GRACE_SECS", "0"),
+        ])
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.contains("QUNGUAN_TIMEZONE=\"Mars/Olympus\" is not a time zone"),
+            "{e}"
+        );
+        assert!(
+            e.contains("QUNGUAN_SCHEDULE_GRACE_SECS=0 is out of range"),
+            "{e}"
+        );
     }
 
     #[test]

@@ -29,6 +29,8 @@
 //! - [`store`]: bindings (cid → chatid), seen msgIds, the audit trail and pending
 //!   confirmations, behind a trait; SQLite by default.
 //! - [`dedupe`]: the msgId replay defence (in memory, persisted in batches).
+//! - [`scheduler`]: runs the commands `/schedule` saved when they are due, claimed in the
+//!   store so exactly one replica runs each, through the same dispatcher as a typed one.
 //! - [`app`]: the shared state and the bounded background worker.
 //! - [`config`], [`i18n`], [`ids`], [`metrics`], [`telemetry`], [`log_throttle`], [`clock`]:
 //!   settings, reply texts, typed ids, Prometheus counters, logging, quieting floods, time;
@@ -57,6 +59,7 @@ pub mod markdown;
 pub mod message;
 pub mod metrics;
 pub mod reply;
+pub mod scheduler;
 pub mod server;
 pub mod simulator;
 pub mod store;

@@ -84,6 +84,7 @@ fn line(r: &AuditRecord, ct: &ContactTexts) -> String {
         ("done", _) => ct.audit_done.to_owned(),
         ("dry-run", _) => ct.audit_dry_run.to_owned(),
         ("pending", _) => ct.audit_pending.to_owned(),
+        ("skipped", _) => ct.audit_skipped.to_owned(),
         ("failed", code) => fill(ct.audit_failed, &[text(code.as_deref().unwrap_or("?"))]),
         _ => ct.audit_refused.to_owned(),
     };
@@ -101,7 +102,15 @@ fn line(r: &AuditRecord, ct: &ContactTexts) -> String {
         format!("/{} {}", r.command, r.args)
     };
     let command = markdown::code(&command, markdown::ECHO_LIMIT);
-    let mut line = format!("- `{}` {who} {command}: {outcome}", format_gmt8(r.at_ms));
+    let source = r
+        .source
+        .as_ref()
+        .map(|s| fill(ct.audit_source, &[text(s)]))
+        .unwrap_or_default();
+    let mut line = format!(
+        "- `{}` {who}{source} {command}: {outcome}",
+        format_gmt8(r.at_ms)
+    );
     if let Some(id) = &r.request_id {
         line.push_str(", ");
         line.push_str(&fill(ct.audit_request, &[text(id)]));

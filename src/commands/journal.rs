@@ -37,6 +37,11 @@ pub async fn record(
         duration_ms: took.as_millis() as i64,
         source: msg.source.clone(),
     };
+    write(app, &record).await;
+}
+
+/// Logs `record` and appends it to the store's audit trail; a store failure is logged.
+pub async fn write(app: &App, record: &AuditRecord) {
     tracing::info!(
         target: crate::telemetry::AUDIT_TARGET,
         at_ms = record.at_ms,
@@ -54,7 +59,7 @@ pub async fn record(
         source = record.source.as_deref(),
         "audit"
     );
-    if let Err(e) = app.store.record_audit(&record).await {
+    if let Err(e) = app.store.record_audit(record).await {
         tracing::error!(msg_id = %record.msg_id, error = %e, "cannot write the audit record");
     }
 }

@@ -24,18 +24,20 @@ mod friending;
 mod group;
 mod help;
 mod info;
-mod journal;
+pub mod journal;
 mod labels;
 pub mod outcome;
 pub mod permission;
 pub mod refusals;
 mod running;
+mod schedule;
 mod unbind;
 mod whoami;
 
 use crate::{i18n::Lang, incoming::Mention};
 
 pub use running::{Answer, AnswerKind, AuditAs, Command, CommandError, Context, split_dry_run};
+pub use schedule::rule::{Rule, format_local};
 
 /// Every command, in the order `/help` lists them.
 pub static REGISTRY: &[&Spec] = &[
@@ -55,6 +57,7 @@ pub static REGISTRY: &[&Spec] = &[
     &group::nick::SPEC,
     &group::invite_link::SPEC,
     &group::confirm::SPEC,
+    &schedule::SPEC,
     &bind::SPEC,
     &unbind::SPEC,
     &contact::SPEC,
@@ -199,6 +202,7 @@ mod tests {
                 "admin",
                 "nick",
                 "confirm",
+                "schedule",
                 "bind",
                 "unbind",
                 "contact-update"

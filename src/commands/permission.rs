@@ -47,7 +47,13 @@ pub async fn admin_status(
             untrusted_org_admin,
         }));
     };
-    let info = app.dingtalk.chat_info(chat).await?;
+    // A scheduled run checks its creator against the group as it is now, not as the
+    // cache remembers it from when the schedule was made.
+    let info = if msg.source.is_some() {
+        app.dingtalk.chat_info_fresh(chat).await?
+    } else {
+        app.dingtalk.chat_info(chat).await?
+    };
     if info.owner.as_deref() == Some(staff_id.as_str()) {
         return Ok(Ok(AdminReason::Owner));
     }

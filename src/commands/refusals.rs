@@ -52,17 +52,22 @@ pub fn unknown_command(name: &str, t: &Texts) -> String {
 }
 
 pub fn usage_error(spec: &Spec, e: &UsageError, t: &Texts) -> String {
-    let what = match e {
+    let what = usage_reason(e, t);
+    fill(
+        t.usage_error,
+        &[md(&format!("/{}", spec.name)), md(&what), md(&spec.usage())],
+    )
+}
+
+/// What is wrong with the arguments, as a sentence fragment.
+pub fn usage_reason(e: &UsageError, t: &Texts) -> String {
+    match e {
         UsageError::Missing(arg) => fill(t.usage_missing, &[md(arg)]),
         UsageError::Extra(extra) => fill(t.usage_extra, &[text(extra)]),
         UsageError::Invalid { arg, value, why } => {
             fill(t.usage_invalid, &[md(arg), text(value), md(why)])
         }
-    };
-    fill(
-        t.usage_error,
-        &[md(&format!("/{}", spec.name)), md(&what), md(&spec.usage())],
-    )
+    }
 }
 
 /// A short, actionable text for a failure; upstream bodies never appear here.

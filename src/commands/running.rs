@@ -53,6 +53,13 @@ pub fn split_dry_run(words: &[String]) -> (Vec<String>, bool) {
 #[async_trait]
 pub trait Command: Send {
     async fn run(self: Box<Self>, ctx: &Context<'_>) -> Result<Answer, CommandError>;
+
+    /// What is wrong with arguments the parser let through so that the run can answer
+    /// with the group's current values (`/set` with a wrong setting); `None` when they are
+    /// right. A schedule refuses such a command when it is created.
+    fn deferred_usage(&self, _lang: crate::i18n::Lang) -> Option<String> {
+        None
+    }
 }
 
 /// How a command's run ended, for the reply's title, the metrics and the audit trail.

@@ -76,6 +76,8 @@ catalog! {
     audit_refused { zh: "被拒绝", en: "refused" }
     audit_dry_run { zh: "预览（没有修改）", en: "dry run (nothing changed)" }
     audit_pending { zh: "等待确认", en: "waiting for confirmation" }
+    audit_skipped { zh: "跳过（错过了执行时间）", en: "skipped (its time was missed)" }
+    audit_source { zh: "（来自 {0}）", en: " (from {0})" }
     audit_failed { zh: "失败（{0}）", en: "failed ({0})" }
     audit_request { zh: "请求 ID `{0}`", en: "request id `{0}`" }
     audit_bad_count { zh: "需要 1 到 50 之间的整数", en: "expects a whole number from 1 to 50" }

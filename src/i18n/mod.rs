@@ -7,6 +7,7 @@
 mod contacts;
 mod core;
 mod group;
+mod schedule;
 
 use std::str::FromStr;
 
@@ -15,6 +16,7 @@ use crate::markdown;
 pub use contacts::ContactTexts;
 pub use core::Texts;
 pub use group::GroupTexts;
+pub use schedule::ScheduleTexts;
 
 /// The reply language (`QUNGUAN_LANG`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -49,6 +51,11 @@ impl Lang {
     /// The group-administration catalog for this language.
     pub fn group_texts(self) -> &'static GroupTexts {
         GroupTexts::for_lang(self)
+    }
+
+    /// The catalog of `/schedule` and the runs it announces.
+    pub fn schedule_texts(self) -> &'static ScheduleTexts {
+        ScheduleTexts::for_lang(self)
     }
 
     /// Picks one of a `[zh, en]` pair (used for per-command summaries).

@@ -151,6 +151,7 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let pruner = tokio::spawn(prune_seen_messages(app.clone()));
+    let scheduler = tokio::spawn(crate::scheduler::run(app.clone()));
     let limits = connections::Limits {
         header_timeout: app.config.header_timeout,
         max_connections: app.config.max_connections,
@@ -164,6 +165,8 @@ pub async fn serve(
     )
     .await;
     pruner.abort();
+    // Runs it already started are on the worker, which the drain below waits for.
+    scheduler.abort();
     tracing::info!("no longer accepting callbacks; waiting for running commands");
     for msg_id in app.worker.drain(app.config.drain_timeout).await {
         tracing::error!(%msg_id, "interrupted: the shutdown deadline passed before this command finished");

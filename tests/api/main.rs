@@ -22,6 +22,7 @@ mod postgres;
 mod process;
 mod replicas;
 mod replies;
+mod schedules;
 mod signature;
 mod store_contract;
 mod stream;

@@ -9,7 +9,7 @@ use crate::{
     commands::{
         Access, Answer, Args, Binding, Command, CommandError, Context, Scope, Spec, UsageError,
     },
-    i18n::{fill, md, text},
+    i18n::{GroupTexts, Lang, fill, md, text},
 };
 
 pub static SPEC: Spec = Spec {
@@ -57,12 +57,37 @@ fn parse(args: &Args<'_>) -> Result<Box<dyn Command>, UsageError> {
     Ok(Box::new(set))
 }
 
+impl Problem {
+    fn text(&self, gt: &GroupTexts) -> String {
+        match self {
+            Problem::NeedsBoth => gt.set_needs_both.to_owned(),
+            Problem::UnknownSetting(name) => fill(gt.set_unknown_setting, &[text(name)]),
+            Problem::BadValue(setting, value) => {
+                fill(gt.set_bad_value, &[md(setting.names()[0]), text(value)])
+            }
+            Problem::Extra(extra) => fill(gt.set_extra, &[text(extra)]),
+        }
+    }
+}
+
 #[async_trait]
 impl Command for Set {
     async fn run(self: Box<Self>, ctx: &Context<'_>) -> Result<Answer, CommandError> {
         match *self {
             Set::Change(setting, value) => change(ctx, setting, value).await,
             Set::Usage(problem) => usage(ctx, problem).await,
+        }
+    }
+
+    fn deferred_usage(&self, lang: Lang) -> Option<String> {
+        match self {
+            Set::Change(..) => None,
+            Set::Usage(problem) => Some(
+                problem
+                    .as_ref()
+                    .unwrap_or(&Problem::NeedsBoth)
+                    .text(lang.group_texts()),
+            ),
         }
     }
 }
@@ -76,15 +101,7 @@ async fn usage(ctx: &Context<'_>, problem: Option<Problem>) -> Result<Answer, Co
     };
     let mut out = match &problem {
         None => String::new(),
-        Some(Problem::NeedsBoth) => format!("{}\n\n", gt.set_needs_both),
-        Some(Problem::UnknownSetting(name)) => {
-            format!("{}\n\n", fill(gt.set_unknown_setting, &[text(name)]))
-        }
-        Some(Problem::BadValue(setting, value)) => format!(
-            "{}\n\n",
-            fill(gt.set_bad_value, &[md(setting.names()[0]), text(value)])
-        ),
-        Some(Problem::Extra(extra)) => format!("{}\n\n", fill(gt.set_extra, &[text(extra)])),
+        Some(problem) => format!("{}\n\n", problem.text(gt)),
     };
     out.push_str(&fill(t.help_usage, &[md(&SPEC.usage())]));
     out.push_str("\n\n");

@@ -1,0 +1,339 @@
+//! `/schedule <when> <command…>`, `/schedule list`, `/schedule remove <id>`: changing
+//! commands that run later, as their creator, from the store (so on whichever replica
+//! claims them). The command is checked now, with its own parser, so a wrong one is
+//! refused at creation and not at 22:00. The runs themselves are [`crate::scheduler`]'s.
+
+pub mod rule;
+
+use async_trait::async_trait;
+
+use self::rule::{Rule, RuleError, format_local};
+use super::{
+    Access, Answer, Args, Binding, Command, CommandError, Context, Scope, Spec, UsageError,
+    journal::quoted,
+    lookup,
+    permission::{AdminReason, admin_status},
+    refusals::usage_reason,
+};
+use crate::{
+    clock::now_ms,
+    i18n::{Lang, ScheduleTexts, fill, md, text},
+    store::{NewSchedule, Schedule},
+};
+
+/// The most schedules one group may have.
+pub const MAX_PER_GROUP: usize = 50;
+
+/// Commands that cannot be scheduled: they need a person at the keyboard (a
+/// confirmation code) or would nest.
+const NOT_SCHEDULABLE: [&str; 4] = ["kick", "transfer-owner", "confirm", "schedule"];
+
+pub static SPEC: Spec = Spec {
+    name: "schedule",
+    alias: "定时",
+    args: "<when> <command…> | list | remove <id>",
+    summary: [
+        "定时执行命令：daily/weekdays/weekends HH:MM 或 once YYYY-MM-DD HH:MM",
+        "Run a command later: daily/weekdays/weekends HH:MM, or once YYYY-MM-DD HH:MM",
+    ],
+    access: Access::Admin,
+    scope: Scope::GroupOnly,
+    binding: Binding::Optional,
+    audited: true,
+    parse,
+};
+
+enum ScheduleCommand {
+    Create { rule: Rule, command: String },
+    List,
+    Remove { id: i64 },
+}
+
+fn parse(args: &Args<'_>) -> Result<Box<dyn Command>, UsageError> {
+    let st = args.lang.schedule_texts();
+    let Some(first) = args.words.first() else {
+        return Err(UsageError::Missing("<when>"));
+    };
+    let extra = |rest: &[String]| match rest.first() {
+        Some(extra) => Err(UsageError::Extra(extra.clone())),
+        None => Ok(()),
+    };
+    match crate::message::fold(first).to_lowercase().as_str() {
+        "list" | "列表" => {
+            extra(&args.words[1..])?;
+            return Ok(Box::new(ScheduleCommand::List));
+        }
+        "remove" | "删除" => {
+            let Some(raw) = args.words.get(1) else {
+                return Err(UsageError::Missing("<id>"));
+            };
+            extra(&args.words[2..])?;
+            let id = crate::message::fold(raw)
+                .trim_start_matches('#')
+                .parse::<i64>()
+                .ok()
+                .filter(|id| *id > 0)
+                .ok_or_else(|| UsageError::Invalid {
+                    arg: "<id>",
+                    value: raw.clone(),
+                    why: st.bad_id.to_owned(),
+                })?;
+            return Ok(Box::new(ScheduleCommand::Remove { id }));
+        }
+        _ => {}
+    }
+    let (rule, rest) = Rule::parse(args.words).map_err(|e| rule_error(e, st))?;
+    if !args.mentions.is_empty() {
+        return Err(UsageError::Invalid {
+            arg: "<command…>",
+            value: "@".to_owned(),
+            why: st.no_mentions.to_owned(),
+        });
+    }
+    let command = checked_command(rest, args.lang)?;
+    Ok(Box::new(ScheduleCommand::Create { rule, command }))
+}
+
+fn rule_error(e: RuleError, st: &ScheduleTexts) -> UsageError {
+    match e {
+        RuleError::Kind(value) => UsageError::Invalid {
+            arg: "<when>",
+            value,
+            why: st.rule_kind.to_owned(),
+        },
+        RuleError::MissingTime => UsageError::Missing("HH:MM"),
+        RuleError::BadTime(value) => UsageError::Invalid {
+            arg: "HH:MM",
+            value,
+            why: st.rule_time.to_owned(),
+        },
+        RuleError::BadDate(value) => UsageError::Invalid {
+            arg: "YYYY-MM-DD",
+            value,
+            why: st.rule_date.to_owned(),
+        },
+    }
+}
+
+/// The command after the rule, parsed by its own parser now; returns the line to store
+/// (`/set history on`), with the canonical name and the arguments quoted where needed.
+fn checked_command(words: &[String], lang: Lang) -> Result<String, UsageError> {
+    let st = lang.schedule_texts();
+    let Some((name, inner)) = words.split_first() else {
+        return Err(UsageError::Invalid {
+            arg: "<command…>",
+            value: String::new(),
+            why: st.no_command.to_owned(),
+        });
+    };
+    let invalid = |why: String| UsageError::Invalid {
+        arg: "<command…>",
+        value: name.clone(),
+        why,
+    };
+    let folded = crate::message::fold(name).to_lowercase();
+    let Some(spec) = folded.strip_prefix('/').and_then(lookup) else {
+        return Err(invalid(st.not_a_command.to_owned()));
+    };
+    if !spec.audited || NOT_SCHEDULABLE.contains(&spec.name) {
+        return Err(invalid(st.not_schedulable.to_owned()));
+    }
+    let args = Args {
+        words: inner,
+        lang,
+        mentions: &[],
+    };
+    let problem = match (spec.parse)(&args) {
+        Ok(command) => command.deferred_usage(lang),
+        Err(e) => Some(usage_reason(&e, lang.texts())),
+    };
+    if let Some(problem) = problem {
+        let why = fill(st.inner_usage, &[md(&problem), md(&spec.usage())]);
+        return Err(invalid(why));
+    }
+    Ok(if inner.is_empty() {
+        format!("/{}", spec.name)
+    } else {
+        format!("/{} {}", spec.name, quoted(inner))
+    })
+}
+
+#[async_trait]
+impl Command for ScheduleCommand {
+    async fn run(self: Box<Self>, ctx: &Context<'_>) -> Result<Answer, CommandError> {
+        let st = ctx.app.config.lang.schedule_texts();
+        match *self {
+            ScheduleCommand::List => list(ctx, st).await,
+            ScheduleCommand::Remove { id } => remove(ctx, st, id).await,
+            ScheduleCommand::Create { rule, command } => create(ctx, st, rule, command).await,
+        }
+    }
+}
+
+async fn create(
+    ctx: &Context<'_>,
+    st: &ScheduleTexts,
+    rule: Rule,
+    command: String,
+) -> Result<Answer, CommandError> {
+    let zone = &ctx.app.config.timezone;
+    let zone_name = zone.iana_name().unwrap_or("UTC");
+    let now = now_ms();
+    ctx.audit_as(SPEC.name, format!("{} {command}", rule.canonical()));
+    let Some(next) = rule.next_after(now, zone) else {
+        let text = fill(
+            st.passed,
+            &[text(&rule.canonical()), text(&format_local(now, zone))],
+        );
+        return Ok(Answer::refused(text));
+    };
+    // Only what can be checked again at run time makes a creator an admin here.
+    let status = admin_status(ctx.app, ctx.msg, ctx.binding.as_ref()).await?;
+    let Some(creator) = ctx.msg.sender.staff_id.clone() else {
+        return Ok(Answer::refused(st.org_admin_only));
+    };
+    if status == Ok(AdminReason::OrgAdmin) {
+        return Ok(Answer::refused(st.org_admin_only));
+    }
+    let group = &ctx.msg.conversation;
+    let existing = ctx.app.store.schedules(group).await?.len();
+    if existing >= MAX_PER_GROUP {
+        return Ok(Answer::refused(fill(
+            st.too_many,
+            &[text(&existing.to_string())],
+        )));
+    }
+    let when = format_local(next, zone);
+    let canonical = rule.canonical();
+    if ctx.dry_run {
+        let args = [
+            text(&canonical),
+            text(&command),
+            text(&when),
+            text(zone_name),
+        ];
+        return Ok(Answer::previewed(fill(st.preview, &args)));
+    }
+    let id = ctx
+        .app
+        .store
+        .add_schedule(&NewSchedule {
+            group: group.clone(),
+            creator,
+            creator_nick: ctx.msg.sender.nick.clone(),
+            rule: rule.canonical(),
+            command: command.clone(),
+            created_at_ms: now,
+            next_run_ms: next,
+        })
+        .await?;
+    tracing::info!(schedule = id, cid = %group, rule = %rule.canonical(), command = %command, next_run_ms = next, "schedule created");
+    let id_text = id.to_string();
+    let args = [
+        text(&id_text),
+        text(&canonical),
+        text(&command),
+        text(&when),
+        text(zone_name),
+    ];
+    Ok(Answer::done(fill(st.created, &args)))
+}
+
+async fn list(ctx: &Context<'_>, st: &ScheduleTexts) -> Result<Answer, CommandError> {
+    let schedules = ctx.app.store.schedules(&ctx.msg.conversation).await?;
+    if schedules.is_empty() {
+        return Ok(Answer::unchanged(ctx.dry_run, st.list_empty));
+    }
+    let zone = &ctx.app.config.timezone;
+    let mut out = fill(st.list_head, &[text(zone.iana_name().unwrap_or("UTC"))]);
+    for s in &schedules {
+        out.push('\n');
+        out.push_str(&row(s, st, zone));
+    }
+    Ok(Answer::unchanged(ctx.dry_run, out))
+}
+
+fn row(s: &Schedule, st: &ScheduleTexts, zone: &jiff::tz::TimeZone) -> String {
+    let next = s
+        .next_run_ms
+        .map_or_else(|| st.list_finished.to_owned(), |ms| format_local(ms, zone));
+    let last = match (s.last_run_ms, &s.last_outcome) {
+        (Some(at), Some(outcome)) => fill(
+            st.list_last,
+            &[text(&format_local(at, zone)), text(outcome)],
+        ),
+        _ => String::new(),
+    };
+    let who = format!("{} ({})", s.creator_nick, s.creator.as_str());
+    fill(
+        st.list_row,
+        &[
+            text(&s.id.to_string()),
+            text(&s.rule),
+            text(&s.command),
+            text(&who),
+            text(&next),
+            md(&last),
+        ],
+    )
+}
+
+async fn remove(ctx: &Context<'_>, st: &ScheduleTexts, id: i64) -> Result<Answer, CommandError> {
+    let group = &ctx.msg.conversation;
+    let schedules = ctx.app.store.schedules(group).await?;
+    let Some(found) = schedules.iter().find(|s| s.id == id) else {
+        return Ok(Answer::refused(fill(st.no_such, &[text(&id.to_string())])));
+    };
+    let id_text = id.to_string();
+    let args = [text(&id_text), text(&found.rule), text(&found.command)];
+    if ctx.dry_run {
+        return Ok(Answer::previewed(fill(st.remove_preview, &args)));
+    }
+    if !ctx.app.store.remove_schedule(group, id).await? {
+        return Ok(Answer::refused(fill(st.no_such, &[text(&id.to_string())])));
+    }
+    tracing::info!(schedule = id, cid = %group, "schedule removed");
+    Ok(Answer::done(fill(st.removed, &args)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parsed(line: &str) -> Result<String, UsageError> {
+        let words: Vec<String> = line.split_whitespace().map(str::to_owned).collect();
+        let (_, rest) = Rule::parse(&words).unwrap();
+        checked_command(rest, Lang::En)
+    }
+
+    #[test]
+    fn the_command_is_checked_by_its_own_parser_when_the_schedule_is_made() {
+        assert_eq!(parsed("daily 22:00 /mute-all").unwrap(), "/mute-all");
+        assert_eq!(parsed("daily 22:00 /全员禁言").unwrap(), "/mute-all");
+        assert_eq!(
+            parsed("daily 22:00 /SET history on").unwrap(),
+            "/set history on"
+        );
+        let why = |r: Result<String, UsageError>| match r.unwrap_err() {
+            UsageError::Invalid { why, .. } => why,
+            other => panic!("{other:?}"),
+        };
+        assert!(why(parsed("daily 22:00 /set history maybe")).contains("usage: `/set"));
+        assert!(why(parsed("daily 22:00 /mute-all now")).contains("unexpected extra argument"));
+        assert!(why(parsed("daily 22:00 /nosuch")).contains("no such command"));
+        for refused in [
+            "/kick u1",
+            "/transfer-owner u1",
+            "/confirm 123456",
+            "/schedule list",
+            "/info",
+            "/help",
+        ] {
+            assert!(
+                why(parsed(&format!("daily 22:00 {refused}"))).contains("only changing commands"),
+                "{refused}"
+            );
+        }
+        assert!(why(parsed("daily 22:00")).contains("followed by a command"));
+    }
+}

@@ -1,0 +1,216 @@
+//! Runs due schedules (made by `/schedule`), exactly once however many replicas run.
+//!
+//! Every [`TICK`], each replica reads the schedules that are due and claims each run in
+//! the store ([`crate::store::Store::claim_schedule`]): the claim moves the schedule to its
+//! next run, and only the replica whose claim moved it runs the command. A run missed
+//! while qunguan was down is found by the first tick after start-up: it still runs if it
+//! is at most `QUNGUAN_SCHEDULE_GRACE_SECS` late, and is skipped otherwise; both are
+//! logged and audited. A run goes through the same dispatcher as a typed command, as its
+//! creator, so the admin check happens again then, and its answer is announced in the
+//! group through the OpenAPI group send (no sessionWebhook lives that long).
+//!
+//! A claim is made before the run starts: a replica killed between the two loses that
+//! run rather than letting another run it twice.
+
+use std::{sync::Arc, time::Duration};
+
+use crate::{
+    app::App,
+    clock::now_ms,
+    commands::{Rule, dispatch, journal},
+    i18n::{fill, text},
+    ids::MsgId,
+    incoming::{Content, ConversationKind, Incoming, Sender},
+    message::CommandLine,
+    reply::{self, Reply},
+    store::{AuditRecord, Schedule, ScheduleClaim, StoreError},
+};
+
+/// How often due schedules are looked for: a run starts at most this late (plus the
+/// time the runs before it in the same tick take to start).
+pub const TICK: Duration = Duration::from_secs(15);
+
+/// Schedules read per store query.
+const BATCH: usize = 100;
+
+/// Looks for due schedules every [`TICK`], the first time at once (start-up), forever.
+pub async fn run(app: Arc<App>) {
+    let mut interval = tokio::time::interval(TICK);
+    interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        interval.tick().await;
+        if let Err(e) = tick(&app, now_ms()).await {
+            tracing::warn!(error = %e, "cannot read the schedules; trying again at the next tick");
+        }
+    }
+}
+
+/// Claims and starts every run due at `now_ms` (tests pass their own clock). Returns
+/// how many this replica claimed; they run on the background worker, like commands.
+pub async fn tick(app: &Arc<App>, now_ms: i64) -> Result<usize, StoreError> {
+    let mut claimed = 0;
+    loop {
+        let due = app.store.due_schedules(now_ms, BATCH).await?;
+        let mut moved = 0;
+        for schedule in &due {
+            // A slot first: a run that was claimed must be able to start.
+            let Some(slot) = app.worker.reserve() else {
+                tracing::warn!("no command slot free; due schedules wait for the next tick");
+                return Ok(claimed);
+            };
+            let Some(due_ms) = schedule.next_run_ms else {
+                continue;
+            };
+            let rule = Rule::from_canonical(&schedule.rule);
+            let claim = ScheduleClaim {
+                id: schedule.id,
+                due_ms,
+                next_ms: rule.and_then(|r| r.next_after(now_ms, &app.config.timezone)),
+                now_ms,
+            };
+            if !app.store.claim_schedule(&claim).await? {
+                continue;
+            }
+            moved += 1;
+            claimed += 1;
+            let (app2, schedule) = (app.clone(), schedule.clone());
+            let msg = message(&schedule, due_ms);
+            app.worker.spawn(slot, msg.msg_id.clone(), async move {
+                let outcome = match rule {
+                    None => unreadable(&app2, &schedule, &msg).await,
+                    Some(_) => run_claimed(&app2, &schedule, &msg, now_ms - due_ms).await,
+                };
+                if let Err(e) = app2.store.finish_schedule(schedule.id, outcome).await {
+                    tracing::warn!(schedule = schedule.id, error = %e, "cannot record how the schedule's run ended");
+                }
+            });
+        }
+        // Claimed runs have moved on; a full batch may hide more that are due.
+        if due.len() < BATCH || moved == 0 {
+            return Ok(claimed);
+        }
+    }
+}
+
+/// The message a run sends through the dispatcher: from the creator, in the group.
+fn message(s: &Schedule, due_ms: i64) -> Incoming {
+    Incoming {
+        msg_id: MsgId::parse(&format!("schedule-{}-{due_ms}", s.id))
+            .expect("a plain ASCII id is a msgId"),
+        conversation: s.group.clone(),
+        kind: ConversationKind::Group,
+        title: None,
+        sender: Sender {
+            staff_id: Some(s.creator.clone()),
+            nick: s.creator_nick.clone(),
+            // Org-admin status comes only with a member's own message; a schedule of an
+            // org admin is refused when it is made.
+            is_org_admin: false,
+        },
+        mentions: Vec::new(),
+        content: Content::Text(s.command.clone()),
+        webhook: None,
+        source: Some(format!("schedule #{}", s.id)),
+    }
+}
+
+/// Runs one claimed run (or skips it, if it is later than the grace period) and says
+/// how it ended.
+async fn run_claimed(app: &App, s: &Schedule, msg: &Incoming, late_ms: i64) -> &'static str {
+    let grace_ms = app.config.schedule_grace.as_millis() as i64;
+    if late_ms > grace_ms {
+        tracing::warn!(
+            schedule = s.id, cid = %s.group, command = %s.command, late_secs = late_ms / 1000,
+            "schedule skipped: its run was missed by more than QUNGUAN_SCHEDULE_GRACE_SECS"
+        );
+        audit_without_run(app, s, msg, "skipped", Some("late")).await;
+        return "skipped";
+    }
+    if late_ms > 2 * TICK.as_millis() as i64 {
+        tracing::info!(schedule = s.id, cid = %s.group, late_secs = late_ms / 1000, "running a schedule missed while qunguan was down");
+    }
+    let executed = dispatch::execute(app, msg).await;
+    let st = app.config.lang.schedule_texts();
+    let id = s.id.to_string();
+    let title = fill(st.announce_title, &[text(&s.command)]);
+    let head = fill(
+        st.announce,
+        &[text(&s.command), text(&s.creator_nick), text(&id)],
+    );
+    let announcement = Reply::new(title, format!("{head}\n\n{}", executed.reply.text))
+        .bounded(app.config.lang.texts().reply_cut);
+    match reply::deliver(&app.dingtalk, &app.metrics, msg, &announcement, now_ms()).await {
+        Ok(_) => {
+            tracing::info!(schedule = s.id, cid = %s.group, outcome = executed.outcome.audited(), "schedule ran")
+        }
+        Err(e) => {
+            tracing::warn!(schedule = s.id, cid = %s.group, error = %e, "schedule ran; its announcement was not delivered")
+        }
+    }
+    executed.outcome.audited()
+}
+
+/// A schedule whose rule this build cannot read (written by a newer qunguan): it is
+/// not run, and no longer due.
+async fn unreadable(app: &App, s: &Schedule, msg: &Incoming) -> &'static str {
+    tracing::error!(schedule = s.id, cid = %s.group, rule = %s.rule, "schedule not run: its rule cannot be read");
+    audit_without_run(app, s, msg, "failed", Some("rule")).await;
+    "failed"
+}
+
+async fn audit_without_run(
+    app: &App,
+    s: &Schedule,
+    msg: &Incoming,
+    outcome: &str,
+    errcode: Option<&str>,
+) {
+    let (command, args) = match CommandLine::parse(&s.command) {
+        Some(line) => (line.name, journal::quoted(&line.args)),
+        None => (s.command.clone(), String::new()),
+    };
+    let record = AuditRecord {
+        at_ms: now_ms(),
+        msg_id: msg.msg_id.clone(),
+        conversation: s.group.clone(),
+        chat: app.store.binding(&s.group).await.ok().flatten(),
+        sender_staff_id: Some(s.creator.clone()),
+        sender_nick: s.creator_nick.clone(),
+        command,
+        args,
+        outcome: outcome.to_owned(),
+        errcode: errcode.map(str::to_owned),
+        request_id: None,
+        duration_ms: 0,
+        source: msg.source.clone(),
+    };
+    journal::write(app, &record).await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ids::{OpenConversationId, StaffId};
+
+    #[test]
+    fn a_run_is_a_message_from_its_creator_with_the_schedule_as_its_source() {
+        let s = Schedule {
+            id: 3,
+            group: OpenConversationId::parse("cidG==").unwrap(),
+            creator: StaffId::parse("zhangwei").unwrap(),
+            creator_nick: "张伟".into(),
+            rule: "daily 22:00".into(),
+            command: "/mute-all".into(),
+            created_at_ms: 0,
+            next_run_ms: Some(5),
+            last_run_ms: None,
+            last_outcome: None,
+        };
+        let msg = message(&s, 5);
+        assert_eq!(msg.msg_id.as_str(), "schedule-3-5");
+        assert_eq!(msg.sender.staff_id.as_ref().unwrap().as_str(), "zhangwei");
+        assert!(!msg.sender.is_org_admin);
+        assert!(msg.webhook.is_none(), "announced through the OpenAPI");
+        assert_eq!(msg.source.as_deref(), Some("schedule #3"));
+    }
+}
