@@ -38,6 +38,8 @@
 //!
 //! Beside the service:
 //!
+//! - [`policy`]: `policy check|apply FILE`: one TOML file of settings for many groups,
+//!   read from chat/get, changed where they differ, audited with the file as source.
 //! - [`tools`]: the other subcommands: `demo` (a simulated group in the terminal), `send`
 //!   (a signed test callback against a deployment), `healthcheck` (for containers).
 //! - [`simulator`]: an in-memory DingTalk on 127.0.0.1 in DingTalk's wire formats, for the
@@ -58,6 +60,7 @@ pub mod log_throttle;
 pub mod markdown;
 pub mod message;
 pub mod metrics;
+pub mod policy;
 pub mod reply;
 pub mod scheduler;
 pub mod server;

@@ -6,7 +6,7 @@ use clap::{Parser, Subcommand};
 use qunguan::{
     config::Config,
     i18n::Lang,
-    server, telemetry,
+    policy, server, telemetry,
     tools::{self, demo, healthcheck, send, setting},
 };
 use secrecy::SecretString;
@@ -65,12 +65,27 @@ enum Command {
         #[arg(default_value = "/help", num_args = 1.., trailing_var_arg = true)]
         text: Vec<String>,
     },
+    /// Make many groups follow one policy file (settings as for `serve`).
+    Policy {
+        #[command(subcommand)]
+        action: PolicyAction,
+    },
     /// Exit 0 if a running qunguan answers on /healthz (for container health checks).
     Healthcheck {
         /// Default: /healthz on QUNGUAN_LISTEN, reached on loopback.
         #[arg(long)]
         url: Option<String>,
     },
+}
+
+#[derive(Subcommand)]
+enum PolicyAction {
+    /// Print what differs from FILE, group by group: exit 0 if nothing, 1 if something
+    /// does, 2 for a bad file.
+    Check { file: PathBuf },
+    /// Change what differs from FILE (and set friending): exit 0 when done, 1 if a group
+    /// failed, 2 for a bad file.
+    Apply { file: PathBuf },
 }
 
 fn parse_lang(s: &str) -> Result<Lang, String> {
@@ -107,6 +122,10 @@ fn main() -> ExitCode {
                 webhook,
             })
         }
+        Command::Policy { action } => match action {
+            PolicyAction::Check { file } => policy::main(policy::Verb::Check, &file),
+            PolicyAction::Apply { file } => policy::main(policy::Verb::Apply, &file),
+        },
         Command::Healthcheck { url } => healthcheck::main(url),
     }
 }

@@ -18,6 +18,7 @@ mod helpers;
 mod lifecycle;
 mod logs;
 mod permissions;
+mod policy;
 mod postgres;
 mod process;
 mod replicas;

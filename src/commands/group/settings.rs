@@ -35,7 +35,7 @@ pub fn in_words(value: Option<i64>, words: Words, t: &Texts) -> String {
 }
 
 /// One of `managementOptions`' six switches.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Setting {
     /// `chatBannedType`, changed by `/mute-all` and `/unmute-all`.
     Muted,
@@ -130,6 +130,11 @@ impl Setting {
             Setting::MentionAll => info.mention_all_authority,
             Setting::Management => info.management_type,
         }
+    }
+
+    /// Sets this switch in `o`, leaving the other five.
+    pub fn set(self, o: &mut ManagementOptions, value: i64) {
+        *self.slot(o) = value;
     }
 
     fn slot(self, o: &mut ManagementOptions) -> &mut i64 {

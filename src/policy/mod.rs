@@ -1,0 +1,506 @@
+//! `qunguan policy check FILE` and `qunguan policy apply FILE`: one file of rules for many
+//! groups. `check` reads each group (chat/get) and prints what differs; `apply` changes
+//! only that (and sets friending, which cannot be read), audited with the file as source.
+//!
+//! Exit codes, as `terraform plan -detailed-exitcode`: `check` 0 when nothing differs, 1
+//! when something does (or a group could not be read), 2 for a bad file; `apply` 0 when
+//! every group is as the file says, 1 when a group failed (the others are still done), 2
+//! for a bad file. Calls go through the same client as `serve`: its rate limit, retries
+//! of transient errors and one envelope decoder.
+
+mod file;
+mod plan;
+
+use std::{collections::HashMap, io::IsTerminal, path::Path, sync::Arc, time::Instant};
+
+use futures_util::{StreamExt, stream};
+
+pub use file::{Groups, Key, Problem, Table, parse};
+pub use plan::{Drift, Wanted, drift, resolve};
+
+use crate::{
+    app::App,
+    clock::now_ms,
+    commands::journal,
+    dingtalk::{DingTalkError, GroupUpdate, ManagementOptions},
+    ids::{ChatId, MsgId, OpenConversationId},
+    store::AuditRecord,
+};
+
+/// Groups worked on at once (the rate limit paces the calls themselves).
+const CONCURRENCY: usize = 4;
+
+/// What to do with the file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verb {
+    Check,
+    Apply,
+}
+
+/// Exit code: nothing differs / everything done.
+pub const OK: u8 = 0;
+/// Exit code: something differs (check), or a group failed.
+pub const DIFFERS: u8 = 1;
+/// Exit code: the file (or the settings) cannot be used.
+pub const BAD_FILE: u8 = 2;
+
+/// Reads and checks the file; prints each problem (`FILE:LINE: …`) to stderr.
+pub fn load(path: &Path) -> Result<Vec<Table>, u8> {
+    let name = path.display();
+    let source = match std::fs::read(path) {
+        Ok(bytes) if bytes.len() > file::MAX_FILE_BYTES => {
+            eprintln!("{name}: larger than {} MiB", file::MAX_FILE_BYTES >> 20);
+            return Err(BAD_FILE);
+        }
+        Ok(bytes) => match String::from_utf8(bytes) {
+            Ok(text) => text,
+            Err(_) => {
+                eprintln!("{name}: not UTF-8 text");
+                return Err(BAD_FILE);
+            }
+        },
+        Err(e) => {
+            eprintln!("{name}: cannot read the policy file: {e}");
+            return Err(BAD_FILE);
+        }
+    };
+    parse(&source).map_err(|problems| {
+        report(path, &problems);
+        BAD_FILE
+    })
+}
+
+fn report(path: &Path, problems: &[Problem]) {
+    for p in problems {
+        match p.line {
+            0 => eprintln!("{}: {}", path.display(), p.message),
+            line => eprintln!("{}:{line}: {}", path.display(), p.message),
+        }
+    }
+    eprintln!(
+        "{}: {} problem(s); nothing was read or changed",
+        path.display(),
+        problems.len()
+    );
+}
+
+/// Runs `verb` over the groups of the tables read from `path`; returns the exit code.
+pub async fn run(app: Arc<App>, path: &Path, tables: &[Table], verb: Verb) -> u8 {
+    let bindings = match app.store.bindings().await {
+        Ok(b) => b,
+        Err(e) => {
+            eprintln!("cannot read the bound groups from the database: {e}");
+            return BAD_FILE;
+        }
+    };
+    let bound: Vec<ChatId> = bindings.iter().map(|(_, chat)| chat.clone()).collect();
+    let wanted = match resolve(tables, &bound) {
+        Ok(w) => w,
+        Err(problems) => {
+            report(path, &problems);
+            return BAD_FILE;
+        }
+    };
+    let cids: HashMap<ChatId, OpenConversationId> = bindings
+        .into_iter()
+        .map(|(cid, chat)| (chat, cid))
+        .collect();
+    let source = format!(
+        "policy {}",
+        path.file_name().map_or_else(
+            || path.display().to_string(),
+            |n| n.to_string_lossy().into_owned()
+        )
+    );
+    let progress = Progress::new(wanted.len(), verb);
+    let started = Instant::now();
+    let ctx = Run {
+        app: &app,
+        cids: &cids,
+        source: &source,
+        batch: now_ms(),
+    };
+    let mut results: Vec<(usize, GroupResult)> = stream::iter(wanted.iter().enumerate())
+        .map(|(i, w)| {
+            let ctx = &ctx;
+            let progress = &progress;
+            async move {
+                let result = match verb {
+                    Verb::Check => ctx.check(w).await,
+                    Verb::Apply => ctx.apply(i, w).await,
+                };
+                progress.done(&w.chat, &result);
+                (i, result)
+            }
+        })
+        .buffer_unordered(CONCURRENCY)
+        .collect()
+        .await;
+    progress.finish();
+    results.sort_by_key(|(i, _)| *i);
+    let summary = Summary::of(&wanted, &results);
+    print!("{}", summary.render(verb));
+    eprintln!(
+        "{} {} group(s) in {:.1} s",
+        match verb {
+            Verb::Check => "checked",
+            Verb::Apply => "applied to",
+        },
+        wanted.len(),
+        started.elapsed().as_secs_f64()
+    );
+    summary.exit_code(verb)
+}
+
+/// How one group went.
+#[derive(Debug)]
+enum GroupResult {
+    /// check: what differs. apply: what was changed (friending included).
+    Ok(Vec<Change>),
+    Failed(String),
+}
+
+/// A setting that differs (check) or was changed (apply).
+#[derive(Debug, Clone)]
+struct Change {
+    key: Key,
+    now: Option<i64>,
+    want: i64,
+    line: usize,
+}
+
+struct Run<'a> {
+    app: &'a App,
+    cids: &'a HashMap<ChatId, OpenConversationId>,
+    source: &'a str,
+    /// Names this run's audit records (`policy-<ms>-<group>-<n>`).
+    batch: i64,
+}
+
+impl Run<'_> {
+    async fn check(&self, w: &Wanted) -> GroupResult {
+        match self.app.dingtalk.chat_info_fresh(&w.chat).await {
+            Ok(info) => GroupResult::Ok(drift(&info, w).into_iter().map(Change::from).collect()),
+            Err(e) => GroupResult::Failed(failure(&e)),
+        }
+    }
+
+    async fn apply(&self, index: usize, w: &Wanted) -> GroupResult {
+        // The group's conversation id first: every change is audited under it.
+        let cid = match self.cids.get(&w.chat) {
+            Some(cid) => cid.clone(),
+            None => match self.app.dingtalk.open_conversation_id(&w.chat).await {
+                Ok(cid) => cid,
+                Err(e) => return GroupResult::Failed(failure(&e)),
+            },
+        };
+        let info = match self.app.dingtalk.chat_info_fresh(&w.chat).await {
+            Ok(info) => info,
+            Err(e) => return GroupResult::Failed(failure(&e)),
+        };
+        let drifted = drift(&info, w);
+        let mut changed = Vec::new();
+        let mut failed = Vec::new();
+        let mut n = 0;
+        let mut audit = |key: Key, value: i64, outcome: &Result<Option<String>, DingTalkError>| {
+            n += 1;
+            AuditRecord {
+                at_ms: now_ms(),
+                msg_id: MsgId::parse(&format!("policy-{}-{index}-{n}", self.batch))
+                    .expect("a plain ASCII id is a msgId"),
+                conversation: cid.clone(),
+                chat: Some(w.chat.clone()),
+                sender_staff_id: None,
+                sender_nick: "policy".to_owned(),
+                command: command_of(key, value).0.to_owned(),
+                args: command_of(key, value).1,
+                outcome: if outcome.is_ok() { "done" } else { "failed" }.to_owned(),
+                errcode: outcome.as_ref().err().map(|e| e.code.clone()),
+                request_id: match outcome {
+                    Ok(id) => id.clone(),
+                    Err(e) => e.request_id.clone(),
+                },
+                duration_ms: 0,
+                source: Some(self.source.to_owned()),
+            }
+        };
+        if !drifted.is_empty() {
+            match ManagementOptions::from_info(&info) {
+                Err(field) => failed.push(format!(
+                    "chat/get did not report `{field}`, and a change sends all six settings; not changed"
+                )),
+                Ok(mut options) => {
+                    for d in &drifted {
+                        if let Key::Switch(setting) = d.key {
+                            setting.set(&mut options, d.want);
+                        }
+                    }
+                    let result = self
+                        .app
+                        .dingtalk
+                        .update_group(&GroupUpdate::new(&w.chat, options))
+                        .await;
+                    for d in &drifted {
+                        let record = audit(d.key, d.want, &result);
+                        journal::write(self.app, &record).await;
+                    }
+                    match result {
+                        Ok(_) => changed.extend(drifted.iter().cloned().map(Change::from)),
+                        Err(e) => failed.push(failure(&e)),
+                    }
+                }
+            }
+        }
+        if let Some(&(locked, line)) = w.wants.get(&Key::Friending) {
+            let result = self
+                .app
+                .dingtalk
+                .set_friending_prohibited(&w.chat, locked == 1)
+                .await;
+            let record = audit(Key::Friending, locked, &result);
+            journal::write(self.app, &record).await;
+            match result {
+                Ok(_) => changed.push(Change {
+                    key: Key::Friending,
+                    now: None,
+                    want: locked,
+                    line,
+                }),
+                Err(e) => failed.push(failure(&e)),
+            }
+        }
+        if failed.is_empty() {
+            GroupResult::Ok(changed)
+        } else {
+            GroupResult::Failed(failed.join("; "))
+        }
+    }
+}
+
+impl From<Drift> for Change {
+    fn from(d: Drift) -> Self {
+        Change {
+            key: d.key,
+            now: d.now,
+            want: d.want,
+            line: d.line,
+        }
+    }
+}
+
+/// The command (and arguments) a change is audited as, as if typed.
+fn command_of(key: Key, value: i64) -> (&'static str, String) {
+    use crate::commands::Setting;
+    match key {
+        Key::Switch(Setting::Muted) if value == 1 => ("mute-all", String::new()),
+        Key::Switch(Setting::Muted) => ("unmute-all", String::new()),
+        Key::Friending if value == 1 => ("lock-friending", String::new()),
+        Key::Friending => ("unlock-friending", String::new()),
+        Key::Switch(setting) => {
+            let word = match setting.words() {
+                crate::commands::Words::EveryoneOwner if value == 1 => "owner",
+                crate::commands::Words::EveryoneOwner => "everyone",
+                _ if value == 1 => "on",
+                _ => "off",
+            };
+            ("set", format!("{} {word}", setting.names()[0]))
+        }
+    }
+}
+
+/// A failure for the operator: what DingTalk said, never a secret (the error carries
+/// none; URLs are not in it).
+fn failure(e: &DingTalkError) -> String {
+    e.to_string()
+}
+
+/// The end of a run: the table, the failures, the counts.
+struct Summary<'a> {
+    rows: Vec<(&'a ChatId, &'a [Change])>,
+    failures: Vec<(&'a ChatId, &'a str)>,
+    groups: usize,
+    /// Whether the file sets friending anywhere.
+    friending: bool,
+}
+
+impl<'a> Summary<'a> {
+    fn of(wanted: &'a [Wanted], results: &'a [(usize, GroupResult)]) -> Self {
+        let mut rows = Vec::new();
+        let mut failures = Vec::new();
+        for (i, result) in results {
+            let chat = &wanted[*i].chat;
+            match result {
+                GroupResult::Ok(changes) if !changes.is_empty() => {
+                    rows.push((chat, changes.as_slice()))
+                }
+                GroupResult::Ok(_) => {}
+                GroupResult::Failed(why) => failures.push((chat, why.as_str())),
+            }
+        }
+        Self {
+            rows,
+            failures,
+            groups: wanted.len(),
+            friending: wanted.iter().any(|w| w.wants.contains_key(&Key::Friending)),
+        }
+    }
+
+    fn render(&self, verb: Verb) -> String {
+        let mut out = String::new();
+        let changes: usize = self.rows.iter().map(|(_, c)| c.len()).sum();
+        if !self.rows.is_empty() {
+            let width = self
+                .rows
+                .iter()
+                .map(|(c, _)| c.as_str().len())
+                .max()
+                .unwrap_or(5)
+                .max(5);
+            out.push_str(&format!(
+                "{:width$}  {:12}  {:10}  {:10}  LINE\n",
+                "GROUP",
+                "SETTING",
+                match verb {
+                    Verb::Check => "NOW",
+                    Verb::Apply => "WAS",
+                },
+                match verb {
+                    Verb::Check => "WANTED",
+                    Verb::Apply => "NOW",
+                },
+            ));
+            for (chat, changes) in &self.rows {
+                for c in *changes {
+                    let now = match (c.key, c.now) {
+                        (Key::Friending, _) => "(unread)",
+                        (_, None) => "(missing)",
+                        (key, Some(v)) => key.words(v),
+                    };
+                    out.push_str(&format!(
+                        "{:width$}  {:12}  {:10}  {:10}  {}\n",
+                        chat.as_str(),
+                        c.key.name(),
+                        now,
+                        c.key.words(c.want),
+                        c.line
+                    ));
+                }
+            }
+        }
+        match verb {
+            Verb::Check if self.rows.is_empty() => out.push_str(&format!(
+                "{} group(s) checked: nothing differs from the file.\n",
+                self.groups - self.failures.len()
+            )),
+            Verb::Check => out.push_str(&format!(
+                "{} of {} group(s) differ from the file ({changes} setting(s)); `qunguan policy apply` changes them.\n",
+                self.rows.len(),
+                self.groups
+            )),
+            Verb::Apply => out.push_str(&format!(
+                "{changes} change(s) in {} of {} group(s).\n",
+                self.rows.len(),
+                self.groups
+            )),
+        }
+        if verb == Verb::Check && self.friending {
+            out.push_str("friending cannot be read from DingTalk, so it is not compared; apply always sets it.\n");
+        }
+        if !self.failures.is_empty() {
+            out.push_str(&format!("{} group(s) failed:\n", self.failures.len()));
+            for (chat, why) in &self.failures {
+                out.push_str(&format!("  {chat}: {why}\n"));
+            }
+        }
+        out
+    }
+
+    fn exit_code(&self, verb: Verb) -> u8 {
+        let differs = verb == Verb::Check && !self.rows.is_empty();
+        if differs || !self.failures.is_empty() {
+            DIFFERS
+        } else {
+            OK
+        }
+    }
+}
+
+/// A bar on a terminal; one plain line per group otherwise (logs, CI).
+struct Progress {
+    bar: Option<indicatif::ProgressBar>,
+    total: usize,
+    done: std::sync::atomic::AtomicUsize,
+}
+
+impl Progress {
+    fn new(total: usize, verb: Verb) -> Self {
+        let bar = std::io::stderr().is_terminal().then(|| {
+            let bar = indicatif::ProgressBar::new(total as u64);
+            if let Ok(style) = indicatif::ProgressStyle::with_template(
+                "{msg} [{bar:40}] {pos}/{len} groups ({eta} left)",
+            ) {
+                bar.set_style(style.progress_chars("=> "));
+            }
+            bar.set_message(match verb {
+                Verb::Check => "checking",
+                Verb::Apply => "applying",
+            });
+            bar
+        });
+        Self {
+            bar,
+            total,
+            done: Default::default(),
+        }
+    }
+
+    fn done(&self, chat: &ChatId, result: &GroupResult) {
+        let n = self.done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+        match &self.bar {
+            Some(bar) => bar.inc(1),
+            None => {
+                let how = match result {
+                    GroupResult::Ok(c) if c.is_empty() => "as the file says".to_owned(),
+                    GroupResult::Ok(c) => format!("{} setting(s)", c.len()),
+                    GroupResult::Failed(_) => "failed".to_owned(),
+                };
+                eprintln!("[{n}/{}] {chat}: {how}", self.total);
+            }
+        }
+    }
+
+    fn finish(&self) {
+        if let Some(bar) = &self.bar {
+            bar.finish_and_clear();
+        }
+    }
+}
+
+/// `qunguan policy check|apply FILE`: the file first (a bad one exits 2 before anything
+/// is read), then the settings of `serve` (the environment or `.env`), then the groups.
+pub fn main(verb: Verb, path: &Path) -> std::process::ExitCode {
+    use std::process::ExitCode;
+    let tables = match load(path) {
+        Ok(tables) => tables,
+        Err(code) => return ExitCode::from(code),
+    };
+    let config = match crate::config::Config::from_env() {
+        Ok(config) => config,
+        Err(e) => {
+            eprintln!("qunguan policy: {e}");
+            return ExitCode::from(BAD_FILE);
+        }
+    };
+    crate::tools::block_on(async {
+        let app = match App::build(config).await {
+            Ok(app) => Arc::new(app),
+            Err(e) => {
+                eprintln!("qunguan policy: {e}");
+                return ExitCode::from(BAD_FILE);
+            }
+        };
+        let code = run(app.clone(), path, &tables, verb).await;
+        app.dedupe.flush().await;
+        ExitCode::from(code)
+    })
+}
