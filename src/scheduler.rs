@@ -12,14 +12,16 @@
 //! A claim is made before the run starts: a replica killed between the two loses that
 //! run rather than letting another run it twice.
 
-use std::{sync::Arc, time::Duration};
+use std::{collections::HashMap, sync::Arc, time::Duration};
+
+use tokio::sync::OwnedSemaphorePermit;
 
 use crate::{
     app::App,
     clock::now_ms,
     commands::{Rule, dispatch, journal},
     i18n::{fill, text},
-    ids::MsgId,
+    ids::{MsgId, OpenConversationId},
     incoming::{Content, ConversationKind, Incoming, Sender},
     message::CommandLine,
     reply::{self, Reply},
@@ -46,21 +48,30 @@ pub async fn run(app: Arc<App>) {
 }
 
 /// Claims and starts every run due at `now_ms` (tests pass their own clock). Returns
-/// how many this replica claimed; they run on the background worker, like commands.
+/// how many this replica claimed. They run on the background worker, like commands; the
+/// runs of one group run one after another, in the order they were due, so two changes
+/// due at the same minute do not each send the six settings read before the other.
 pub async fn tick(app: &Arc<App>, now_ms: i64) -> Result<usize, StoreError> {
     let mut claimed = 0;
     loop {
         let due = app.store.due_schedules(now_ms, BATCH).await?;
-        let mut moved = 0;
+        let mut groups: HashMap<OpenConversationId, (OwnedSemaphorePermit, Vec<Claimed>)> =
+            HashMap::new();
         for schedule in &due {
-            // A slot first: a run that was claimed must be able to start.
-            let Some(slot) = app.worker.reserve() else {
-                tracing::warn!("no command slot free; due schedules wait for the next tick");
-                return Ok(claimed);
-            };
             let Some(due_ms) = schedule.next_run_ms else {
                 continue;
             };
+            // A slot first: a run that was claimed must be able to start.
+            if !groups.contains_key(&schedule.group) {
+                let Some(slot) = app.worker.reserve() else {
+                    tracing::warn!(
+                        schedule = schedule.id,
+                        "no command slot free; the schedule waits for the next tick"
+                    );
+                    continue;
+                };
+                groups.insert(schedule.group.clone(), (slot, Vec::new()));
+            }
             let rule = Rule::from_canonical(&schedule.rule);
             let claim = ScheduleClaim {
                 id: schedule.id,
@@ -71,25 +82,50 @@ pub async fn tick(app: &Arc<App>, now_ms: i64) -> Result<usize, StoreError> {
             if !app.store.claim_schedule(&claim).await? {
                 continue;
             }
-            moved += 1;
             claimed += 1;
-            let (app2, schedule) = (app.clone(), schedule.clone());
-            let msg = message(&schedule, due_ms);
-            app.worker.spawn(slot, msg.msg_id.clone(), async move {
-                let outcome = match rule {
-                    None => unreadable(&app2, &schedule, &msg).await,
-                    Some(_) => run_claimed(&app2, &schedule, &msg, now_ms - due_ms).await,
-                };
-                if let Err(e) = app2.store.finish_schedule(schedule.id, outcome).await {
-                    tracing::warn!(schedule = schedule.id, error = %e, "cannot record how the schedule's run ended");
+            let runs = &mut groups.get_mut(&schedule.group).expect("inserted above").1;
+            runs.push(Claimed {
+                msg: message(schedule, due_ms),
+                schedule: schedule.clone(),
+                readable: rule.is_some(),
+                late_ms: now_ms - due_ms,
+            });
+        }
+        let started: usize = groups.values().map(|(_, runs)| runs.len()).sum();
+        for (slot, runs) in groups.into_values() {
+            let Some(first) = runs.first() else {
+                continue;
+            };
+            let task_app = app.clone();
+            let msg_id = first.msg.msg_id.clone();
+            app.worker.spawn(slot, msg_id, async move {
+                let app = task_app;
+                for run in runs {
+                    let outcome = if run.readable {
+                        run_claimed(&app, &run.schedule, &run.msg, run.late_ms).await
+                    } else {
+                        unreadable(&app, &run.schedule, &run.msg).await
+                    };
+                    if let Err(e) = app.store.finish_schedule(run.schedule.id, outcome).await {
+                        tracing::warn!(schedule = run.schedule.id, error = %e, "cannot record how the schedule's run ended");
+                    }
                 }
             });
         }
         // Claimed runs have moved on; a full batch may hide more that are due.
-        if due.len() < BATCH || moved == 0 {
+        if due.len() < BATCH || started == 0 {
             return Ok(claimed);
         }
     }
+}
+
+/// A run this replica claimed, waiting for its turn in its group.
+struct Claimed {
+    schedule: Schedule,
+    msg: Incoming,
+    /// Whether this build can read the schedule's rule.
+    readable: bool,
+    late_ms: i64,
 }
 
 /// The message a run sends through the dispatcher: from the creator, in the group.

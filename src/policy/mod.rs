@@ -84,13 +84,30 @@ fn report(path: &Path, problems: &[Problem]) {
     );
 }
 
-/// Runs `verb` over the groups of the tables read from `path`; returns the exit code.
-pub async fn run(app: Arc<App>, path: &Path, tables: &[Table], verb: Verb) -> u8 {
+/// How a run reports as it goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Progress {
+    /// A bar on a terminal, one line per group otherwise (stderr).
+    Shown,
+    Hidden,
+}
+
+/// Runs `verb` over the groups of the tables read from `path`; returns the exit code and
+/// the report (the table, the counts, the failures) to print.
+pub async fn run(
+    app: Arc<App>,
+    path: &Path,
+    tables: &[Table],
+    verb: Verb,
+    progress: Progress,
+) -> (u8, String) {
     let bindings = match app.store.bindings().await {
         Ok(b) => b,
         Err(e) => {
-            eprintln!("cannot read the bound groups from the database: {e}");
-            return BAD_FILE;
+            return (
+                BAD_FILE,
+                format!("cannot read the bound groups from the database: {e}\n"),
+            );
         }
     };
     let bound: Vec<ChatId> = bindings.iter().map(|(_, chat)| chat.clone()).collect();
@@ -98,7 +115,7 @@ pub async fn run(app: Arc<App>, path: &Path, tables: &[Table], verb: Verb) -> u8
         Ok(w) => w,
         Err(problems) => {
             report(path, &problems);
-            return BAD_FILE;
+            return (BAD_FILE, String::new());
         }
     };
     let cids: HashMap<ChatId, OpenConversationId> = bindings
@@ -112,7 +129,7 @@ pub async fn run(app: Arc<App>, path: &Path, tables: &[Table], verb: Verb) -> u8
             |n| n.to_string_lossy().into_owned()
         )
     );
-    let progress = Progress::new(wanted.len(), verb);
+    let progress = Bar::new(wanted.len(), verb, progress);
     let started = Instant::now();
     let ctx = Run {
         app: &app,
@@ -139,17 +156,18 @@ pub async fn run(app: Arc<App>, path: &Path, tables: &[Table], verb: Verb) -> u8
     progress.finish();
     results.sort_by_key(|(i, _)| *i);
     let summary = Summary::of(&wanted, &results);
-    print!("{}", summary.render(verb));
-    eprintln!(
-        "{} {} group(s) in {:.1} s",
-        match verb {
-            Verb::Check => "checked",
-            Verb::Apply => "applied to",
-        },
-        wanted.len(),
-        started.elapsed().as_secs_f64()
-    );
-    summary.exit_code(verb)
+    if progress.shown {
+        eprintln!(
+            "{} {} group(s) in {:.1} s",
+            match verb {
+                Verb::Check => "checked",
+                Verb::Apply => "applied to",
+            },
+            wanted.len(),
+            started.elapsed().as_secs_f64()
+        );
+    }
+    (summary.exit_code(verb), summary.render(verb))
 }
 
 /// How one group went.
@@ -393,7 +411,7 @@ impl<'a> Summary<'a> {
                 self.groups - self.failures.len()
             )),
             Verb::Check => out.push_str(&format!(
-                "{} of {} group(s) differ from the file ({changes} setting(s)); `qunguan policy apply` changes them.\n",
+                "{} of {} group(s) differ from the file ({changes} setting(s)); qunguan policy apply changes them.\n",
                 self.rows.len(),
                 self.groups
             )),
@@ -425,16 +443,18 @@ impl<'a> Summary<'a> {
     }
 }
 
-/// A bar on a terminal; one plain line per group otherwise (logs, CI).
-struct Progress {
+/// A bar on a terminal; one plain line per group otherwise (logs, CI); or nothing.
+struct Bar {
+    shown: bool,
     bar: Option<indicatif::ProgressBar>,
     total: usize,
     done: std::sync::atomic::AtomicUsize,
 }
 
-impl Progress {
-    fn new(total: usize, verb: Verb) -> Self {
-        let bar = std::io::stderr().is_terminal().then(|| {
+impl Bar {
+    fn new(total: usize, verb: Verb, progress: Progress) -> Self {
+        let shown = progress == Progress::Shown;
+        let bar = (shown && std::io::stderr().is_terminal()).then(|| {
             let bar = indicatif::ProgressBar::new(total as u64);
             if let Ok(style) = indicatif::ProgressStyle::with_template(
                 "{msg} [{bar:40}] {pos}/{len} groups ({eta} left)",
@@ -448,6 +468,7 @@ impl Progress {
             bar
         });
         Self {
+            shown,
             bar,
             total,
             done: Default::default(),
@@ -456,6 +477,9 @@ impl Progress {
 
     fn done(&self, chat: &ChatId, result: &GroupResult) {
         let n = self.done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+        if !self.shown {
+            return;
+        }
         match &self.bar {
             Some(bar) => bar.inc(1),
             None => {
@@ -499,7 +523,8 @@ pub fn main(verb: Verb, path: &Path) -> std::process::ExitCode {
                 return ExitCode::from(BAD_FILE);
             }
         };
-        let code = run(app.clone(), path, &tables, verb).await;
+        let (code, report) = run(app.clone(), path, &tables, verb, Progress::Shown).await;
+        print!("{report}");
         app.dedupe.flush().await;
         ExitCode::from(code)
     })

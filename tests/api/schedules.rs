@@ -287,3 +287,25 @@ async fn a_wrong_command_or_time_is_refused_when_the_schedule_is_made() {
     assert!(text.contains("has already passed"), "{text}");
     assert!(schedules(&app.server).await.is_empty(), "nothing saved");
 }
+
+#[tokio::test]
+async fn runs_due_together_in_one_group_run_one_after_another_and_both_hold() {
+    let app = spawn_app().await;
+    app.bind_sample_group().await;
+    for line in [
+        "/schedule once 2030-01-01 22:00 /mute-all",
+        "/schedule once 2030-01-01 22:00 /set history off",
+        "/schedule once 2030-01-01 22:00 /set searchable off",
+    ] {
+        let text = app.say(ADMIN, line).await;
+        assert!(text.contains("Created schedule"), "{text}");
+    }
+    let due = schedules(&app.server).await[0].next_run_ms.unwrap();
+    assert_eq!(tick(&app.server, due).await, 3);
+    app.settle().await;
+    let now = six(&app);
+    assert_eq!(now["chatBannedType"], 1, "{now}");
+    assert_eq!(now["showHistoryType"], 0, "{now}");
+    assert_eq!(now["searchable"], 0, "{now}");
+    assert_eq!(announcements(&app).len(), 3);
+}

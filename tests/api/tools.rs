@@ -85,6 +85,33 @@ async fn the_tour_script_runs_clean_and_changes_show_in_the_simulator() {
         confirm.contains(r#"members ["owner01","itadmin03"] · muted 0"#),
         "{confirm}"
     );
+    // A schedule ran when the demo's clock reached it, announced in the group.
+    let at = text
+        .split("› :at 22:00")
+        .nth(1)
+        .expect("the tour moves the clock");
+    assert!(
+        at.contains("Ran /mute-all as scheduled (#1, set by 张伟)"),
+        "{at}"
+    );
+    // A policy over the sample group and 200 more: drift, applied, then none.
+    let checks: Vec<&str> = text.split("› :policy ").skip(1).collect();
+    assert_eq!(checks.len(), 3, "{text}");
+    assert!(
+        checks[0].contains("of 201 group(s) differ from the file"),
+        "{}",
+        checks[0]
+    );
+    assert!(
+        checks[1].contains("in 178 of 201 group(s)."),
+        "{}",
+        checks[1]
+    );
+    assert!(
+        checks[2].contains("201 group(s) checked: nothing differs"),
+        "{}",
+        checks[2]
+    );
     assert!(!text.contains('`'), "markdown left unrendered: {text}");
 }
 

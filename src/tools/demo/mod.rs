@@ -13,7 +13,9 @@ macro_rules! out {
     }};
 }
 
+mod clock;
 mod exchange;
+mod fleet;
 mod render;
 mod sample;
 mod session;
@@ -108,6 +110,10 @@ pub async fn run(options: Options) -> Result<Summary, DemoError> {
         .or_else(|| std::env::var("QUNGUAN_LANG").ok()?.parse().ok())
         .unwrap_or_default();
     let mut demo = Demo::start(lang, color, options.mode).await?;
+    demo.script_dir = options
+        .script
+        .as_ref()
+        .and_then(|p| p.parent().map(PathBuf::from));
     demo.banner(script.is_none());
     let mut summary = Summary::default();
     match script {
@@ -205,4 +211,6 @@ struct Demo {
     /// The code of the last reply that asked for `/confirm <code>`; a line's `{code}`
     /// stands for it, so a script can confirm what it asked for.
     last_code: Option<String>,
+    /// The script's directory, where `:policy` looks for a relative file first.
+    script_dir: Option<PathBuf>,
 }

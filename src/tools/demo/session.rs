@@ -5,7 +5,7 @@ use std::{collections::HashMap, io::Write, time::Duration};
 
 use secrecy::SecretString;
 
-use super::{Demo, DemoError, DemoMode, sample};
+use super::{Demo, DemoError, DemoMode, fleet, sample};
 use crate::{config::Config, i18n::Lang, server, simulator::Simulator, tools::signed::random_hex};
 
 impl Demo {
@@ -13,6 +13,7 @@ impl Demo {
         let start = |e: String| DemoError::Start(e);
         let sim = Simulator::new();
         sample::populate(&sim);
+        fleet::populate(&sim);
         let app_key = "dingdemoappkey";
         let secret = random_hex(40);
         sim.require_credentials(app_key, &secret);
@@ -32,6 +33,8 @@ impl Demo {
             ("QUNGUAN_DATABASE_URL", "sqlite::memory:".to_owned()),
             ("QUNGUAN_ADMINS", sample::IT_ADMIN.to_owned()),
             ("QUNGUAN_GROUPS", sample::CHATID.to_owned()),
+            // The simulator has no rate limit; a policy over the fleet need not wait.
+            ("QUNGUAN_RATE_LIMIT_PER_SEC", "1000".to_owned()),
             (
                 "QUNGUAN_LANG",
                 if lang == Lang::En { "en" } else { "zh" }.to_owned(),
@@ -58,7 +61,7 @@ impl Demo {
         if mode == DemoMode::Stream {
             wait_for_stream(&sim).await.map_err(start)?;
         }
-        Ok(Self {
+        let demo = Self {
             sim,
             sim_url,
             server,
@@ -71,7 +74,10 @@ impl Demo {
             reply_wait,
             last_code: None,
             mode,
-        })
+            script_dir: None,
+        };
+        demo.bind_fleet().await.map_err(start)?;
+        Ok(demo)
     }
 
     pub(super) fn banner(&self, interactive: bool) {
@@ -156,12 +162,23 @@ impl Demo {
         let Some(command) = line.strip_prefix(':') else {
             return self.say(line).await;
         };
+        let all: Vec<&str> = command.split_whitespace().collect();
+        match all.as_slice() {
+            ["at", rest @ ..] => return self.at(rest).await,
+            ["policy", verb, file] => return self.policy(verb, file).await,
+            _ => {}
+        }
         let mut words = command.split_whitespace();
         match (words.next(), words.next(), words.next()) {
             (Some("help"), None, _) => {
                 out!("  :as <staffId>  speak as another member (:who lists them)");
                 out!("  :who           the group's members and who may change settings");
                 out!("  :state         what the simulated DingTalk holds now");
+                out!("  :at [YYYY-MM-DD] HH:MM   move the clock there: due schedules run");
+                out!(
+                    "  :policy check|apply FILE   a policy file over the sample group and {} more",
+                    fleet::FLEET
+                );
                 out!("  :help          this list");
                 out!("  :quit, Ctrl-D  leave the demo");
                 out!("  anything else is sent to the group as an @mention of the bot");
