@@ -64,10 +64,7 @@ pub enum StartError {
 impl App {
     /// Opens the store, loads remembered msgIds and builds the DingTalk client.
     pub async fn build(config: Config) -> Result<Self, StartError> {
-        let store: Arc<dyn Store> = match &config.database {
-            Database::Postgres(url) => Arc::new(PostgresStore::open(url).await?),
-            sqlite => Arc::new(SqliteStore::open(sqlite)?),
-        };
+        let store = open_store(&config.database).await?;
         let retention = config.signature_window + DEDUPE_MARGIN;
         let dedupe = Deduper::start(
             store.clone(),
@@ -92,6 +89,14 @@ impl App {
         };
         Ok(app)
     }
+}
+
+/// Opens (and migrates) the database `QUNGUAN_DATABASE_URL` names.
+pub async fn open_store(database: &Database) -> Result<Arc<dyn Store>, StoreError> {
+    Ok(match database {
+        Database::Postgres(url) => Arc::new(PostgresStore::open(url).await?),
+        sqlite => Arc::new(SqliteStore::open(sqlite)?),
+    })
 }
 
 /// Runs acknowledged commands in the background: bounded, tracked for shutdown.

@@ -156,7 +156,7 @@ async fn run_claimed(app: &App, s: &Schedule, msg: &Incoming, late_ms: i64) -> &
     let grace_ms = app.config.schedule_grace.as_millis() as i64;
     if late_ms > grace_ms {
         tracing::warn!(
-            schedule = s.id, cid = %s.group, command = %s.command, late_secs = late_ms / 1000,
+            schedule = s.id, cid = %s.group, command = ?s.command, late_secs = late_ms / 1000,
             "schedule skipped: its run was missed by more than QUNGUAN_SCHEDULE_GRACE_SECS"
         );
         audit_without_run(app, s, msg, "skipped", Some("late")).await;
@@ -220,7 +220,7 @@ async fn audit_without_run(
         duration_ms: 0,
         source: msg.source.clone(),
     };
-    journal::write(app, &record).await;
+    journal::write(app.store.as_ref(), &record).await;
 }
 
 #[cfg(test)]

@@ -3,7 +3,13 @@
 use std::time::Duration;
 
 use super::outcome::Executed;
-use crate::{app::App, clock::now_ms, ids::ChatId, incoming::Incoming, store::AuditRecord};
+use crate::{
+    app::App,
+    clock::now_ms,
+    ids::ChatId,
+    incoming::Incoming,
+    store::{AuditRecord, Store},
+};
 
 /// Writes the record of one run. A store failure is logged (the log line carries the same
 /// fields) and does not hold back the reply.
@@ -37,11 +43,11 @@ pub async fn record(
         duration_ms: took.as_millis() as i64,
         source: msg.source.clone(),
     };
-    write(app, &record).await;
+    write(app.store.as_ref(), &record).await;
 }
 
 /// Logs `record` and appends it to the store's audit trail; a store failure is logged.
-pub async fn write(app: &App, record: &AuditRecord) {
+pub async fn write(store: &dyn Store, record: &AuditRecord) {
     tracing::info!(
         target: crate::telemetry::AUDIT_TARGET,
         at_ms = record.at_ms,
@@ -59,7 +65,7 @@ pub async fn write(app: &App, record: &AuditRecord) {
         source = record.source.as_deref(),
         "audit"
     );
-    if let Err(e) = app.store.record_audit(record).await {
+    if let Err(e) = store.record_audit(record).await {
         tracing::error!(msg_id = %record.msg_id, error = %e, "cannot write the audit record");
     }
 }

@@ -11,7 +11,7 @@
 mod file;
 mod plan;
 
-use std::{collections::HashMap, io::IsTerminal, path::Path, sync::Arc, time::Instant};
+use std::{collections::HashMap, io::IsTerminal, path::Path, time::Instant};
 
 use futures_util::{StreamExt, stream};
 
@@ -19,12 +19,13 @@ pub use file::{Groups, Key, Problem, Table, parse};
 pub use plan::{Drift, Wanted, drift, resolve};
 
 use crate::{
-    app::App,
+    app::open_store,
     clock::now_ms,
     commands::journal,
-    dingtalk::{DingTalkError, GroupUpdate, ManagementOptions},
+    dingtalk::{DingTalkClient, DingTalkError, GroupUpdate, ManagementOptions},
     ids::{ChatId, MsgId, OpenConversationId},
-    store::AuditRecord,
+    metrics::Metrics,
+    store::{AuditRecord, Store},
 };
 
 /// Groups worked on at once (the rate limit paces the calls themselves).
@@ -84,6 +85,14 @@ fn report(path: &Path, problems: &[Problem]) {
     );
 }
 
+/// What a run works through: the DingTalk client (its rate limit, retries and decoder)
+/// and the store (bound groups, the audit trail).
+#[derive(Clone, Copy)]
+pub struct Fleet<'a> {
+    pub dingtalk: &'a DingTalkClient,
+    pub store: &'a dyn Store,
+}
+
 /// How a run reports as it goes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Progress {
@@ -95,13 +104,13 @@ pub enum Progress {
 /// Runs `verb` over the groups of the tables read from `path`; returns the exit code and
 /// the report (the table, the counts, the failures) to print.
 pub async fn run(
-    app: Arc<App>,
+    fleet: Fleet<'_>,
     path: &Path,
     tables: &[Table],
     verb: Verb,
     progress: Progress,
 ) -> (u8, String) {
-    let bindings = match app.store.bindings().await {
+    let bindings = match fleet.store.bindings().await {
         Ok(b) => b,
         Err(e) => {
             return (
@@ -132,7 +141,7 @@ pub async fn run(
     let progress = Bar::new(wanted.len(), verb, progress);
     let started = Instant::now();
     let ctx = Run {
-        app: &app,
+        fleet,
         cids: &cids,
         source: &source,
         batch: now_ms(),
@@ -188,7 +197,7 @@ struct Change {
 }
 
 struct Run<'a> {
-    app: &'a App,
+    fleet: Fleet<'a>,
     cids: &'a HashMap<ChatId, OpenConversationId>,
     source: &'a str,
     /// Names this run's audit records (`policy-<ms>-<group>-<n>`).
@@ -197,7 +206,7 @@ struct Run<'a> {
 
 impl Run<'_> {
     async fn check(&self, w: &Wanted) -> GroupResult {
-        match self.app.dingtalk.chat_info_fresh(&w.chat).await {
+        match self.fleet.dingtalk.chat_info_fresh(&w.chat).await {
             Ok(info) => GroupResult::Ok(drift(&info, w).into_iter().map(Change::from).collect()),
             Err(e) => GroupResult::Failed(failure(&e)),
         }
@@ -207,12 +216,12 @@ impl Run<'_> {
         // The group's conversation id first: every change is audited under it.
         let cid = match self.cids.get(&w.chat) {
             Some(cid) => cid.clone(),
-            None => match self.app.dingtalk.open_conversation_id(&w.chat).await {
+            None => match self.fleet.dingtalk.open_conversation_id(&w.chat).await {
                 Ok(cid) => cid,
                 Err(e) => return GroupResult::Failed(failure(&e)),
             },
         };
-        let info = match self.app.dingtalk.chat_info_fresh(&w.chat).await {
+        let info = match self.fleet.dingtalk.chat_info_fresh(&w.chat).await {
             Ok(info) => info,
             Err(e) => return GroupResult::Failed(failure(&e)),
         };
@@ -254,13 +263,13 @@ impl Run<'_> {
                         }
                     }
                     let result = self
-                        .app
+                        .fleet
                         .dingtalk
                         .update_group(&GroupUpdate::new(&w.chat, options))
                         .await;
                     for d in &drifted {
                         let record = audit(d.key, d.want, &result);
-                        journal::write(self.app, &record).await;
+                        journal::write(self.fleet.store, &record).await;
                     }
                     match result {
                         Ok(_) => changed.extend(drifted.iter().cloned().map(Change::from)),
@@ -271,12 +280,12 @@ impl Run<'_> {
         }
         if let Some(&(locked, line)) = w.wants.get(&Key::Friending) {
             let result = self
-                .app
+                .fleet
                 .dingtalk
                 .set_friending_prohibited(&w.chat, locked == 1)
                 .await;
             let record = audit(Key::Friending, locked, &result);
-            journal::write(self.app, &record).await;
+            journal::write(self.fleet.store, &record).await;
             match result {
                 Ok(_) => changed.push(Change {
                     key: Key::Friending,
@@ -516,16 +525,26 @@ pub fn main(verb: Verb, path: &Path) -> std::process::ExitCode {
         }
     };
     crate::tools::block_on(async {
-        let app = match App::build(config).await {
-            Ok(app) => Arc::new(app),
+        let store = match open_store(&config.database).await {
+            Ok(store) => store,
             Err(e) => {
-                eprintln!("qunguan policy: {e}");
+                eprintln!("qunguan policy: QUNGUAN_DATABASE_URL: {e}");
                 return ExitCode::from(BAD_FILE);
             }
         };
-        let (code, report) = run(app.clone(), path, &tables, verb, Progress::Shown).await;
+        let dingtalk = match DingTalkClient::new(&config, Metrics::default()) {
+            Ok(client) => client,
+            Err(e) => {
+                eprintln!("qunguan policy: cannot set up the HTTP client: {e}");
+                return ExitCode::from(BAD_FILE);
+            }
+        };
+        let fleet = Fleet {
+            dingtalk: &dingtalk,
+            store: store.as_ref(),
+        };
+        let (code, report) = run(fleet, path, &tables, verb, Progress::Shown).await;
         print!("{report}");
-        app.dedupe.flush().await;
         ExitCode::from(code)
     })
 }

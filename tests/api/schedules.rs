@@ -285,6 +285,12 @@ async fn a_wrong_command_or_time_is_refused_when_the_schedule_is_made() {
         .say(ADMIN, "/schedule once 2020-01-01 10:00 /mute-all")
         .await;
     assert!(text.contains("has already passed"), "{text}");
+    app.say(ADMIN, "/unbind").await;
+    let text = app.say(ADMIN, "/schedule daily 22:00 /mute-all").await;
+    assert!(
+        text.contains("not bound"),
+        "refused now, not at 22:00: {text}"
+    );
     assert!(schedules(&app.server).await.is_empty(), "nothing saved");
 }
 

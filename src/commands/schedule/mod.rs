@@ -44,9 +44,16 @@ pub static SPEC: Spec = Spec {
 };
 
 enum ScheduleCommand {
-    Create { rule: Rule, command: String },
+    Create {
+        rule: Rule,
+        /// The command scheduled, and its line as stored.
+        spec: &'static Spec,
+        command: String,
+    },
     List,
-    Remove { id: i64 },
+    Remove {
+        id: i64,
+    },
 }
 
 fn parse(args: &Args<'_>) -> Result<Box<dyn Command>, UsageError> {
@@ -90,8 +97,12 @@ fn parse(args: &Args<'_>) -> Result<Box<dyn Command>, UsageError> {
             why: st.no_mentions.to_owned(),
         });
     }
-    let command = checked_command(rest, args.lang)?;
-    Ok(Box::new(ScheduleCommand::Create { rule, command }))
+    let (spec, command) = checked_command(rest, args.lang)?;
+    Ok(Box::new(ScheduleCommand::Create {
+        rule,
+        spec,
+        command,
+    }))
 }
 
 fn rule_error(e: RuleError, st: &ScheduleTexts) -> UsageError {
@@ -117,7 +128,7 @@ fn rule_error(e: RuleError, st: &ScheduleTexts) -> UsageError {
 
 /// The command after the rule, parsed by its own parser now; returns the line to store
 /// (`/set history on`), with the canonical name and the arguments quoted where needed.
-fn checked_command(words: &[String], lang: Lang) -> Result<String, UsageError> {
+fn checked_command(words: &[String], lang: Lang) -> Result<(&'static Spec, String), UsageError> {
     let st = lang.schedule_texts();
     let Some((name, inner)) = words.split_first() else {
         return Err(UsageError::Invalid {
@@ -151,11 +162,12 @@ fn checked_command(words: &[String], lang: Lang) -> Result<String, UsageError> {
         let why = fill(st.inner_usage, &[md(&problem), md(&spec.usage())]);
         return Err(invalid(why));
     }
-    Ok(if inner.is_empty() {
+    let line = if inner.is_empty() {
         format!("/{}", spec.name)
     } else {
         format!("/{} {}", spec.name, quoted(inner))
-    })
+    };
+    Ok((spec, line))
 }
 
 #[async_trait]
@@ -165,7 +177,11 @@ impl Command for ScheduleCommand {
         match *self {
             ScheduleCommand::List => list(ctx, st).await,
             ScheduleCommand::Remove { id } => remove(ctx, st, id).await,
-            ScheduleCommand::Create { rule, command } => create(ctx, st, rule, command).await,
+            ScheduleCommand::Create {
+                rule,
+                spec,
+                command,
+            } => create(ctx, st, rule, spec, command).await,
         }
     }
 }
@@ -174,6 +190,7 @@ async fn create(
     ctx: &Context<'_>,
     st: &ScheduleTexts,
     rule: Rule,
+    spec: &'static Spec,
     command: String,
 ) -> Result<Answer, CommandError> {
     let zone = &ctx.app.config.timezone;
@@ -187,6 +204,14 @@ async fn create(
         );
         return Ok(Answer::refused(text));
     };
+    // A command that needs the chatid would be refused at its time: say so now.
+    if spec.binding == Binding::Required && ctx.binding.is_none() {
+        let text = fill(
+            ctx.texts.not_bound,
+            &[md(&spec.usage()), text(ctx.msg.conversation.as_str())],
+        );
+        return Ok(Answer::refused(text));
+    }
     // Only what can be checked again at run time makes a creator an admin here.
     let status = admin_status(ctx.app, ctx.msg, ctx.binding.as_ref()).await?;
     let Some(creator) = ctx.msg.sender.staff_id.clone() else {
@@ -227,7 +252,7 @@ async fn create(
             next_run_ms: next,
         })
         .await?;
-    tracing::info!(schedule = id, cid = %group, rule = %rule.canonical(), command = %command, next_run_ms = next, "schedule created");
+    tracing::info!(schedule = id, cid = %group, rule = %rule.canonical(), command = ?command, next_run_ms = next, "schedule created");
     let id_text = id.to_string();
     let args = [
         text(&id_text),
@@ -303,7 +328,7 @@ mod tests {
     fn parsed(line: &str) -> Result<String, UsageError> {
         let words: Vec<String> = line.split_whitespace().map(str::to_owned).collect();
         let (_, rest) = Rule::parse(&words).unwrap();
-        checked_command(rest, Lang::En)
+        checked_command(rest, Lang::En).map(|(_, line)| line)
     }
 
     #[test]

@@ -11,7 +11,7 @@ use serde_json::json;
 use super::{Demo, sample};
 use crate::{
     ids::{ChatId, OpenConversationId},
-    policy::{self, Progress, Verb},
+    policy::{self, Fleet, Progress, Verb},
     simulator::Simulator,
 };
 
@@ -81,14 +81,12 @@ impl Demo {
         let Ok(tables) = policy::load(&path) else {
             return false;
         };
-        let (code, report) = policy::run(
-            self.server.app.clone(),
-            &path,
-            &tables,
-            verb,
-            Progress::Hidden,
-        )
-        .await;
+        let app = &self.server.app;
+        let fleet = Fleet {
+            dingtalk: &app.dingtalk,
+            store: app.store.as_ref(),
+        };
+        let (code, report) = policy::run(fleet, &path, &tables, verb, Progress::Hidden).await;
         // The table can run to hundreds of rows: the first few, then the counts.
         let rows = report.lines().filter(|l| l.starts_with("chat")).count();
         let mut shown = 0;
