@@ -38,10 +38,11 @@
 //!
 //! Beside the service:
 //!
-//! - [`policy`]: `policy check|apply FILE`: one TOML file of settings for many groups,
-//!   read from chat/get, changed where they differ, audited with the file as source.
+//! - [`policy`]: one TOML file of settings for many groups, read from chat/get, changed
+//!   where they differ, audited with the file as source (`policy check|apply FILE`).
 //! - [`tools`]: the other subcommands: `demo` (a simulated group in the terminal), `send`
-//!   (a signed test callback against a deployment), `healthcheck` (for containers).
+//!   (a signed test callback against a deployment), `healthcheck` (for containers),
+//!   `policy` (reads the settings, then runs [`policy`]).
 //! - [`simulator`]: an in-memory DingTalk on 127.0.0.1 in DingTalk's wire formats, for the
 //!   demo and the end-to-end tests.
 

@@ -6,7 +6,8 @@ use clap::{Parser, Subcommand};
 use qunguan::{
     config::Config,
     i18n::Lang,
-    policy, server, telemetry,
+    policy::Verb,
+    server, telemetry,
     tools::{self, demo, healthcheck, send, setting},
 };
 use secrecy::SecretString;
@@ -123,8 +124,8 @@ fn main() -> ExitCode {
             })
         }
         Command::Policy { action } => match action {
-            PolicyAction::Check { file } => policy::main(policy::Verb::Check, &file),
-            PolicyAction::Apply { file } => policy::main(policy::Verb::Apply, &file),
+            PolicyAction::Check { file } => tools::policy::main(Verb::Check, &file),
+            PolicyAction::Apply { file } => tools::policy::main(Verb::Apply, &file),
         },
         Command::Healthcheck { url } => healthcheck::main(url),
     }

@@ -10,21 +10,22 @@
 
 mod file;
 mod plan;
+mod report;
 
-use std::{collections::HashMap, io::IsTerminal, path::Path, time::Instant};
+use std::{collections::HashMap, path::Path, time::Instant};
 
 use futures_util::{StreamExt, stream};
 
 pub use file::{Groups, Key, Problem, Table, parse};
 pub use plan::{Drift, Wanted, drift, resolve};
 
+use report::{Bar, Change, GroupResult, Summary};
+
 use crate::{
-    app::open_store,
     clock::now_ms,
     commands::journal,
     dingtalk::{DingTalkClient, DingTalkError, GroupUpdate, ManagementOptions},
     ids::{ChatId, MsgId, OpenConversationId},
-    metrics::Metrics,
     store::{AuditRecord, Store},
 };
 
@@ -165,7 +166,7 @@ pub async fn run(
     progress.finish();
     results.sort_by_key(|(i, _)| *i);
     let summary = Summary::of(&wanted, &results);
-    if progress.shown {
+    if progress.shown() {
         eprintln!(
             "{} {} group(s) in {:.1} s",
             match verb {
@@ -177,23 +178,6 @@ pub async fn run(
         );
     }
     (summary.exit_code(verb), summary.render(verb))
-}
-
-/// How one group went.
-#[derive(Debug)]
-enum GroupResult {
-    /// check: what differs. apply: what was changed (friending included).
-    Ok(Vec<Change>),
-    Failed(String),
-}
-
-/// A setting that differs (check) or was changed (apply).
-#[derive(Debug, Clone)]
-struct Change {
-    key: Key,
-    now: Option<i64>,
-    want: i64,
-    line: usize,
 }
 
 struct Run<'a> {
@@ -304,17 +288,6 @@ impl Run<'_> {
     }
 }
 
-impl From<Drift> for Change {
-    fn from(d: Drift) -> Self {
-        Change {
-            key: d.key,
-            now: d.now,
-            want: d.want,
-            line: d.line,
-        }
-    }
-}
-
 /// The command (and arguments) a change is audited as, as if typed.
 fn command_of(key: Key, value: i64) -> (&'static str, String) {
     use crate::commands::Setting;
@@ -339,212 +312,4 @@ fn command_of(key: Key, value: i64) -> (&'static str, String) {
 /// none; URLs are not in it).
 fn failure(e: &DingTalkError) -> String {
     e.to_string()
-}
-
-/// The end of a run: the table, the failures, the counts.
-struct Summary<'a> {
-    rows: Vec<(&'a ChatId, &'a [Change])>,
-    failures: Vec<(&'a ChatId, &'a str)>,
-    groups: usize,
-    /// Whether the file sets friending anywhere.
-    friending: bool,
-}
-
-impl<'a> Summary<'a> {
-    fn of(wanted: &'a [Wanted], results: &'a [(usize, GroupResult)]) -> Self {
-        let mut rows = Vec::new();
-        let mut failures = Vec::new();
-        for (i, result) in results {
-            let chat = &wanted[*i].chat;
-            match result {
-                GroupResult::Ok(changes) if !changes.is_empty() => {
-                    rows.push((chat, changes.as_slice()))
-                }
-                GroupResult::Ok(_) => {}
-                GroupResult::Failed(why) => failures.push((chat, why.as_str())),
-            }
-        }
-        Self {
-            rows,
-            failures,
-            groups: wanted.len(),
-            friending: wanted.iter().any(|w| w.wants.contains_key(&Key::Friending)),
-        }
-    }
-
-    fn render(&self, verb: Verb) -> String {
-        let mut out = String::new();
-        let changes: usize = self.rows.iter().map(|(_, c)| c.len()).sum();
-        if !self.rows.is_empty() {
-            let width = self
-                .rows
-                .iter()
-                .map(|(c, _)| c.as_str().len())
-                .max()
-                .unwrap_or(5)
-                .max(5);
-            out.push_str(&format!(
-                "{:width$}  {:12}  {:10}  {:10}  LINE\n",
-                "GROUP",
-                "SETTING",
-                match verb {
-                    Verb::Check => "NOW",
-                    Verb::Apply => "WAS",
-                },
-                match verb {
-                    Verb::Check => "WANTED",
-                    Verb::Apply => "NOW",
-                },
-            ));
-            for (chat, changes) in &self.rows {
-                for c in *changes {
-                    let now = match (c.key, c.now) {
-                        (Key::Friending, _) => "(unread)",
-                        (_, None) => "(missing)",
-                        (key, Some(v)) => key.words(v),
-                    };
-                    out.push_str(&format!(
-                        "{:width$}  {:12}  {:10}  {:10}  {}\n",
-                        chat.as_str(),
-                        c.key.name(),
-                        now,
-                        c.key.words(c.want),
-                        c.line
-                    ));
-                }
-            }
-        }
-        match verb {
-            Verb::Check if self.rows.is_empty() => out.push_str(&format!(
-                "{} group(s) checked: nothing differs from the file.\n",
-                self.groups - self.failures.len()
-            )),
-            Verb::Check => out.push_str(&format!(
-                "{} of {} group(s) differ from the file ({changes} setting(s)); qunguan policy apply changes them.\n",
-                self.rows.len(),
-                self.groups
-            )),
-            Verb::Apply => out.push_str(&format!(
-                "{changes} change(s) in {} of {} group(s).\n",
-                self.rows.len(),
-                self.groups
-            )),
-        }
-        if verb == Verb::Check && self.friending {
-            out.push_str("friending cannot be read from DingTalk, so it is not compared; apply always sets it.\n");
-        }
-        if !self.failures.is_empty() {
-            out.push_str(&format!("{} group(s) failed:\n", self.failures.len()));
-            for (chat, why) in &self.failures {
-                out.push_str(&format!("  {chat}: {why}\n"));
-            }
-        }
-        out
-    }
-
-    fn exit_code(&self, verb: Verb) -> u8 {
-        let differs = verb == Verb::Check && !self.rows.is_empty();
-        if differs || !self.failures.is_empty() {
-            DIFFERS
-        } else {
-            OK
-        }
-    }
-}
-
-/// A bar on a terminal; one plain line per group otherwise (logs, CI); or nothing.
-struct Bar {
-    shown: bool,
-    bar: Option<indicatif::ProgressBar>,
-    total: usize,
-    done: std::sync::atomic::AtomicUsize,
-}
-
-impl Bar {
-    fn new(total: usize, verb: Verb, progress: Progress) -> Self {
-        let shown = progress == Progress::Shown;
-        let bar = (shown && std::io::stderr().is_terminal()).then(|| {
-            let bar = indicatif::ProgressBar::new(total as u64);
-            if let Ok(style) = indicatif::ProgressStyle::with_template(
-                "{msg} [{bar:40}] {pos}/{len} groups ({eta} left)",
-            ) {
-                bar.set_style(style.progress_chars("=> "));
-            }
-            bar.set_message(match verb {
-                Verb::Check => "checking",
-                Verb::Apply => "applying",
-            });
-            bar
-        });
-        Self {
-            shown,
-            bar,
-            total,
-            done: Default::default(),
-        }
-    }
-
-    fn done(&self, chat: &ChatId, result: &GroupResult) {
-        let n = self.done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
-        if !self.shown {
-            return;
-        }
-        match &self.bar {
-            Some(bar) => bar.inc(1),
-            None => {
-                let how = match result {
-                    GroupResult::Ok(c) if c.is_empty() => "as the file says".to_owned(),
-                    GroupResult::Ok(c) => format!("{} setting(s)", c.len()),
-                    GroupResult::Failed(_) => "failed".to_owned(),
-                };
-                eprintln!("[{n}/{}] {chat}: {how}", self.total);
-            }
-        }
-    }
-
-    fn finish(&self) {
-        if let Some(bar) = &self.bar {
-            bar.finish_and_clear();
-        }
-    }
-}
-
-/// `qunguan policy check|apply FILE`: the file first (a bad one exits 2 before anything
-/// is read), then the settings of `serve` (the environment or `.env`), then the groups.
-pub fn main(verb: Verb, path: &Path) -> std::process::ExitCode {
-    use std::process::ExitCode;
-    let tables = match load(path) {
-        Ok(tables) => tables,
-        Err(code) => return ExitCode::from(code),
-    };
-    let config = match crate::config::Config::from_env() {
-        Ok(config) => config,
-        Err(e) => {
-            eprintln!("qunguan policy: {e}");
-            return ExitCode::from(BAD_FILE);
-        }
-    };
-    crate::tools::block_on(async {
-        let store = match open_store(&config.database).await {
-            Ok(store) => store,
-            Err(e) => {
-                eprintln!("qunguan policy: QUNGUAN_DATABASE_URL: {e}");
-                return ExitCode::from(BAD_FILE);
-            }
-        };
-        let dingtalk = match DingTalkClient::new(&config, Metrics::default()) {
-            Ok(client) => client,
-            Err(e) => {
-                eprintln!("qunguan policy: cannot set up the HTTP client: {e}");
-                return ExitCode::from(BAD_FILE);
-            }
-        };
-        let fleet = Fleet {
-            dingtalk: &dingtalk,
-            store: store.as_ref(),
-        };
-        let (code, report) = run(fleet, path, &tables, verb, Progress::Shown).await;
-        print!("{report}");
-        ExitCode::from(code)
-    })
 }

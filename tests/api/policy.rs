@@ -3,7 +3,7 @@
 
 use std::{
     path::Path,
-    process::{Command, Output},
+    process::{Command, Output, Stdio},
 };
 
 use qunguan::{
@@ -13,7 +13,7 @@ use qunguan::{
 };
 use serde_json::json;
 
-use crate::{fake::FakeDingTalk, helpers::*};
+use crate::{fake::FakeDingTalk, helpers::*, process::binary};
 
 const GROUPS: usize = 200;
 
@@ -43,26 +43,21 @@ async fn fleet() -> FakeDingTalk {
 
 /// `qunguan policy VERB FILE` with the settings of `serve` pointed at `fake`.
 async fn policy(fake: &FakeDingTalk, dir: &Path, verb: &str, file: &Path) -> Output {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_qunguan"));
+    let database = format!("sqlite://{}", dir.join("qunguan.db").display());
+    let settings = [
+        ("QUNGUAN_DATABASE_URL", database.as_str()),
+        ("QUNGUAN_RATE_LIMIT_PER_SEC", "2000"),
+    ];
+    let (mut command, _) = binary(
+        Command::new(env!("CARGO_BIN_EXE_qunguan")),
+        fake,
+        dir,
+        &settings,
+    );
     command
         .args(["policy", verb])
         .arg(file)
-        .current_dir(dir)
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("DINGTALK_APP_KEY", APP_KEY)
-        .env("DINGTALK_APP_SECRET", SECRET)
-        .env("DINGTALK_OAPI_URL", fake.base_url())
-        .env("DINGTALK_API_URL", fake.base_url())
-        .env(
-            "DINGTALK_TOP_URL",
-            format!("{}/router/rest", fake.base_url()),
-        )
-        .env(
-            "QUNGUAN_DATABASE_URL",
-            format!("sqlite://{}", dir.join("qunguan.db").display()),
-        )
-        .env("QUNGUAN_RATE_LIMIT_PER_SEC", "2000");
+        .stdout(Stdio::piped());
     tokio::task::spawn_blocking(move || command.output())
         .await
         .unwrap()

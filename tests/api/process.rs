@@ -55,7 +55,7 @@ pub fn spawn_binary_with_file_limit(
 }
 
 /// `cmd` with qunguan's settings pointing every DingTalk base URL at `fake`; stderr piped.
-fn binary(
+pub fn binary(
     mut cmd: Command,
     fake: &FakeDingTalk,
     dir: &std::path::Path,

@@ -1,0 +1,50 @@
+//! `qunguan policy check|apply FILE`: the settings of `serve`, then [`crate::policy`].
+
+use std::{path::Path, process::ExitCode};
+
+use crate::{
+    app::open_store,
+    config::Config,
+    dingtalk::DingTalkClient,
+    metrics::Metrics,
+    policy::{BAD_FILE, Fleet, Progress, Verb, load, run},
+};
+
+/// `qunguan policy check|apply FILE`: the file first (a bad one exits 2 before anything
+/// is read), then the settings of `serve` (the environment or `.env`), then the groups.
+pub fn main(verb: Verb, path: &Path) -> ExitCode {
+    let tables = match load(path) {
+        Ok(tables) => tables,
+        Err(code) => return ExitCode::from(code),
+    };
+    let config = match Config::from_env() {
+        Ok(config) => config,
+        Err(e) => {
+            eprintln!("qunguan policy: {e}");
+            return ExitCode::from(BAD_FILE);
+        }
+    };
+    super::block_on(async {
+        let store = match open_store(&config.database).await {
+            Ok(store) => store,
+            Err(e) => {
+                eprintln!("qunguan policy: QUNGUAN_DATABASE_URL: {e}");
+                return ExitCode::from(BAD_FILE);
+            }
+        };
+        let dingtalk = match DingTalkClient::new(&config, Metrics::default()) {
+            Ok(client) => client,
+            Err(e) => {
+                eprintln!("qunguan policy: cannot set up the HTTP client: {e}");
+                return ExitCode::from(BAD_FILE);
+            }
+        };
+        let fleet = Fleet {
+            dingtalk: &dingtalk,
+            store: store.as_ref(),
+        };
+        let (code, report) = run(fleet, path, &tables, verb, Progress::Shown).await;
+        print!("{report}");
+        ExitCode::from(code)
+    })
+}
