@@ -43,12 +43,17 @@ async fn a_schedule_runs_at_its_time_once_with_two_replicas() {
     let app = spawn_app_with(&[("QUNGUAN_DATABASE_URL", &url)]).await;
     let other = app.replica().await;
     app.bind_sample_group().await;
-    let text = app.say(ADMIN, "/schedule daily 22:00 /mute-all").await;
+    // Twelve hours from now in Shanghai, so the replicas' own 15-second ticks never reach it.
+    let hour = (qunguan::clock::now_ms() / 3_600_000 + 8 + 12) % 24;
+    let at = format!("{hour:02}:00");
+    let text = app
+        .say(ADMIN, &format!("/schedule daily {at} /mute-all"))
+        .await;
     assert!(
-        text.contains("Created schedule #1: daily 22:00, `/mute-all`"),
+        text.contains(&format!("Created schedule #1: daily {at}, `/mute-all`")),
         "{text}"
     );
-    assert!(text.contains("22:00 (Asia/Shanghai)"), "{text}");
+    assert!(text.contains(&format!("{at} (Asia/Shanghai)")), "{text}");
     let due = schedules(&app.server).await[0].next_run_ms.unwrap();
     assert!(text.contains(&qunguan::commands::format_local(
         due,
