@@ -5,7 +5,7 @@ use std::{
     collections::HashMap,
     future::Future,
     sync::{
-        Arc, Mutex,
+        Arc, Mutex, Weak,
         atomic::{AtomicU64, Ordering},
     },
     time::Duration,
@@ -19,7 +19,7 @@ use crate::{
     config::{Config, Database},
     dedupe::Deduper,
     dingtalk::DingTalkClient,
-    ids::MsgId,
+    ids::{MsgId, OpenConversationId},
     log_throttle::LogThrottle,
     metrics::Metrics,
     store::{PostgresStore, SqliteStore, Store, StoreError},
@@ -44,6 +44,8 @@ pub struct App {
     pub duplicates: LogThrottle,
     /// Logs of callbacks refused for lack of room (command slots, the dedupe ceiling).
     pub overloaded: LogThrottle,
+    /// One change at a time per group in this process.
+    pub changes: GroupLocks,
 }
 
 /// Why the application could not be assembled.
@@ -86,8 +88,41 @@ impl App {
             rejections: LogThrottle::default(),
             duplicates: LogThrottle::default(),
             overloaded: LogThrottle::default(),
+            changes: GroupLocks::default(),
         };
         Ok(app)
+    }
+}
+
+/// One change at a time per group: a change reads the group's six settings and sends all
+/// six back, so two running at once would each undo the other's. Locks of groups nobody
+/// is changing are dropped as the map grows.
+#[derive(Default)]
+pub struct GroupLocks {
+    locks: Mutex<HashMap<OpenConversationId, Weak<tokio::sync::Mutex<()>>>>,
+}
+
+/// Dead entries are swept when the map reaches this size.
+const SWEEP_AT: usize = 4096;
+
+impl GroupLocks {
+    /// Waits until no other change to `group` runs here, and holds it until dropped.
+    pub async fn lock(&self, group: &OpenConversationId) -> tokio::sync::OwnedMutexGuard<()> {
+        let lock = {
+            let mut locks = self.locks.lock().expect("group locks poisoned");
+            match locks.get(group).and_then(Weak::upgrade) {
+                Some(lock) => lock,
+                None => {
+                    if locks.len() >= SWEEP_AT {
+                        locks.retain(|_, weak| weak.strong_count() > 0);
+                    }
+                    let lock = Arc::new(tokio::sync::Mutex::new(()));
+                    locks.insert(group.clone(), Arc::downgrade(&lock));
+                    lock
+                }
+            }
+        };
+        lock.lock_owned().await
     }
 }
 

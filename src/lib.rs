@@ -31,7 +31,8 @@
 //! - [`dedupe`]: the msgId replay defence (in memory, persisted in batches).
 //! - [`scheduler`]: runs the commands `/schedule` saved when they are due, claimed in the
 //!   store so exactly one replica runs each, through the same dispatcher as a typed one.
-//! - [`app`]: the shared state and the bounded background worker.
+//! - [`app`]: the shared state, the bounded background worker, and one change at a time
+//!   per group.
 //! - [`config`], [`i18n`], [`ids`], [`metrics`], [`telemetry`], [`log_throttle`], [`clock`]:
 //!   settings, reply texts, typed ids, Prometheus counters, logging, quieting floods, time;
 //!   [`tls`]: the TLS client configuration of the connections qunguan opens itself.

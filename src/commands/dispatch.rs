@@ -171,6 +171,12 @@ async fn run_checked(
         dry_run: run.dry_run,
         audit_as: OnceLock::new(),
     };
+    // A group/update waits for any other to this group here; a preview reads only.
+    let _one_change = if command.rewrites_group() && !run.dry_run {
+        Some(app.changes.lock(&msg.conversation).await)
+    } else {
+        None
+    };
     let answer = command.run(&ctx).await;
     *audit_as = ctx.audit_as.into_inner();
     let answer = answer?;

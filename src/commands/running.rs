@@ -60,6 +60,12 @@ pub trait Command: Send {
     fn deferred_usage(&self, _lang: crate::i18n::Lang) -> Option<String> {
         None
     }
+
+    /// Whether the run reads the group's six settings and sends all six back
+    /// (group/update). Such runs take turns within a group, or each would undo the other.
+    fn rewrites_group(&self) -> bool {
+        false
+    }
 }
 
 /// How a command's run ended, for the reply's title, the metrics and the audit trail.

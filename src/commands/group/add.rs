@@ -101,4 +101,8 @@ impl Command for Add {
         let request_id = ctx.app.dingtalk.update_group(&update).await?;
         Ok(Answer::done(text).with_request_id(request_id))
     }
+
+    fn rewrites_group(&self) -> bool {
+        true
+    }
 }

@@ -77,4 +77,8 @@ impl Command for Confirm {
         }
         run(ctx, &pending.chat, &action).await
     }
+
+    fn rewrites_group(&self) -> bool {
+        true
+    }
 }

@@ -49,4 +49,8 @@ impl Command for MuteAll {
     async fn run(self: Box<Self>, ctx: &Context<'_>) -> Result<Answer, CommandError> {
         change(ctx, Setting::Muted, self.banned).await
     }
+
+    fn rewrites_group(&self) -> bool {
+        true
+    }
 }

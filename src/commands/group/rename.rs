@@ -79,4 +79,8 @@ impl Command for Rename {
         let text = fill(gt.rename_done, &[text(&self.name), text(&old)]);
         Ok(Answer::done(text).with_request_id(request_id))
     }
+
+    fn rewrites_group(&self) -> bool {
+        true
+    }
 }

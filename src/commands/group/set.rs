@@ -79,6 +79,10 @@ impl Command for Set {
         }
     }
 
+    fn rewrites_group(&self) -> bool {
+        matches!(self, Set::Change(..))
+    }
+
     fn deferred_usage(&self, lang: Lang) -> Option<String> {
         match self {
             Set::Change(..) => None,
