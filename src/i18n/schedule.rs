@@ -14,7 +14,7 @@ catalog! {
     }
     list_empty { zh: "本群没有定时任务。用 `/schedule <时间> <命令>` 创建。", en: "This group has no schedules. Create one with `/schedule <when> <command>`." }
     list_head { zh: "本群的定时任务（时间按 {0}）：", en: "This group's schedules (times in {0}):" }
-    list_row { zh: "- #{0} {1} `{2}`，{3}设置；下次：{4}{5}", en: "- #{0} {1} `{2}`, set by {3}; next: {4}{5}" }
+    list_row { zh: "- #{0} {1} `{2}`，由 {3} 设置；下次：{4}{5}", en: "- #{0} {1} `{2}`, set by {3}; next: {4}{5}" }
     list_finished { zh: "不再执行", en: "none" }
     list_last { zh: "；上次：{0}（{1}）", en: "; last: {0} ({1})" }
     removed { zh: "已删除定时任务 #{0}（{1} `{2}`）。", en: "Removed schedule #{0} ({1} `{2}`)." }
