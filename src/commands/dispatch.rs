@@ -171,13 +171,21 @@ async fn run_checked(
         dry_run: run.dry_run,
         audit_as: OnceLock::new(),
     };
-    // A group/update waits for any other to this group here; a preview reads only.
-    let _one_change = if command.rewrites_group() && !run.dry_run {
-        Some(app.changes.lock(&msg.conversation).await)
+    // A group/update waits for any other to this group, here and on every replica; a
+    // preview reads only.
+    let (_here, everywhere) = if command.rewrites_group() && !run.dry_run {
+        let here = app.changes.lock(&msg.conversation).await;
+        (
+            Some(here),
+            Some(app.store.lock_group(&msg.conversation).await?),
+        )
     } else {
-        None
+        (None, None)
     };
     let answer = command.run(&ctx).await;
+    if let Some(lock) = everywhere {
+        lock.release().await;
+    }
     *audit_as = ctx.audit_as.into_inner();
     let answer = answer?;
     let outcome = match answer.kind {

@@ -3,12 +3,14 @@
 //! Commands talk to `dyn Store`, so a server database can be added later without touching
 //! them. The default implementation is embedded SQLite ([`SqliteStore`]).
 
+mod group_lock;
 mod postgres;
 mod schedule;
 mod sqlite;
 
 use async_trait::async_trait;
 
+pub use group_lock::{GroupLock, Held};
 pub use postgres::PostgresStore;
 pub use schedule::{NewSchedule, Schedule, ScheduleClaim};
 pub use sqlite::SqliteStore;
@@ -185,6 +187,13 @@ pub trait Store: Send + Sync {
         requester: &StaffId,
         now_ms: i64,
     ) -> Result<ConfirmTake, StoreError>;
+
+    /// Holds other replicas' changes to `group` off until the lock is released (or
+    /// dropped). A store one process uses alone holds nothing: the process's own locks
+    /// suffice.
+    async fn lock_group(&self, _group: &OpenConversationId) -> Result<GroupLock, StoreError> {
+        Ok(GroupLock::none())
+    }
 
     /// Every binding, in chatid order (`groups = "all"` in a policy file).
     async fn bindings(&self) -> Result<Vec<(OpenConversationId, ChatId)>, StoreError>;

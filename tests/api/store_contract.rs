@@ -378,3 +378,40 @@ async fn schedules_are_kept_per_group_and_each_run_is_claimed_once() {
         );
     }
 }
+
+#[tokio::test]
+async fn a_group_lock_holds_other_replicas_off_until_released_or_dropped() {
+    use std::time::Duration;
+    let url = fresh_database().await;
+    let (a, b) = (
+        PostgresStore::open(&postgres_url(&url)).await.unwrap(),
+        PostgresStore::open(&postgres_url(&url)).await.unwrap(),
+    );
+    let group = cid("cidLOCK==");
+    let held = a.lock_group(&group).await.unwrap();
+    let waiting = tokio::time::timeout(Duration::from_millis(300), b.lock_group(&group)).await;
+    assert!(waiting.is_err(), "the other replica waits");
+    let other = b.lock_group(&cid("cidOTHER==")).await.unwrap();
+    other.release().await;
+    held.release().await;
+    let again = tokio::time::timeout(Duration::from_secs(5), b.lock_group(&group))
+        .await
+        .expect("released: the other replica gets it")
+        .unwrap();
+    // Dropped unreleased (a cancelled command): freed with its connection.
+    drop(again);
+    let after_drop = tokio::time::timeout(Duration::from_secs(5), a.lock_group(&group))
+        .await
+        .expect("dropped: freed")
+        .unwrap();
+    after_drop.release().await;
+    // Released locks give their connections back: more cycles than the pool has room for.
+    for _ in 0..40 {
+        a.lock_group(&group).await.unwrap().release().await;
+    }
+    assert!(a.check().await.is_ok());
+    assert!(
+        sqlite().lock_group(&group).await.is_ok(),
+        "SQLite serves one replica: nothing to hold"
+    );
+}

@@ -4,6 +4,7 @@
 //! `UPDATE … WHERE used_at_ms IS NULL … RETURNING`: atomic whichever replica asks.
 
 mod claims;
+mod group_lock;
 mod queries;
 mod schedules;
 mod schema;
@@ -160,6 +161,13 @@ impl super::Store for PostgresStore {
         now_ms: i64,
     ) -> Result<super::ConfirmTake, StoreError> {
         queries::take_confirmation(&**self.client().await?, group, code, requester, now_ms).await
+    }
+
+    async fn lock_group(
+        &self,
+        group: &crate::ids::OpenConversationId,
+    ) -> Result<super::GroupLock, StoreError> {
+        group_lock::lock(&self.pool, group).await
     }
 
     async fn bindings(
