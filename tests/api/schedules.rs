@@ -320,3 +320,46 @@ async fn runs_due_together_in_one_group_run_one_after_another_and_both_hold() {
     assert_eq!(now["searchable"], 0, "{now}");
     assert_eq!(announcements(&app).len(), 3);
 }
+
+#[tokio::test]
+async fn a_schedule_due_in_many_groups_at_once_runs_in_all_of_them_on_postgresql() {
+    let url = fresh_database().await;
+    let app = spawn_app_with(&[
+        ("QUNGUAN_DATABASE_URL", &url),
+        ("QUNGUAN_RATE_LIMIT_PER_SEC", "10000"),
+    ])
+    .await;
+    let store = &app.server.app.store;
+    let due = qunguan::clock::now_ms() + 86_400_000;
+    let groups = 40;
+    for i in 0..groups {
+        let (chat, cid) = (format!("chatMANY{i}"), format!("cidMANY{i}=="));
+        app.fake.add_group(&chat, &cid, OWNER, &[OWNER, ADMIN]);
+        let cid = OpenConversationId::parse(&cid).unwrap();
+        let chat_id = qunguan::ids::ChatId::parse(&chat).unwrap();
+        store.bind(&cid, &chat_id, 0).await.unwrap();
+        store
+            .add_schedule(&qunguan::store::NewSchedule {
+                group: cid,
+                creator: qunguan::ids::StaffId::parse(ADMIN).unwrap(),
+                creator_nick: "admin".into(),
+                rule: "daily 22:00".into(),
+                command: "/mute-all".into(),
+                created_at_ms: 0,
+                next_run_ms: due,
+            })
+            .await
+            .unwrap();
+    }
+    // More runs at once than the connections group locks may hold (and than the pool has).
+    assert_eq!(tick(&app.server, due).await, groups);
+    // Callbacks are still answered while they run.
+    let text = app.say(MEMBER, "/help").await;
+    assert!(!text.is_empty());
+    app.settle().await;
+    for i in 0..groups {
+        let info = app.fake.group(&format!("chatMANY{i}")).info;
+        assert_eq!(info["chatBannedType"], 1, "group {i}");
+    }
+    assert_eq!(app.fake.count(SEND), groups, "each run announced");
+}

@@ -1,10 +1,13 @@
 //! A group's changes locked across replicas: a transaction-scoped advisory lock, held on a
-//! connection of its own until the change is done.
+//! connection of its own until the change is done. At most [`HELD`] connections hold locks
+//! at once, so a burst of changes (a schedule due in a hundred groups at 22:00) waits here
+//! rather than taking the whole pool from the callbacks' claims.
 
-use std::{future::Future, pin::Pin};
+use std::{future::Future, pin::Pin, sync::Arc};
 
 use deadpool_postgres::{Object, Pool};
 use sha2::{Digest, Sha256};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use crate::{
     ids::OpenConversationId,
@@ -20,6 +23,23 @@ const NAMESPACE: i32 = 0x7167;
 /// pooled with a transaction open), and PostgreSQL frees the lock with the session.
 struct PgHeld {
     client: Option<Object>,
+    _slot: OwnedSemaphorePermit,
+}
+
+/// Connections of the pool (16) that may hold group locks at once.
+pub const HELD: usize = 4;
+
+/// This replica's share of lock connections.
+pub struct Locks {
+    slots: Arc<Semaphore>,
+}
+
+impl Default for Locks {
+    fn default() -> Self {
+        Self {
+            slots: Arc::new(Semaphore::new(HELD)),
+        }
+    }
 }
 
 impl Held for PgHeld {
@@ -43,22 +63,35 @@ impl Drop for PgHeld {
     }
 }
 
-/// Waits for the lock of `group` and holds it.
-pub async fn lock(pool: &Pool, group: &OpenConversationId) -> Result<GroupLock, StoreError> {
-    let client = pool.get().await?;
-    // From here on a failure or a cancellation drops `held`, which closes the connection.
-    let mut held = PgHeld {
-        client: Some(client),
-    };
-    let client = held.client.as_mut().expect("just set");
-    client.batch_execute("BEGIN").await?;
-    client
-        .execute(
-            "SELECT pg_advisory_xact_lock($1, $2)",
-            &[&NAMESPACE, &key(group)],
-        )
-        .await?;
-    Ok(GroupLock::held(Box::new(held)))
+impl Locks {
+    /// Waits for a lock connection, then for the lock of `group`, and holds it.
+    pub async fn lock(
+        &self,
+        pool: &Pool,
+        group: &OpenConversationId,
+    ) -> Result<GroupLock, StoreError> {
+        let slot = self
+            .slots
+            .clone()
+            .acquire_owned()
+            .await
+            .map_err(|e| StoreError::Task(e.to_string()))?;
+        let client = pool.get().await?;
+        // From here on a failure or a cancellation drops `held`, which closes the connection.
+        let mut held = PgHeld {
+            client: Some(client),
+            _slot: slot,
+        };
+        let client = held.client.as_mut().expect("just set");
+        client.batch_execute("BEGIN").await?;
+        client
+            .execute(
+                "SELECT pg_advisory_xact_lock($1, $2)",
+                &[&NAMESPACE, &key(group)],
+            )
+            .await?;
+        Ok(GroupLock::held(Box::new(held)))
+    }
 }
 
 /// 32 bits of the cid's SHA-256: two groups sharing one only take turns needlessly.

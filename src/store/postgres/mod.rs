@@ -27,6 +27,7 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 pub struct PostgresStore {
     pool: Pool,
     claims: claims::Claims,
+    locks: group_lock::Locks,
 }
 
 impl From<tokio_postgres::Error> for StoreError {
@@ -70,7 +71,12 @@ impl PostgresStore {
             .build()
             .map_err(|e| failed(Box::new(e)))?;
         let claims = claims::Claims::start(pool.clone());
-        let store = Self { pool, claims };
+        let locks = group_lock::Locks::default();
+        let store = Self {
+            pool,
+            claims,
+            locks,
+        };
         let mut client = store.client().await.map_err(|e| failed(e.into()))?;
         schema::migrate(&mut client)
             .await
@@ -167,7 +173,7 @@ impl super::Store for PostgresStore {
         &self,
         group: &crate::ids::OpenConversationId,
     ) -> Result<super::GroupLock, StoreError> {
-        group_lock::lock(&self.pool, group).await
+        self.locks.lock(&self.pool, group).await
     }
 
     async fn bindings(
