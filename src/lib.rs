@@ -26,8 +26,9 @@
 //!   before it is placed in a reply.
 //! - [`dingtalk`]: the DingTalk client: token caches, retries, the one envelope decoder,
 //!   one file per API family.
-//! - [`store`]: bindings (cid → chatid), seen msgIds, the audit trail and pending
-//!   confirmations, behind a trait; SQLite by default.
+//! - [`store`]: bindings (cid → chatid), seen msgIds, the audit trail, pending
+//!   confirmations, schedules and their claims, and per-group change locks, behind a
+//!   trait; SQLite by default, PostgreSQL for several replicas.
 //! - [`dedupe`]: the msgId replay defence (in memory, persisted in batches).
 //! - [`scheduler`]: runs the commands `/schedule` saved when they are due, claimed in the
 //!   store so exactly one replica runs each, through the same dispatcher as a typed one.

@@ -1,7 +1,8 @@
 //! Persistence behind one small interface: group bindings (cid → chatid), seen msgIds,
-//! the audit trail of changing commands and the commands waiting for `/confirm`.
-//! Commands talk to `dyn Store`, so a server database can be added later without touching
-//! them. The default implementation is embedded SQLite ([`SqliteStore`]).
+//! the audit trail of changing commands, the commands waiting for `/confirm`, schedules
+//! and their claims, and (for several replicas) a lock per group's changes. Commands talk
+//! to `dyn Store`. The default is embedded SQLite ([`SqliteStore`]); [`PostgresStore`] is
+//! shared by replicas.
 
 mod group_lock;
 mod postgres;

@@ -159,23 +159,8 @@ async fn two_changes_to_one_group_at_the_same_moment_both_hold() {
     let app = spawn_app().await;
     app.bind_sample_group().await;
     // The first change's chat/get is slow: the second arrives while it waits.
-    let before = app.fake.group(CHAT).info;
-    app.fake.script(
-        "GET",
-        "/chat/get",
-        200,
-        json!({"errcode": 0, "errmsg": "ok", "chat_info": before}),
-        std::time::Duration::from_millis(400),
-    );
     let first = app.group_message(ADMIN, "/mute-all");
-    assert!(app.post_callback(&first).await.status().is_success());
-    app.fake
-        .wait_until(
-            "the first chat/get",
-            std::time::Duration::from_secs(5),
-            |rs| rs.iter().any(|r| r.path == "/chat/get"),
-        )
-        .await;
+    send_with_slow_chat_get(&app, &first).await;
     let second = app.group_message(ADMIN, "/set history off");
     assert!(app.post_callback(&second).await.status().is_success());
     app.settle().await;

@@ -83,3 +83,25 @@ pub async fn assert_nothing_changed(app: &TestApp) {
         assert_eq!(app.fake.count(path), 0, "{path} was called");
     }
 }
+
+/// Sends `message` (to the first replica) while the next chat/get answers only after
+/// 400 ms, and returns once that chat/get has arrived: a second command sent then runs
+/// while the first waits for the group's settings.
+pub async fn send_with_slow_chat_get(app: &TestApp, message: &Value) {
+    let before = app.fake.group(CHAT).info;
+    app.fake.script(
+        "GET",
+        "/chat/get",
+        200,
+        json!({"errcode": 0, "errmsg": "ok", "chat_info": before}),
+        std::time::Duration::from_millis(400),
+    );
+    assert!(app.post_callback(message).await.status().is_success());
+    app.fake
+        .wait_until(
+            "the first chat/get",
+            std::time::Duration::from_secs(5),
+            |rs| rs.iter().any(|r| r.path == "/chat/get"),
+        )
+        .await;
+}

@@ -301,23 +301,8 @@ async fn changes_to_one_group_through_two_replicas_at_the_same_moment_both_hold(
     let (app, other) = two_replicas().await;
     app.bind_sample_group().await;
     // The first change's chat/get is slow: the second reaches the other replica meanwhile.
-    let before = app.fake.group(CHAT).info;
-    app.fake.script(
-        "GET",
-        "/chat/get",
-        200,
-        serde_json::json!({"errcode": 0, "errmsg": "ok", "chat_info": before}),
-        std::time::Duration::from_millis(400),
-    );
     let first = app.group_message(ADMIN, "/mute-all");
-    assert!(app.post_callback(&first).await.status().is_success());
-    app.fake
-        .wait_until(
-            "the first chat/get",
-            std::time::Duration::from_secs(5),
-            |rs| rs.iter().any(|r| r.path == "/chat/get"),
-        )
-        .await;
+    crate::group_support::send_with_slow_chat_get(&app, &first).await;
     let second = app.group_message(ADMIN, "/set history off");
     assert!(post_to(&app, &other, &second).await.is_success());
     settle_both(&app, &other).await;
