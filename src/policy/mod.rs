@@ -205,9 +205,18 @@ impl Run<'_> {
                 Err(e) => return GroupResult::Failed(failure(&e)),
             },
         };
+        // The replicas' changes to this group wait while this one reads and writes it
+        // (with PostgreSQL; an SQLite store is one process's own).
+        let lock = match self.fleet.store.lock_group(&cid).await {
+            Ok(lock) => lock,
+            Err(e) => return GroupResult::Failed(format!("cannot lock the group's changes: {e}")),
+        };
         let info = match self.fleet.dingtalk.chat_info_fresh(&w.chat).await {
             Ok(info) => info,
-            Err(e) => return GroupResult::Failed(failure(&e)),
+            Err(e) => {
+                lock.release().await;
+                return GroupResult::Failed(failure(&e));
+            }
         };
         let drifted = drift(&info, w);
         let mut changed = Vec::new();
@@ -262,6 +271,7 @@ impl Run<'_> {
                 }
             }
         }
+        lock.release().await;
         if let Some(&(locked, line)) = w.wants.get(&Key::Friending) {
             let result = self
                 .fleet

@@ -4,12 +4,13 @@
 use std::{
     path::Path,
     process::{Command, Output, Stdio},
+    time::Duration,
 };
 
 use qunguan::{
     config::Database,
     ids::OpenConversationId,
-    store::{SqliteStore, Store},
+    store::{PostgresStore, SqliteStore, Store},
 };
 use serde_json::json;
 
@@ -44,8 +45,19 @@ async fn fleet() -> FakeDingTalk {
 /// `qunguan policy VERB FILE` with the settings of `serve` pointed at `fake`.
 async fn policy(fake: &FakeDingTalk, dir: &Path, verb: &str, file: &Path) -> Output {
     let database = format!("sqlite://{}", dir.join("qunguan.db").display());
+    policy_on(fake, dir, verb, file, &database).await
+}
+
+/// [`policy`] on the database `database`.
+async fn policy_on(
+    fake: &FakeDingTalk,
+    dir: &Path,
+    verb: &str,
+    file: &Path,
+    database: &str,
+) -> Output {
     let settings = [
-        ("QUNGUAN_DATABASE_URL", database.as_str()),
+        ("QUNGUAN_DATABASE_URL", database),
         ("QUNGUAN_RATE_LIMIT_PER_SEC", "2000"),
     ];
     let (mut command, _) = binary(
@@ -303,4 +315,50 @@ async fn all_means_every_bound_group() {
         text.contains("policy (from policy all.toml) `/set history off`: done"),
         "{text}"
     );
+}
+
+#[tokio::test]
+async fn apply_on_postgresql_waits_for_a_group_a_replica_is_changing() {
+    let fake = fleet().await;
+    let dir = tempfile::tempdir().unwrap();
+    let database = crate::postgres::fresh_database().await;
+    let file = fleet_file(dir.path(), None);
+    // A replica is changing group 3 (it holds the group's lock).
+    let replica = PostgresStore::open(&crate::store_contract::postgres_url(&database))
+        .await
+        .unwrap();
+    let held = replica
+        .lock_group(&OpenConversationId::parse(&cid(3)).unwrap())
+        .await
+        .unwrap();
+    let drifted = (0..GROUPS).filter(|i| i % 10 == 0 || i % 7 != 0).count();
+    let (apply, ()) = tokio::join!(
+        policy_on(&fake, dir.path(), "apply", &file, &database),
+        async {
+            fake.wait_until("every other group changed", Duration::from_secs(30), |rs| {
+                rs.iter()
+                    .filter(|r| r.path == "/v1.0/im/group/update")
+                    .count()
+                    >= drifted - 1
+            })
+            .await;
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            assert_eq!(
+                fake.group(&chat(3)).info["searchable"],
+                1,
+                "group 3 waits for the replica's change"
+            );
+            held.release().await;
+        }
+    );
+    assert_eq!(
+        apply.status.code(),
+        Some(0),
+        "{}{}",
+        out(&apply),
+        err(&apply)
+    );
+    for i in 0..GROUPS {
+        assert_eq!(fake.group(&chat(i)).info["searchable"], 0, "{i}");
+    }
 }

@@ -18,7 +18,7 @@ async fn postgres() -> Arc<dyn Store> {
     Arc::new(PostgresStore::open(&postgres_url(&url)).await.unwrap())
 }
 
-fn postgres_url(url: &str) -> qunguan::config::PostgresUrl {
+pub fn postgres_url(url: &str) -> qunguan::config::PostgresUrl {
     let config = Config::from_lookup(|name| match name {
         "DINGTALK_APP_KEY" | "DINGTALK_APP_SECRET" => Some("x".into()),
         "QUNGUAN_DATABASE_URL" => Some(url.to_owned()),
