@@ -11,10 +11,10 @@ use tracing::Instrument;
 use crate::{
     app::App,
     clock::now_ms,
-    commands::dispatch,
+    commands::{dispatch, outcome::Outcome},
     dedupe::Claim,
     incoming::{Content, ConversationKind, Incoming},
-    reply,
+    reply::{self, Reply},
 };
 
 /// How long delivering one reply may take, fallback included.
@@ -129,20 +129,26 @@ pub async fn prepare(app: &Arc<App>, incoming: Incoming) -> Result<Admitted, Adm
 
 /// Runs one acknowledged command and delivers its reply.
 async fn process(app: Arc<App>, incoming: Incoming) {
+    run_and_reply(&app, &incoming, |reply| reply).await;
+}
+
+/// Runs `incoming`'s command, counts it, and delivers its reply (as `framed` makes it:
+/// a schedule announces itself) within the reply deadline; returns how it ended. Every
+/// command runs through here, whether a member typed it or a schedule sent it.
+pub async fn run_and_reply(
+    app: &App,
+    incoming: &Incoming,
+    framed: impl FnOnce(Reply) -> Reply,
+) -> Outcome {
     let _in_flight = app.metrics.in_flight();
     let started = std::time::Instant::now();
-    let executed = dispatch::execute(&app, &incoming).await;
+    let executed = dispatch::execute(app, incoming).await;
     app.metrics
         .command(executed.command, executed.outcome.label());
+    let reply = framed(executed.reply);
     let delivery = tokio::time::timeout(
         REPLY_TIMEOUT,
-        reply::deliver(
-            &app.dingtalk,
-            &app.metrics,
-            &incoming,
-            &executed.reply,
-            now_ms(),
-        ),
+        reply::deliver(&app.dingtalk, &app.metrics, incoming, &reply, now_ms()),
     )
     .await;
     let elapsed_ms = started.elapsed().as_millis() as u64;
@@ -161,4 +167,5 @@ async fn process(app: Arc<App>, incoming: Incoming) {
         }
         Err(_) => tracing::error!(%msg_id, command = executed.command, "reply delivery timed out"),
     }
+    executed.outcome
 }

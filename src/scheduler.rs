@@ -17,14 +17,15 @@ use std::{collections::HashMap, sync::Arc, time::Duration};
 use tokio::sync::OwnedSemaphorePermit;
 
 use crate::{
+    admission,
     app::App,
     clock::now_ms,
-    commands::{Rule, dispatch, journal},
+    commands::{Rule, journal},
     i18n::{fill, text},
     ids::{MsgId, OpenConversationId},
     incoming::{Content, ConversationKind, Incoming, Sender},
     message::CommandLine,
-    reply::{self, Reply},
+    reply::Reply,
     store::{AuditRecord, Schedule, ScheduleClaim, StoreError},
 };
 
@@ -165,25 +166,22 @@ async fn run_claimed(app: &App, s: &Schedule, msg: &Incoming, late_ms: i64) -> &
     if late_ms > 2 * TICK.as_millis() as i64 {
         tracing::info!(schedule = s.id, cid = %s.group, late_secs = late_ms / 1000, "running a schedule missed while qunguan was down");
     }
-    let executed = dispatch::execute(app, msg).await;
-    let st = app.config.lang.schedule_texts();
-    let id = s.id.to_string();
-    let title = fill(st.announce_title, &[text(&s.command)]);
-    let head = fill(
-        st.announce,
-        &[text(&s.command), text(&s.creator_nick), text(&id)],
-    );
-    let announcement = Reply::new(title, format!("{head}\n\n{}", executed.reply.text))
-        .bounded(app.config.lang.texts().reply_cut);
-    match reply::deliver(&app.dingtalk, &app.metrics, msg, &announcement, now_ms()).await {
-        Ok(_) => {
-            tracing::info!(schedule = s.id, cid = %s.group, outcome = executed.outcome.audited(), "schedule ran")
-        }
-        Err(e) => {
-            tracing::warn!(schedule = s.id, cid = %s.group, error = %e, "schedule ran; its announcement was not delivered")
-        }
-    }
-    executed.outcome.audited()
+    // The run's answer goes to the group behind a line saying which schedule ran it;
+    // the reply path logs a delivery that fails.
+    let announce = |answer: Reply| {
+        let st = app.config.lang.schedule_texts();
+        let id = s.id.to_string();
+        let title = fill(st.announce_title, &[text(&s.command)]);
+        let head = fill(
+            st.announce,
+            &[text(&s.command), text(&s.creator_nick), text(&id)],
+        );
+        Reply::new(title, format!("{head}\n\n{}", answer.text))
+            .bounded(app.config.lang.texts().reply_cut)
+    };
+    let outcome = admission::run_and_reply(app, msg, announce).await;
+    tracing::info!(schedule = s.id, cid = %s.group, outcome = outcome.audited(), "schedule ran");
+    outcome.audited()
 }
 
 /// A schedule whose rule this build cannot read (written by a newer qunguan): it is

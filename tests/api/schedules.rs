@@ -363,3 +363,46 @@ async fn a_schedule_due_in_many_groups_at_once_runs_in_all_of_them_on_postgresql
     }
     assert_eq!(app.fake.count(SEND), groups, "each run announced");
 }
+
+#[tokio::test]
+async fn a_run_missed_while_qunguan_was_down_runs_by_itself_at_start_up() {
+    let app = spawn_app().await;
+    app.bind_sample_group().await;
+    // A schedule whose run came due five minutes ago, while qunguan was down.
+    app.server
+        .app
+        .store
+        .add_schedule(&qunguan::store::NewSchedule {
+            group: OpenConversationId::parse(CID).unwrap(),
+            creator: qunguan::ids::StaffId::parse(ADMIN).unwrap(),
+            creator_nick: "admin".into(),
+            rule: "daily 22:00".into(),
+            command: "/mute-all".into(),
+            created_at_ms: 0,
+            next_run_ms: qunguan::clock::now_ms() - 300_000,
+        })
+        .await
+        .unwrap();
+    // No test clock here: the scheduler's own first tick, at start-up, runs it.
+    let app = app.restart().await;
+    app.fake
+        .wait_until(
+            "the announcement",
+            std::time::Duration::from_secs(10),
+            |rs| rs.iter().any(|r| r.path == SEND),
+        )
+        .await;
+    app.settle().await;
+    assert_eq!(banned(&app), 1);
+    let after = &schedules(&app.server).await[0];
+    assert_eq!(after.last_outcome.as_deref(), Some("done"));
+    assert!(
+        after.next_run_ms.unwrap() > qunguan::clock::now_ms(),
+        "moved to its next 22:00"
+    );
+    let metrics = app.metrics().await;
+    assert!(
+        metrics.contains(r#"qunguan_commands_total{command="mute-all",outcome="done"} 1"#),
+        "a scheduled run is counted like a typed one: {metrics}"
+    );
+}
