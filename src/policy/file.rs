@@ -62,12 +62,9 @@ impl Key {
             (Key::Switch(s), DeValue::Boolean(b)) if s.words() != Words::EveryoneOwner => {
                 Some(i64::from(*b))
             }
+            // The words `/set` writes (`everyone`, `owner`), exactly.
             (Key::Switch(s), DeValue::String(text)) if s.words() == Words::EveryoneOwner => {
-                match text.as_ref() {
-                    "everyone" => Some(0),
-                    "owner" => Some(1),
-                    _ => None,
-                }
+                [0, 1].into_iter().find(|&v| s.word(v) == text.as_ref())
             }
             (Key::Friending, DeValue::String(text)) => match text.as_ref() {
                 "locked" => Some(1),
@@ -83,13 +80,7 @@ impl Key {
         match (self, value) {
             (Key::Friending, 1) => "locked",
             (Key::Friending, _) => "unlocked",
-            (Key::Switch(s), v) if s.words() == Words::EveryoneOwner => {
-                if v == 1 {
-                    "owner"
-                } else {
-                    "everyone"
-                }
-            }
+            (Key::Switch(s), v) if s.words() == Words::EveryoneOwner => s.word(v),
             (Key::Switch(_), 1) => "true",
             (Key::Switch(_), 0) => "false",
             _ => "?",

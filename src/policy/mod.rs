@@ -306,15 +306,10 @@ fn command_of(key: Key, value: i64) -> (&'static str, String) {
         Key::Switch(Setting::Muted) => ("unmute-all", String::new()),
         Key::Friending if value == 1 => ("lock-friending", String::new()),
         Key::Friending => ("unlock-friending", String::new()),
-        Key::Switch(setting) => {
-            let word = match setting.words() {
-                crate::commands::Words::EveryoneOwner if value == 1 => "owner",
-                crate::commands::Words::EveryoneOwner => "everyone",
-                _ if value == 1 => "on",
-                _ => "off",
-            };
-            ("set", format!("{} {word}", setting.names()[0]))
-        }
+        Key::Switch(setting) => (
+            "set",
+            format!("{} {}", setting.names()[0], setting.word(value)),
+        ),
     }
 }
 

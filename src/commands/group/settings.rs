@@ -92,6 +92,16 @@ impl Setting {
         }
     }
 
+    /// The word `/set` takes for `value` (`on`/`off`, `everyone`/`owner`).
+    pub fn word(self, value: i64) -> &'static str {
+        match (self.words(), value) {
+            (Words::EveryoneOwner, 1) => "owner",
+            (Words::EveryoneOwner, _) => "everyone",
+            (_, 1) => "on",
+            _ => "off",
+        }
+    }
+
     /// The value a typed word stands for.
     pub fn parse_value(self, typed: &str) -> Option<i64> {
         let typed = fold(typed).to_lowercase();
