@@ -362,3 +362,37 @@ async fn apply_on_postgresql_waits_for_a_group_a_replica_is_changing() {
         assert_eq!(fake.group(&chat(i)).info["searchable"], 0, "{i}");
     }
 }
+
+#[tokio::test]
+async fn apply_retries_a_transient_error_from_dingtalk() {
+    let fake = fleet().await;
+    let dir = tempfile::tempdir().unwrap();
+    let file = write(
+        dir.path(),
+        "two.toml",
+        &format!(
+            "[[policy]]\ngroups = [\"{}\", \"{}\"]\nsearchable = false\n",
+            chat(1),
+            chat(2)
+        ),
+    );
+    // DingTalk is busy once: the read is retried and both groups change.
+    fake.script(
+        "GET",
+        "/chat/get",
+        200,
+        json!({"errcode": -1, "errmsg": "系统繁忙"}),
+        Duration::ZERO,
+    );
+    let apply = policy(&fake, dir.path(), "apply", &file).await;
+    assert_eq!(
+        apply.status.code(),
+        Some(0),
+        "{}{}",
+        out(&apply),
+        err(&apply)
+    );
+    assert_eq!(fake.group(&chat(1)).info["searchable"], 0);
+    assert_eq!(fake.group(&chat(2)).info["searchable"], 0);
+    assert_eq!(fake.count("/chat/get"), 3, "two reads and one retry");
+}

@@ -406,3 +406,18 @@ async fn a_run_missed_while_qunguan_was_down_runs_by_itself_at_start_up() {
         "a scheduled run is counted like a typed one: {metrics}"
     );
 }
+
+#[tokio::test]
+async fn times_are_in_qunguan_timezone() {
+    let app = spawn_app_with(&[("QUNGUAN_TIMEZONE", "Europe/Berlin")]).await;
+    app.bind_sample_group().await;
+    let text = app
+        .say(ADMIN, "/schedule once 2030-01-01 10:00 /mute-all")
+        .await;
+    assert!(text.contains("2030-01-01 10:00 (Europe/Berlin)"), "{text}");
+    let due = schedules(&app.server).await[0].next_run_ms.unwrap();
+    assert_eq!(
+        due, 1_893_488_400_000,
+        "10:00 in Berlin in winter is 09:00 UTC"
+    );
+}
