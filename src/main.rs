@@ -141,6 +141,15 @@ fn serve() -> ExitCode {
     };
     let logging = telemetry::init();
     tools::block_on(async {
+        // Before anything listens: a SIGTERM that arrives while qunguan starts is a clean
+        // stop, not the default (immediate) termination.
+        let shutdown = match ShutdownSignals::install() {
+            Ok(signals) => signals,
+            Err(e) => {
+                eprintln!("qunguan: cannot listen for shutdown signals: {e}");
+                return ExitCode::FAILURE;
+            }
+        };
         let mut running = match server::start(config).await {
             Ok(running) => running,
             Err(e) => {
@@ -152,7 +161,7 @@ fn serve() -> ExitCode {
             running.app.metrics.watch_log_drops(logging.dropped());
         }
         tokio::select! {
-            () = shutdown_signal() => {}
+            () = shutdown.recv() => {}
             problem = running.failed() => {
                 eprintln!("qunguan: {problem}");
                 tracing::error!(%problem, "Stream mode cannot start");
@@ -170,25 +179,38 @@ fn serve() -> ExitCode {
     })
 }
 
-/// Resolves on Ctrl-C or SIGTERM.
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
+/// Ctrl-C and SIGTERM, listened for from [`ShutdownSignals::install`] on.
+struct ShutdownSignals {
     #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
+    interrupt: tokio::signal::unix::Signal,
+    #[cfg(unix)]
+    terminate: tokio::signal::unix::Signal,
+}
+
+impl ShutdownSignals {
+    /// Replaces the default handlers (which end the process at once) with ours.
+    fn install() -> std::io::Result<Self> {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            Ok(Self {
+                interrupt: signal(SignalKind::interrupt())?,
+                terminate: signal(SignalKind::terminate())?,
+            })
         }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {},
-        () = term => {},
+        #[cfg(not(unix))]
+        Ok(Self {})
     }
-    tracing::info!("shutdown signal received");
+
+    /// Resolves on the first of them.
+    async fn recv(mut self) {
+        #[cfg(unix)]
+        tokio::select! {
+            _ = self.interrupt.recv() => {},
+            _ = self.terminate.recv() => {},
+        }
+        #[cfg(not(unix))]
+        let _ = tokio::signal::ctrl_c().await;
+        tracing::info!("shutdown signal received");
+    }
 }

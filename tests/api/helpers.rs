@@ -218,14 +218,10 @@ impl TestApp {
     /// Waits until every command qunguan acknowledged has finished (its reply sent), so
     /// a negative assertion ("nothing was called") cannot pass because the work was slow.
     pub async fn settle(&self) {
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
-        while self.server.app.worker.running() > 0 {
-            assert!(
-                tokio::time::Instant::now() < deadline,
-                "commands still running after 20 s"
-            );
-            tokio::time::sleep(Duration::from_millis(5)).await;
-        }
+        eventually("the running commands to finish", async || {
+            self.server.app.worker.running() == 0
+        })
+        .await;
     }
 
     /// Once the commands have finished, asserts that qunguan sent DingTalk nothing but
@@ -253,13 +249,22 @@ impl TestApp {
     }
 }
 
-/// Polls `done` every 10 ms for up to 15 s; fails naming `what` if it never holds.
-pub async fn wait_for(what: &str, done: impl Fn() -> bool) {
-    let deadline = std::time::Instant::now() + Duration::from_secs(15);
-    while !done() {
+/// How long [`eventually`] waits before failing.
+const EVENTUALLY: Duration = Duration::from_secs(20);
+
+/// Polls `check` every 10 ms until it holds, for up to 20 s, and fails naming `what` if it
+/// never does. Every wait for something qunguan does in the background goes through here.
+pub async fn eventually(what: &str, check: impl AsyncFnMut() -> bool) {
+    eventually_within(EVENTUALLY, what, check).await;
+}
+
+/// [`eventually`] with its own bound, for what must happen within a promised time.
+pub async fn eventually_within(within: Duration, what: &str, mut check: impl AsyncFnMut() -> bool) {
+    let deadline = tokio::time::Instant::now() + within;
+    while !check().await {
         assert!(
-            std::time::Instant::now() < deadline,
-            "timed out waiting for {what}"
+            tokio::time::Instant::now() < deadline,
+            "timed out after {within:?} waiting for {what}"
         );
         tokio::time::sleep(Duration::from_millis(10)).await;
     }

@@ -151,30 +151,30 @@ fn an_unopenable_database_is_a_clear_error() {
     assert!(stderr.contains(&bad.display().to_string()), "{stderr}");
 }
 
-#[test]
-fn sigterm_stops_the_binary_cleanly() {
+#[tokio::test]
+async fn sigterm_stops_the_binary_cleanly() {
     let dir = tempfile::tempdir().unwrap();
+    let port = crate::process::closed_port();
     let mut child = qunguan()
         .current_dir(dir.path())
         .args(["serve"])
         .env("DINGTALK_APP_KEY", "k")
         .env("DINGTALK_APP_SECRET", "s")
-        .env("QUNGUAN_LISTEN", "127.0.0.1:0")
+        .env("QUNGUAN_LISTEN", format!("127.0.0.1:{port}"))
         .env("DINGTALK_OAPI_URL", "http://127.0.0.1:9")
         .env("DINGTALK_API_URL", "http://127.0.0.1:9")
         .spawn()
         .unwrap();
-    // Wait for the database file: the server is up once it exists and listening follows.
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while !dir.path().join("qunguan.db").exists() && Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    std::thread::sleep(Duration::from_millis(200));
+    // The handler is installed before anything listens: once /healthz answers, SIGTERM
+    // is a clean stop, however loaded the machine.
+    crate::process::wait_healthy(&format!("http://127.0.0.1:{port}")).await;
     let killed = Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
         .status()
         .unwrap();
     assert!(killed.success());
-    let status = child.wait().unwrap();
+    let status = tokio::task::spawn_blocking(move || child.wait().unwrap())
+        .await
+        .unwrap();
     assert!(status.success(), "exit status {status:?}");
 }

@@ -48,11 +48,7 @@ async fn log_of(
     let http = reqwest::Client::new();
     for (i, body) in bodies.iter().enumerate() {
         assert_eq!(post_signed(&http, &base, body).await, 200);
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while !wait(fake, i) {
-            assert!(Instant::now() < deadline, "step {i} did not finish");
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+        eventually(&format!("step {i} to finish"), async || wait(fake, i)).await;
     }
     let (_, log) = tokio::task::spawn_blocking(move || sigterm_and_wait(child))
         .await

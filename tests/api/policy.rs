@@ -342,7 +342,10 @@ async fn apply_on_postgresql_waits_for_a_group_a_replica_is_changing() {
                     >= drifted - 1
             })
             .await;
-            tokio::time::sleep(Duration::from_millis(200)).await;
+            crate::helpers::eventually("apply to wait for group 3's lock", async || {
+                crate::postgres::lock_waiters(&database).await == 1
+            })
+            .await;
             assert_eq!(
                 fake.group(&chat(3)).info["searchable"],
                 1,

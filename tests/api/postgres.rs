@@ -34,3 +34,22 @@ pub async fn fresh_database() -> String {
     url.set_path(&name);
     url.to_string()
 }
+
+/// How many sessions of the database at `url` are waiting for an advisory lock (a group's
+/// lock held elsewhere): the proof that a change is waiting, not merely slow.
+pub async fn lock_waiters(url: &str) -> i64 {
+    let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    tokio::spawn(connection);
+    let row = client
+        .query_one(
+            "SELECT count(*) FROM pg_locks
+             WHERE locktype = 'advisory' AND NOT granted
+               AND database = (SELECT oid FROM pg_database WHERE datname = current_database())",
+            &[],
+        )
+        .await
+        .unwrap();
+    row.get(0)
+}

@@ -4,7 +4,6 @@
 use std::{
     net::TcpListener,
     process::{Child, Command, Stdio},
-    time::{Duration, Instant},
 };
 
 use qunguan::clock::now_ms;
@@ -86,11 +85,10 @@ pub fn binary(
 }
 
 pub async fn wait_healthy(base: &str) {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while reqwest::get(format!("{base}/healthz")).await.is_err() {
-        assert!(Instant::now() < deadline, "the binary did not come up");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    eventually("the binary to come up", async || {
+        reqwest::get(format!("{base}/healthz")).await.is_ok()
+    })
+    .await;
 }
 
 pub async fn post_signed(

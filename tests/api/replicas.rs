@@ -37,7 +37,7 @@ async fn say_via(app: &TestApp, replica: &RunningServer, sender: &str, text: &st
 
 async fn settle_both(app: &TestApp, other: &RunningServer) {
     app.settle().await;
-    wait_for("the other replica's commands", || {
+    eventually("the other replica's commands", async || {
         other.app.worker.running() == 0
     })
     .await;
@@ -103,14 +103,11 @@ async fn an_unreachable_database_at_start_up_exits_within_15_s_naming_the_settin
     );
     let (mut child, _) =
         crate::process::spawn_binary(&fake, dir.path(), &[("QUNGUAN_DATABASE_URL", &url)]);
-    let started = std::time::Instant::now();
-    while child.try_wait().unwrap().is_none() {
-        if started.elapsed() > std::time::Duration::from_secs(15) {
-            child.kill().unwrap();
-            panic!("still running after 15 s");
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    }
+    let within = std::time::Duration::from_secs(15);
+    eventually_within(within, "the binary to exit", async || {
+        child.try_wait().unwrap().is_some()
+    })
+    .await;
     let out = child.wait_with_output().unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success(), "{stderr}");
@@ -209,25 +206,11 @@ impl Outage {
 }
 
 async fn wait_status(app: &TestApp, path: &str, want: u16) {
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-    loop {
-        let status = app
-            .http
-            .get(app.url(path))
-            .send()
-            .await
-            .unwrap()
-            .status()
-            .as_u16();
-        if status == want {
-            return;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "{path} stayed {status}, not {want}"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
+    eventually(&format!("{path} to answer {want}"), async || {
+        let response = app.http.get(app.url(path)).send().await.unwrap();
+        response.status().as_u16() == want
+    })
+    .await;
 }
 
 #[tokio::test]
@@ -262,7 +245,7 @@ async fn while_the_database_is_down_callbacks_get_503_and_everything_resumes_by_
 async fn while_the_database_is_down_a_stream_frame_is_left_for_dingtalk_to_deliver_again() {
     let (outage, url) = Outage::in_front_of(&fresh_database().await).await;
     let app = spawn_app_with(&[("QUNGUAN_DATABASE_URL", &url), ("QUNGUAN_MODE", "stream")]).await;
-    wait_for("a Stream connection", || {
+    eventually("a Stream connection", async || {
         app.fake.sim().stream_links().open == 1
     })
     .await;
@@ -271,14 +254,10 @@ async fn while_the_database_is_down_a_stream_frame_is_left_for_dingtalk_to_deliv
     let body = app.group_message(MEMBER, "/help");
     let id = app.fake.sim().push_message(&body).unwrap();
     let unacked = r#"qunguan_stream_frames_unacknowledged_total{reason="unavailable"} 1"#;
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-    while !app.metrics().await.contains(unacked) {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the frame was not counted"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    }
+    eventually("the frame counted as unacknowledged", async || {
+        app.metrics().await.contains(unacked)
+    })
+    .await;
     let acked = app
         .fake
         .sim()

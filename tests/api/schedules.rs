@@ -73,7 +73,10 @@ async fn a_schedule_runs_at_its_time_once_with_two_replicas() {
         );
     }
     app.settle().await;
-    wait_for("the other replica", || other.app.worker.running() == 0).await;
+    eventually("the other replica", async || {
+        other.app.worker.running() == 0
+    })
+    .await;
 
     assert_eq!(banned(&app), 1, "the group is muted");
     assert_eq!(crate::group_support::updates(&app).len(), 1, "one change");

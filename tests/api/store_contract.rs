@@ -389,12 +389,20 @@ async fn a_group_lock_holds_other_replicas_off_until_released_or_dropped() {
     );
     let group = cid("cidLOCK==");
     let held = a.lock_group(&group).await.unwrap();
-    let waiting = tokio::time::timeout(Duration::from_millis(300), b.lock_group(&group)).await;
-    assert!(waiting.is_err(), "the other replica waits");
+    let b = std::sync::Arc::new(b);
+    let waiting = tokio::spawn({
+        let (b, group) = (b.clone(), group.clone());
+        async move { b.lock_group(&group).await.unwrap() }
+    });
+    crate::helpers::eventually("the other replica to wait for the lock", async || {
+        crate::postgres::lock_waiters(&url).await == 1
+    })
+    .await;
+    assert!(!waiting.is_finished(), "the other replica waits");
     let other = b.lock_group(&cid("cidOTHER==")).await.unwrap();
     other.release().await;
     held.release().await;
-    let again = tokio::time::timeout(Duration::from_secs(5), b.lock_group(&group))
+    let again = tokio::time::timeout(Duration::from_secs(5), waiting)
         .await
         .expect("released: the other replica gets it")
         .unwrap();

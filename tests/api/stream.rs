@@ -14,7 +14,7 @@ async fn stream_app(extra: &[(&str, &str)]) -> TestApp {
     let mut settings = vec![("QUNGUAN_MODE", "stream")];
     settings.extend_from_slice(extra);
     let app = spawn_app_with(&settings).await;
-    wait_for("a Stream connection", || {
+    eventually("a Stream connection", async || {
         app.fake.sim().stream_links().open == 1
     })
     .await;
@@ -31,7 +31,10 @@ fn ack_of(app: &TestApp, message_id: &str) -> Option<Value> {
 }
 
 async fn wait_ack(app: &TestApp, message_id: &str) -> Value {
-    wait_for("the acknowledgement", || ack_of(app, message_id).is_some()).await;
+    eventually("the acknowledgement", async || {
+        ack_of(app, message_id).is_some()
+    })
+    .await;
     ack_of(app, message_id).unwrap()
 }
 
@@ -181,12 +184,12 @@ async fn a_disconnect_opens_the_next_connection_before_the_old_one_closes() {
     let app = stream_app(&[]).await;
     let sim = app.fake.sim();
     assert!(sim.disconnect(Duration::from_millis(1500)));
-    wait_for("a second connection beside the first", || {
+    eventually("a second connection beside the first", async || {
         let links = sim.stream_links();
         links.opened == 2 && links.open == 2
     })
     .await;
-    wait_for("the old connection to close", || {
+    eventually("the old connection to close", async || {
         sim.stream_links().open == 1
     })
     .await;
@@ -212,7 +215,7 @@ async fn a_cut_connection_is_opened_again() {
     let app = stream_app(&[]).await;
     let sim = app.fake.sim();
     assert!(sim.cut());
-    wait_for("a new connection", || {
+    eventually("a new connection", async || {
         sim.stream_links().opened == 2 && sim.stream_links().open == 1
     })
     .await;
@@ -234,7 +237,7 @@ async fn a_half_open_socket_is_replaced() {
     let sim = app.fake.sim();
     assert!(sim.stall());
     let started = Instant::now();
-    wait_for("the silent socket replaced", || {
+    eventually("the silent socket replaced", async || {
         sim.stream_links().opened == 2
     })
     .await;
@@ -288,21 +291,11 @@ async fn callback_is_not_routed_and_readyz_follows_the_connection() {
         );
     }
     assert!(app.fake.sim().cut());
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        let status = app
-            .http
-            .get(app.url("/readyz"))
-            .send()
-            .await
-            .unwrap()
-            .status();
-        if status == 503 {
-            break;
-        }
-        assert!(Instant::now() < deadline, "/readyz stayed {status}");
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    eventually("/readyz to answer 503", async || {
+        let response = app.http.get(app.url("/readyz")).send().await.unwrap();
+        response.status() == 503
+    })
+    .await;
     let alive = app.http.get(app.url("/healthz")).send().await.unwrap();
     assert_eq!(alive.status(), 200);
 }
@@ -310,7 +303,7 @@ async fn callback_is_not_routed_and_readyz_follows_the_connection() {
 #[tokio::test]
 async fn both_modes_share_one_dedupe() {
     let app = spawn_app_with(&[("QUNGUAN_MODE", "both")]).await;
-    wait_for("a Stream connection", || {
+    eventually("a Stream connection", async || {
         app.fake.sim().stream_links().open == 1
     })
     .await;
@@ -333,14 +326,11 @@ async fn refused_credentials_exit_2_naming_them() {
     fake.sim().require_credentials(APP_KEY, "the-real-secret");
     let dir = tempfile::tempdir().unwrap();
     let (mut child, _) = spawn_binary(&fake, dir.path(), &[("QUNGUAN_MODE", "stream")]);
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while child.try_wait().unwrap().is_none() {
-        if Instant::now() > deadline {
-            child.kill().unwrap();
-            panic!("still running 20 s after DingTalk refused the credentials");
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    eventually(
+        "the binary to exit after DingTalk refused the credentials",
+        async || child.try_wait().unwrap().is_some(),
+    )
+    .await;
     let out = child.wait_with_output().unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{stderr}");
@@ -357,7 +347,7 @@ async fn sigterm_closes_the_connection_with_a_close_frame_and_exits_0() {
     let dir = tempfile::tempdir().unwrap();
     let (child, base) = spawn_binary(&fake, dir.path(), &[("QUNGUAN_MODE", "stream")]);
     wait_healthy(&base).await;
-    wait_for("a Stream connection", || {
+    eventually("a Stream connection", async || {
         fake.sim().stream_links().open == 1
     })
     .await;
@@ -389,18 +379,11 @@ async fn past_the_in_flight_bound_a_message_is_left_for_dingtalk_to_deliver_agai
         .sim()
         .push_message(&app.group_message(MEMBER, "/help"))
         .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while !app
-        .metrics()
-        .await
-        .contains(r#"qunguan_stream_frames_unacknowledged_total{reason="busy"} 1"#)
-    {
-        assert!(
-            Instant::now() < deadline,
-            "the busy message was not counted"
-        );
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    let busy = r#"qunguan_stream_frames_unacknowledged_total{reason="busy"} 1"#;
+    eventually("the busy message counted", async || {
+        app.metrics().await.contains(busy)
+    })
+    .await;
     assert!(
         ack_of(&app, &second).is_none(),
         "not acknowledged, so DingTalk delivers it again"
@@ -465,7 +448,7 @@ async fn the_websocket_goes_through_the_configured_proxy() {
     ];
     let (child, base) = spawn_binary(&fake, dir.path(), &settings);
     wait_healthy(&base).await;
-    wait_for("a Stream connection through the proxy", || {
+    eventually("a Stream connection through the proxy", async || {
         fake.sim().stream_links().open == 1
     })
     .await;
@@ -492,7 +475,7 @@ async fn an_endpoint_that_is_not_a_websocket_url_is_refused_and_retried() {
         Duration::ZERO,
     );
     assert!(app.fake.sim().cut());
-    wait_for("a connection after the refused endpoint", || {
+    eventually("a connection after the refused endpoint", async || {
         app.fake.count("/v1.0/gateway/connections/open") == 3
             && app.fake.sim().stream_links().open == 1
     })
