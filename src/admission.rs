@@ -12,9 +12,9 @@ use crate::{
     app::App,
     clock::now_ms,
     commands::{dispatch, outcome::Outcome},
-    dedupe::Claim,
     incoming::{Content, ConversationKind, Incoming},
     reply::{self, Reply},
+    store::Claim,
 };
 
 /// How long delivering one reply may take, fallback included.
@@ -92,11 +92,7 @@ pub async fn prepare(app: &Arc<App>, incoming: Incoming) -> Result<Admitted, Adm
         }
         return Err(Admission::Busy);
     };
-    let claim = match app
-        .dedupe
-        .claim_everywhere(&incoming.msg_id, now_ms())
-        .await
-    {
+    let claim = match app.store.claim_message(&incoming.msg_id, now_ms()).await {
         Ok(claim) => claim,
         Err(e) => {
             if let Some(suppressed) = app.overloaded.admit(now_ms()) {

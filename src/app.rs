@@ -15,20 +15,13 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio_util::task::TaskTracker;
 
 use crate::{
-    clock::now_ms,
-    config::{Config, Database},
-    dedupe::Deduper,
+    config::Config,
     dingtalk::DingTalkClient,
     ids::{MsgId, OpenConversationId},
     log_throttle::LogThrottle,
     metrics::Metrics,
-    store::{PostgresStore, SqliteStore, Store, StoreError},
+    store::{self, Replay, Store, StoreError},
 };
-
-/// How long msgIds are remembered beyond the signature window: a captured (timestamp,
-/// sign) pair is accepted until `timestamp + window`, and its genuine delivery arrived at
-/// about `timestamp`; the margin covers clock skew and slow deliveries.
-const DEDUPE_MARGIN: Duration = Duration::from_secs(300);
 
 /// Everything a callback or command needs, shared behind an `Arc`.
 pub struct App {
@@ -37,7 +30,6 @@ pub struct App {
     pub store: Arc<dyn Store>,
     pub metrics: Metrics,
     pub worker: Worker,
-    pub dedupe: Arc<Deduper>,
     /// Logs of rejected callbacks, which anyone can send.
     pub rejections: LogThrottle,
     /// Logs of duplicate msgIds, which a replayed (signed) callback can repeat at will.
@@ -64,17 +56,9 @@ pub enum StartError {
 }
 
 impl App {
-    /// Opens the store, loads remembered msgIds and builds the DingTalk client.
+    /// Opens the store (which loads the msgIds it remembers) and builds the DingTalk client.
     pub async fn build(config: Config) -> Result<Self, StartError> {
-        let store = open_store(&config.database).await?;
-        let retention = config.signature_window + DEDUPE_MARGIN;
-        let dedupe = Deduper::start(
-            store.clone(),
-            now_ms(),
-            retention,
-            config.max_remembered_msg_ids,
-        )
-        .await?;
+        let store = store::open(&config.database, Replay::of(&config)).await?;
         let metrics = Metrics::default();
         let dingtalk = DingTalkClient::new(&config, metrics.clone())?;
         let worker = Worker::new(config.max_in_flight);
@@ -84,7 +68,6 @@ impl App {
             store,
             metrics,
             worker,
-            dedupe,
             rejections: LogThrottle::default(),
             duplicates: LogThrottle::default(),
             overloaded: LogThrottle::default(),
@@ -124,14 +107,6 @@ impl GroupLocks {
         };
         lock.lock_owned().await
     }
-}
-
-/// Opens (and migrates) the database `QUNGUAN_DATABASE_URL` names.
-pub async fn open_store(database: &Database) -> Result<Arc<dyn Store>, StoreError> {
-    Ok(match database {
-        Database::Postgres(url) => Arc::new(PostgresStore::open(url).await?),
-        sqlite => Arc::new(SqliteStore::open(sqlite)?),
-    })
 }
 
 /// Runs acknowledged commands in the background: bounded, tracked for shutdown.

@@ -29,7 +29,6 @@
 //! - [`store`]: bindings (cid → chatid), seen msgIds, the audit trail, pending
 //!   confirmations, schedules and their claims, and per-group change locks, behind a
 //!   trait; SQLite by default, PostgreSQL for several replicas.
-//! - [`dedupe`]: the msgId replay defence (in memory, persisted in batches).
 //! - [`scheduler`]: runs the commands `/schedule` saved when they are due, claimed in the
 //!   store so exactly one replica runs each, through the same dispatcher as a typed one.
 //! - [`app`]: the shared state, the bounded background worker, and one change at a time
@@ -54,7 +53,6 @@ pub mod callback;
 pub mod clock;
 pub mod commands;
 pub mod config;
-pub mod dedupe;
 pub mod dingtalk;
 pub mod i18n;
 pub mod ids;

@@ -171,7 +171,7 @@ pub async fn serve(
     for msg_id in app.worker.drain(app.config.drain_timeout).await {
         tracing::error!(%msg_id, "interrupted: the shutdown deadline passed before this command finished");
     }
-    app.dedupe.flush().await;
+    app.store.flush_messages().await;
     Ok(())
 }
 
@@ -179,12 +179,13 @@ async fn prune_seen_messages(app: Arc<App>) {
     let mut tick = tokio::time::interval(PRUNE_INTERVAL);
     loop {
         tick.tick().await;
-        let remembered = app.dedupe.forget_expired(now_ms());
-        app.metrics.remembered_msg_ids(remembered);
         match app.store.forget_messages(now_ms()).await {
             Ok(n) if n > 0 => tracing::debug!(forgotten = n, "expired msgIds deleted"),
             Ok(_) => {}
             Err(e) => tracing::warn!(error = %e, "cannot delete expired msgIds"),
+        }
+        if let Some(remembered) = app.store.messages_in_memory() {
+            app.metrics.remembered_msg_ids(remembered);
         }
     }
 }

@@ -3,11 +3,21 @@
 //! and their claims, and (for several replicas) a lock per group's changes. Commands talk
 //! to `dyn Store`. The default is embedded SQLite ([`SqliteStore`]); [`PostgresStore`] is
 //! shared by replicas.
+//!
+//! The two backends are kept in step by construction: one list of migrations per backend
+//! as files, checked against each other ([`migrations`]); the statements they share
+//! written once ([`sql`]); every row read into a record by the same code ([`rows`]); and
+//! one contract test run against both (`tests/api/store_contract.rs`).
 
 mod group_lock;
+pub mod migrations;
 mod postgres;
+mod rows;
 mod schedule;
+mod sql;
 mod sqlite;
+
+use std::time::Duration;
 
 use async_trait::async_trait;
 
@@ -16,7 +26,66 @@ pub use postgres::PostgresStore;
 pub use schedule::{NewSchedule, Schedule, ScheduleClaim};
 pub use sqlite::SqliteStore;
 
-use crate::ids::{ChatId, MsgId, OpenConversationId, StaffId};
+use crate::{
+    config::{Config, Database},
+    ids::{ChatId, MsgId, OpenConversationId, StaffId},
+};
+
+/// How long msgIds are remembered beyond the signature window: a captured (timestamp,
+/// sign) pair is accepted until `timestamp + window`, and its genuine delivery arrived at
+/// about `timestamp`; the margin covers clock skew and slow deliveries.
+const REPLAY_MARGIN: Duration = Duration::from_secs(300);
+
+/// What the replay defence remembers: each msgId for `retention`, and (where msgIds are
+/// held in memory) at most `max` at once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Replay {
+    pub retention: Duration,
+    pub max: usize,
+}
+
+impl Replay {
+    /// As the settings say: the signature window plus a margin, and
+    /// `QUNGUAN_MAX_REMEMBERED_MSGIDS`.
+    pub fn of(config: &Config) -> Self {
+        Self {
+            retention: config.signature_window + REPLAY_MARGIN,
+            max: config.max_remembered_msg_ids,
+        }
+    }
+}
+
+impl Default for Replay {
+    /// As the default settings give: an hour's window plus the margin, two million msgIds.
+    fn default() -> Self {
+        Self {
+            retention: Duration::from_secs(3600) + REPLAY_MARGIN,
+            max: 2_000_000,
+        }
+    }
+}
+
+/// Opens (and migrates) the database `QUNGUAN_DATABASE_URL` names.
+pub async fn open(
+    database: &Database,
+    replay: Replay,
+) -> Result<std::sync::Arc<dyn Store>, StoreError> {
+    Ok(match database {
+        Database::Postgres(url) => std::sync::Arc::new(PostgresStore::open(url, replay).await?),
+        sqlite => std::sync::Arc::new(SqliteStore::open(sqlite, replay)?),
+    })
+}
+
+/// What claiming a msgId found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Claim {
+    /// First seen within the retention time: run it.
+    New,
+    /// Seen before: acknowledge, do not run.
+    Seen,
+    /// New, but no more msgIds can be remembered now: neither run nor remembered.
+    Full,
+}
 
 /// The error a backend reports, kept with its cause chain.
 pub type BackendError = Box<dyn std::error::Error + Send + Sync>;
@@ -36,6 +105,13 @@ pub enum StoreError {
     Backend(#[source] BackendError),
     #[error("database task stopped: {0}")]
     Task(String),
+    /// A stored row an answer depends on does not read (an id that no longer parses);
+    /// names the table, never the value.
+    #[error("a stored row cannot be read: {0}")]
+    Corrupt(String),
+    /// The database's schema is newer than this build knows.
+    #[error(transparent)]
+    TooNew(#[from] migrations::TooNew),
 }
 
 /// What `/bind` did.
@@ -117,39 +193,24 @@ pub enum ConfirmTake {
 /// Where qunguan keeps state across restarts.
 #[async_trait]
 pub trait Store: Send + Sync {
-    /// Whether other replicas use this store too. Then a msgId is claimed in the store
-    /// ([`Store::claim_message`]) and nothing is cached.
-    fn shared(&self) -> bool {
-        false
-    }
+    /// The replay defence: claims `msg_id` at `now_ms` for the [`Replay`] retention the
+    /// store was opened with, atomically among everyone using the store, so of any number
+    /// of deliveries (on either transport, to any replica) exactly one gets [`Claim::New`].
+    /// SQLite decides in memory (its one process is the only writer) and persists in
+    /// batches; PostgreSQL claims in the database.
+    async fn claim_message(&self, msg_id: &MsgId, now_ms: i64) -> Result<Claim, StoreError>;
 
-    /// Claims a msgId until `keep_until_ms`, atomically among replicas: `true` if this
-    /// call claimed it, `false` if another had (and it has not expired). A store used by
-    /// one process leaves claims to [`crate::dedupe`] and says `true`.
-    async fn claim_message(
-        &self,
-        _msg_id: &MsgId,
-        _keep_until_ms: i64,
-    ) -> Result<bool, StoreError> {
-        Ok(true)
-    }
-
-    /// Records msgIds as seen until their keep-until time (epoch ms). Deciding whether a
-    /// msgId is new happens in memory ([`crate::dedupe`]); this makes it survive restarts.
-    async fn remember_messages(&self, seen: &[(MsgId, i64)]) -> Result<(), StoreError>;
-
-    /// One page of the msgIds still remembered at `now_ms`, with their keep-until times:
-    /// at most `limit`, in msgId order, after `after`. Start-up reads them page by page, so
-    /// no more than one page is in memory besides the dedupe set itself.
-    async fn remembered_messages(
-        &self,
-        now_ms: i64,
-        after: Option<MsgId>,
-        limit: usize,
-    ) -> Result<Vec<(MsgId, i64)>, StoreError>;
-
-    /// Drops msgIds whose keep-until time has passed; returns how many.
+    /// Drops msgIds whose retention has passed; returns how many were deleted.
     async fn forget_messages(&self, now_ms: i64) -> Result<u64, StoreError>;
+
+    /// How many msgIds are held in memory now, where the store holds them there (for the
+    /// metric); `None` where they live in the database only.
+    fn messages_in_memory(&self) -> Option<usize> {
+        None
+    }
+
+    /// Waits until every claim made so far is durable (at shutdown).
+    async fn flush_messages(&self) {}
 
     /// The chatid bound to a group, if any.
     async fn binding(&self, group: &OpenConversationId) -> Result<Option<ChatId>, StoreError>;

@@ -3,11 +3,11 @@
 use std::{path::Path, process::ExitCode};
 
 use crate::{
-    app::open_store,
     config::Config,
     dingtalk::DingTalkClient,
     metrics::Metrics,
     policy::{BAD_FILE, Fleet, Progress, Verb, load, run},
+    store::{self, Replay},
 };
 
 /// `qunguan policy check|apply FILE`: the file first (a bad one exits 2 before anything
@@ -25,7 +25,7 @@ pub fn main(verb: Verb, path: &Path) -> ExitCode {
         }
     };
     super::block_on(async {
-        let store = match open_store(&config.database).await {
+        let store = match store::open(&config.database, Replay::of(&config)).await {
             Ok(store) => store,
             Err(e) => {
                 eprintln!("qunguan policy: QUNGUAN_DATABASE_URL: {e}");

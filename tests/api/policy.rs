@@ -10,7 +10,7 @@ use std::{
 use qunguan::{
     config::Database,
     ids::OpenConversationId,
-    store::{PostgresStore, SqliteStore, Store},
+    store::{PostgresStore, Replay, SqliteStore, Store},
 };
 use serde_json::json;
 
@@ -191,7 +191,8 @@ async fn check_shows_the_drift_and_apply_changes_only_it_over_200_groups_with_on
     }
 
     // Every change is audited with the file as its source.
-    let store = SqliteStore::open(&Database::SqliteFile(dir.path().join("qunguan.db"))).unwrap();
+    let file = Database::SqliteFile(dir.path().join("qunguan.db"));
+    let store = SqliteStore::open(&file, Replay::default()).unwrap();
     let audit = store
         .recent_audit(&OpenConversationId::parse(&cid(10)).unwrap(), 10)
         .await
@@ -324,9 +325,12 @@ async fn apply_on_postgresql_waits_for_a_group_a_replica_is_changing() {
     let database = crate::postgres::fresh_database().await;
     let file = fleet_file(dir.path(), None);
     // A replica is changing group 3 (it holds the group's lock).
-    let replica = PostgresStore::open(&crate::store_contract::postgres_url(&database))
-        .await
-        .unwrap();
+    let replica = PostgresStore::open(
+        &crate::store_contract::postgres_url(&database),
+        Replay::default(),
+    )
+    .await
+    .unwrap();
     let held = replica
         .lock_group(&OpenConversationId::parse(&cid(3)).unwrap())
         .await

@@ -6,8 +6,8 @@ use qunguan::{
     config::{Config, Database},
     ids::{ChatId, MsgId, OpenConversationId, StaffId},
     store::{
-        AuditRecord, BindOutcome, ConfirmTake, Confirmation, NewSchedule, PostgresStore,
-        ScheduleClaim, SqliteStore, Store,
+        AuditRecord, BindOutcome, Claim, ConfirmTake, Confirmation, NewSchedule, PostgresStore,
+        Replay, ScheduleClaim, SqliteStore, Store, StoreError,
     },
 };
 
@@ -15,7 +15,11 @@ use crate::postgres::fresh_database;
 
 async fn postgres() -> Arc<dyn Store> {
     let url = fresh_database().await;
-    Arc::new(PostgresStore::open(&postgres_url(&url)).await.unwrap())
+    Arc::new(open_postgres(&url).await.unwrap())
+}
+
+async fn open_postgres(url: &str) -> Result<PostgresStore, StoreError> {
+    PostgresStore::open(&postgres_url(url), Replay::default()).await
 }
 
 pub fn postgres_url(url: &str) -> qunguan::config::PostgresUrl {
@@ -32,7 +36,7 @@ pub fn postgres_url(url: &str) -> qunguan::config::PostgresUrl {
 }
 
 fn sqlite() -> Arc<dyn Store> {
-    Arc::new(SqliteStore::open(&Database::SqliteMemory).unwrap())
+    Arc::new(SqliteStore::open(&Database::SqliteMemory, Replay::default()).unwrap())
 }
 
 /// Both backends, SQLite first.
@@ -128,49 +132,90 @@ async fn groups_binding_one_chatid_at_once_get_one_binding_and_refusals() {
 
 #[tokio::test]
 async fn remembered_msg_ids_page_and_expire() {
+    let retention = Replay::default().retention.as_millis() as i64;
+    let t0 = 1_000_000;
     for (name, store) in backends().await {
-        let seen: Vec<(MsgId, i64)> = (0..25)
-            .map(|i| {
-                (
-                    MsgId::parse(&format!("m{i:02}")).unwrap(),
-                    if i < 20 { 1_000 } else { 10 },
-                )
-            })
+        let ids: Vec<MsgId> = (0..25)
+            .map(|i| MsgId::parse(&format!("m{i:02}")).unwrap())
             .collect();
-        store.remember_messages(&seen).await.unwrap();
-        let first = store.remembered_messages(100, None, 10).await.unwrap();
-        assert_eq!(first.len(), 10, "{name}");
-        let second = store
-            .remembered_messages(100, first.last().map(|(m, _)| m.clone()), 100)
+        for id in &ids {
+            assert_eq!(
+                store.claim_message(id, t0).await.unwrap(),
+                Claim::New,
+                "{name}"
+            );
+        }
+        for id in &ids {
+            let again = store.claim_message(id, t0 + retention - 1).await.unwrap();
+            assert_eq!(again, Claim::Seen, "{name}: remembered for the retention");
+        }
+        store.flush_messages().await;
+        let forgotten = store.forget_messages(t0 + 2 * retention).await.unwrap();
+        assert_eq!(forgotten, 25, "{name}: every expired msgId is deleted");
+        let after = store
+            .claim_message(&ids[0], t0 + 2 * retention)
             .await
             .unwrap();
-        assert_eq!(
-            second.len(),
-            10,
-            "{name}: the five expired ones are not read"
-        );
-        assert_eq!(store.forget_messages(100).await.unwrap(), 5, "{name}");
+        assert_eq!(after, Claim::New, "{name}: an expired msgId may run again");
     }
 }
 
 #[tokio::test]
 async fn a_shared_store_claims_a_msg_id_once() {
-    let store = postgres().await;
-    assert!(store.shared());
-    let id = MsgId::parse("msgONCE").unwrap();
-    let far = qunguan::clock::now_ms() + 60_000;
-    let claims =
-        futures_util::future::join_all((0..8).map(|_| store.claim_message(&id, far))).await;
-    let won = claims.into_iter().filter(|c| *c.as_ref().unwrap()).count();
-    assert_eq!(won, 1, "eight at once, one winner");
-    // An expired claim can be made again.
-    let old = MsgId::parse("msgOLD").unwrap();
-    assert!(store.claim_message(&old, 1).await.unwrap());
-    assert!(store.claim_message(&old, far).await.unwrap());
-    assert!(
-        !sqlite().shared(),
-        "SQLite serves one replica; its claims stay in memory"
-    );
+    let retention = Replay::default().retention.as_millis() as i64;
+    for (name, store) in backends().await {
+        let id = MsgId::parse("msgONCE").unwrap();
+        let now = qunguan::clock::now_ms();
+        let claims =
+            futures_util::future::join_all((0..8).map(|_| store.claim_message(&id, now))).await;
+        let won = claims
+            .into_iter()
+            .filter(|c| *c.as_ref().unwrap() == Claim::New)
+            .count();
+        assert_eq!(won, 1, "{name}: eight at once, one winner");
+        // An expired claim can be made again.
+        let old = MsgId::parse("msgOLD").unwrap();
+        assert_eq!(
+            store.claim_message(&old, 1).await.unwrap(),
+            Claim::New,
+            "{name}"
+        );
+        let later = 1 + 2 * retention;
+        assert_eq!(
+            store.claim_message(&old, later).await.unwrap(),
+            Claim::New,
+            "{name}"
+        );
+        assert_eq!(
+            store.claim_message(&old, later).await.unwrap(),
+            Claim::Seen,
+            "{name}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn every_binding_is_listed_in_chatid_order() {
+    for (name, store) in backends().await {
+        assert!(store.bindings().await.unwrap().is_empty(), "{name}");
+        for (group, chat_id) in [
+            ("cidC==", "chat3"),
+            ("cidA==", "chat1"),
+            ("cidB==", "chat2"),
+        ] {
+            store.bind(&cid(group), &chat(chat_id), 1).await.unwrap();
+        }
+        store.unbind(&cid("cidB==")).await.unwrap();
+        let listed = store.bindings().await.unwrap();
+        assert_eq!(
+            listed,
+            [
+                (cid("cidA=="), chat("chat1")),
+                (cid("cidC=="), chat("chat3"))
+            ],
+            "{name}"
+        );
+    }
 }
 
 #[tokio::test]
@@ -286,10 +331,30 @@ async fn a_confirmation_is_taken_once_by_its_requester_before_it_expires() {
 
 #[tokio::test]
 async fn a_database_migrated_by_a_newer_qunguan_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = Database::SqliteFile(dir.path().join("q.db"));
+    drop(SqliteStore::open(&file, Replay::default()).unwrap());
+    assert!(
+        SqliteStore::open(&file, Replay::default()).is_ok(),
+        "migrating twice is a no-op"
+    );
+    rusqlite::Connection::open(dir.path().join("q.db"))
+        .unwrap()
+        .pragma_update(None, "user_version", 99)
+        .unwrap();
+    let e = SqliteStore::open(&file, Replay::default())
+        .err()
+        .expect("refused")
+        .to_string();
+    assert!(
+        e.contains("version 99, newer than this qunguan knows"),
+        "{e}"
+    );
+
     let url = fresh_database().await;
-    let store = PostgresStore::open(&postgres_url(&url)).await.unwrap();
+    let store = open_postgres(&url).await.unwrap();
     drop(store);
-    let again = PostgresStore::open(&postgres_url(&url)).await;
+    let again = open_postgres(&url).await;
     assert!(again.is_ok(), "migrating twice is a no-op");
     let (client, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
         .await
@@ -299,7 +364,7 @@ async fn a_database_migrated_by_a_newer_qunguan_is_refused() {
         .batch_execute("UPDATE qunguan_schema SET version = 99")
         .await
         .unwrap();
-    let e = PostgresStore::open(&postgres_url(&url))
+    let e = open_postgres(&url)
         .await
         .err()
         .expect("refused")
@@ -384,8 +449,8 @@ async fn a_group_lock_holds_other_replicas_off_until_released_or_dropped() {
     use std::time::Duration;
     let url = fresh_database().await;
     let (a, b) = (
-        PostgresStore::open(&postgres_url(&url)).await.unwrap(),
-        PostgresStore::open(&postgres_url(&url)).await.unwrap(),
+        open_postgres(&url).await.unwrap(),
+        open_postgres(&url).await.unwrap(),
     );
     let group = cid("cidLOCK==");
     let held = a.lock_group(&group).await.unwrap();
@@ -422,4 +487,208 @@ async fn a_group_lock_holds_other_replicas_off_until_released_or_dropped() {
         sqlite().lock_group(&group).await.is_ok(),
         "SQLite serves one replica: nothing to hold"
     );
+}
+
+/// Statements run on the database behind a store, beside it: SQLite's file or PostgreSQL.
+enum Raw {
+    Sqlite(std::path::PathBuf),
+    Postgres(String),
+}
+
+impl Raw {
+    async fn run(&self, sql: &str) {
+        match self {
+            Raw::Sqlite(path) => rusqlite::Connection::open(path)
+                .unwrap()
+                .execute_batch(sql)
+                .unwrap(),
+            Raw::Postgres(url) => {
+                let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls)
+                    .await
+                    .unwrap();
+                tokio::spawn(connection);
+                client.batch_execute(sql).await.unwrap();
+            }
+        }
+    }
+
+    /// `(table, column)` of every table qunguan made, and the names of its own indexes.
+    async fn schema(&self) -> (Vec<(String, String)>, Vec<String>) {
+        let (mut columns, mut indexes): (Vec<(String, String)>, Vec<String>) = match self {
+            Raw::Sqlite(path) => {
+                let conn = rusqlite::Connection::open(path).unwrap();
+                let columns = conn
+                    .prepare(
+                        "SELECT m.name, p.name FROM sqlite_master m, pragma_table_info(m.name) p
+                         WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite_%'",
+                    )
+                    .unwrap()
+                    .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+                    .unwrap()
+                    .map(Result::unwrap)
+                    .collect();
+                let indexes = conn
+                    .prepare(
+                        "SELECT name FROM sqlite_master
+                         WHERE type = 'index' AND name NOT LIKE 'sqlite_%'",
+                    )
+                    .unwrap()
+                    .query_map([], |r| r.get(0))
+                    .unwrap()
+                    .map(Result::unwrap)
+                    .collect();
+                (columns, indexes)
+            }
+            Raw::Postgres(url) => {
+                let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls)
+                    .await
+                    .unwrap();
+                tokio::spawn(connection);
+                let columns = client
+                    .query(
+                        "SELECT table_name::text, column_name::text FROM information_schema.columns
+                         WHERE table_schema = 'public' AND table_name <> 'qunguan_schema'",
+                        &[],
+                    )
+                    .await
+                    .unwrap()
+                    .iter()
+                    .map(|r| (r.get(0), r.get(1)))
+                    .collect();
+                // Primary keys and UNIQUE constraints name their own indexes.
+                let indexes = client
+                    .query(
+                        "SELECT indexname::text FROM pg_indexes WHERE schemaname = 'public'
+                         AND indexname NOT LIKE '%_pkey' AND indexname NOT LIKE '%_key'",
+                        &[],
+                    )
+                    .await
+                    .unwrap()
+                    .iter()
+                    .map(|r| r.get(0))
+                    .collect();
+                (columns, indexes)
+            }
+        };
+        columns.sort();
+        indexes.sort();
+        (columns, indexes)
+    }
+}
+
+/// A migrated SQLite file and a migrated PostgreSQL database, with their raw access.
+async fn raw_backends(dir: &std::path::Path) -> Vec<(&'static str, Raw, Database)> {
+    let path = dir.join("q.db");
+    let file = Database::SqliteFile(path.clone());
+    drop(SqliteStore::open(&file, Replay::default()).unwrap());
+    let url = fresh_database().await;
+    drop(open_postgres(&url).await.unwrap());
+    let postgres = Database::Postgres(postgres_url(&url));
+    vec![
+        ("sqlite", Raw::Sqlite(path), file),
+        ("postgres", Raw::Postgres(url), postgres),
+    ]
+}
+
+#[tokio::test]
+async fn both_backends_migrate_to_the_same_tables_columns_and_indexes() {
+    let dir = tempfile::tempdir().unwrap();
+    let backends = raw_backends(dir.path()).await;
+    let sqlite = backends[0].1.schema().await;
+    let postgres = backends[1].1.schema().await;
+    assert!(
+        sqlite
+            .0
+            .contains(&("schedules".to_owned(), "last_outcome".to_owned())),
+        "{sqlite:?}"
+    );
+    assert_eq!(sqlite, postgres);
+}
+
+#[tokio::test]
+async fn corrupt_rows_read_the_same_on_both_backends() {
+    let dir = tempfile::tempdir().unwrap();
+    for (name, raw, database) in raw_backends(dir.path()).await {
+        // Ids that no longer parse: a space in a conversation id, a chatid, a msgId, a
+        // staff id.
+        raw.run(
+            "INSERT INTO bindings VALUES ('cidGood==', 'chatgood', 1);
+             INSERT INTO bindings VALUES ('bad cid', 'chatheld', 1);
+             INSERT INTO bindings VALUES ('cidBadChat==', 'chat with space', 1);
+             INSERT INTO audit (at_ms, msg_id, conversation_id, sender_nick, command, args,
+               outcome, duration_ms) VALUES (1, 'm1', 'cidA==', 'n', 'kick', '', 'done', 1);
+             INSERT INTO audit (at_ms, msg_id, conversation_id, sender_nick, command, args,
+               outcome, duration_ms) VALUES (2, 'm 2', 'cidA==', 'n', 'kick', '', 'done', 1);
+             INSERT INTO schedules (conversation_id, creator, creator_nick, rule, command,
+               created_at_ms, next_run_ms) VALUES ('cidA==', 'u1', 'n', 'daily 22:00', '/mute-all', 1, 5);
+             INSERT INTO schedules (conversation_id, creator, creator_nick, rule, command,
+               created_at_ms, next_run_ms) VALUES ('cidA==', 'u 2', 'n', 'daily 22:00', '/mute-all', 1, 5);
+             INSERT INTO confirmations VALUES ('cidA==', '111111', 'alice', 'bad chat', 'kick',
+               'u1', '{}', 1, 9000000000000, NULL);",
+        )
+        .await;
+        let store = qunguan::store::open(&database, Replay::default())
+            .await
+            .unwrap();
+        // In a list, a row that does not read is left out.
+        assert_eq!(
+            store.bindings().await.unwrap(),
+            [(cid("cidGood=="), chat("chatgood"))],
+            "{name}"
+        );
+        assert_eq!(
+            store.recent_audit(&cid("cidA=="), 10).await.unwrap().len(),
+            1,
+            "{name}"
+        );
+        assert_eq!(
+            store.schedules(&cid("cidA==")).await.unwrap().len(),
+            1,
+            "{name}"
+        );
+        assert_eq!(
+            store.due_schedules(10, 10).await.unwrap().len(),
+            1,
+            "{name}"
+        );
+        // A chatid that does not read leaves its group unbound, so /bind can replace it.
+        assert_eq!(
+            store.binding(&cid("cidBadChat==")).await.unwrap(),
+            None,
+            "{name}"
+        );
+        assert_eq!(
+            store
+                .bind(&cid("cidBadChat=="), &chat("chatnew"), 2)
+                .await
+                .unwrap(),
+            BindOutcome::Bound,
+            "{name}"
+        );
+        // An answer that rests on an unreadable row fails, and changes nothing.
+        for _ in 0..2 {
+            let taken = store
+                .take_confirmation(
+                    &cid("cidA=="),
+                    "111111",
+                    &StaffId::parse("alice").unwrap(),
+                    5,
+                )
+                .await;
+            assert!(
+                matches!(taken, Err(StoreError::Corrupt(_))),
+                "{name}: {taken:?}"
+            );
+        }
+        let bound = store.bind(&cid("cidNew=="), &chat("chatheld"), 3).await;
+        assert!(
+            matches!(bound, Err(StoreError::Corrupt(_))),
+            "{name}: {bound:?}"
+        );
+        assert_eq!(
+            store.binding(&cid("cidNew==")).await.unwrap(),
+            None,
+            "{name}"
+        );
+    }
 }

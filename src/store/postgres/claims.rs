@@ -8,7 +8,7 @@ use std::collections::HashSet;
 use deadpool_postgres::Pool;
 use tokio::sync::{mpsc, oneshot};
 
-use crate::{clock::now_ms, ids::MsgId, store::StoreError};
+use crate::{ids::MsgId, store::StoreError};
 
 /// The most claims in one statement.
 const GROUP: usize = 1024;
@@ -21,13 +21,15 @@ pub struct Claims {
 }
 
 impl Claims {
-    pub fn start(pool: Pool) -> Self {
+    /// Starts the writer; a claim holds for `retention_ms`.
+    pub fn start(pool: Pool, retention_ms: i64) -> Self {
         let (queue, waiting) = mpsc::unbounded_channel();
-        tokio::spawn(write(pool, waiting));
+        tokio::spawn(write(pool, retention_ms, waiting));
         Self { queue }
     }
 
-    /// `true` if this call claimed `msg_id` (no unexpired claim existed).
+    /// `true` if this call claimed `msg_id` until `keep_until_ms` (no claim existed that
+    /// was still unexpired when this one was made, `keep_until_ms` less the retention).
     pub async fn claim(&self, msg_id: &MsgId, keep_until_ms: i64) -> Result<bool, StoreError> {
         let (answer, answered) = oneshot::channel();
         let lost = || StoreError::Task("the claim writer stopped".into());
@@ -41,7 +43,11 @@ impl Claims {
     }
 }
 
-async fn write(pool: Pool, mut waiting: mpsc::UnboundedReceiver<(MsgId, i64, Answer)>) {
+async fn write(
+    pool: Pool,
+    retention_ms: i64,
+    mut waiting: mpsc::UnboundedReceiver<(MsgId, i64, Answer)>,
+) {
     let mut group = Vec::with_capacity(GROUP);
     while waiting.recv_many(&mut group, GROUP).await > 0 {
         // A msgId twice in one group (two deliveries at once): the first one claims.
@@ -55,7 +61,7 @@ async fn write(pool: Pool, mut waiting: mpsc::UnboundedReceiver<(MsgId, i64, Ans
                 until.push(*keep_until_ms);
             }
         }
-        let result = claim_all(&pool, &ids, &until).await;
+        let result = claim_all(&pool, &ids, &until, retention_ms).await;
         for ((msg_id, _, answer), first) in group.drain(..).zip(first) {
             let _ = answer.send(match &result {
                 Ok(won) => Ok(first && won.contains(msg_id.as_str())),
@@ -65,8 +71,14 @@ async fn write(pool: Pool, mut waiting: mpsc::UnboundedReceiver<(MsgId, i64, Ans
     }
 }
 
-/// The msgIds of `ids` this statement claimed.
-async fn claim_all(pool: &Pool, ids: &[String], until: &[i64]) -> Result<HashSet<String>, String> {
+/// The msgIds of `ids` this statement claimed. A stored claim is replaced only if it had
+/// expired when the new one was made (its keep-until less the retention).
+async fn claim_all(
+    pool: &Pool,
+    ids: &[String],
+    until: &[i64],
+    retention_ms: i64,
+) -> Result<HashSet<String>, String> {
     let failed = |e: tokio_postgres::Error| crate::telemetry::causes(&e);
     let client = pool.get().await.map_err(|e| e.to_string())?;
     // Prepared once per connection: each group is then one round trip.
@@ -75,13 +87,13 @@ async fn claim_all(pool: &Pool, ids: &[String], until: &[i64]) -> Result<HashSet
             "INSERT INTO seen_messages (msg_id, keep_until_ms)
              SELECT * FROM unnest($1::text[], $2::bigint[])
              ON CONFLICT (msg_id) DO UPDATE SET keep_until_ms = excluded.keep_until_ms
-             WHERE seen_messages.keep_until_ms <= $3
+             WHERE seen_messages.keep_until_ms <= excluded.keep_until_ms - $3
              RETURNING msg_id",
         )
         .await
         .map_err(failed)?;
     let rows = client
-        .query(&insert, &[&ids, &until, &now_ms()])
+        .query(&insert, &[&ids, &until, &retention_ms])
         .await
         .map_err(failed)?;
     Ok(rows.iter().map(|r| r.get(0)).collect())

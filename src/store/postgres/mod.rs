@@ -1,12 +1,12 @@
 //! The PostgreSQL store, for several replicas sharing one database. Nothing is cached:
 //! every read goes to the database, so what one replica wrote is what the next reads. A
-//! msgId claim is one `INSERT … ON CONFLICT DO NOTHING`, a confirmation is taken with one
-//! `UPDATE … WHERE used_at_ms IS NULL … RETURNING`: atomic whichever replica asks.
+//! msgId claim is an `INSERT … ON CONFLICT` ([`claims`] groups concurrent ones into one
+//! statement), a confirmation is taken with one `UPDATE … WHERE used_at_ms IS NULL …
+//! RETURNING`: atomic whichever replica asks.
 
 mod claims;
 mod group_lock;
 mod queries;
-mod schedules;
 mod schema;
 
 use std::time::Duration;
@@ -15,8 +15,14 @@ use async_trait::async_trait;
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
 use tokio_postgres::config::SslMode;
 
-use super::{BackendError, StoreError};
-use crate::config::PostgresUrl;
+use super::{
+    AuditRecord, BackendError, BindOutcome, Claim, ConfirmTake, Confirmation, GroupLock,
+    NewSchedule, Replay, Schedule, ScheduleClaim, Store, StoreError,
+};
+use crate::{
+    config::PostgresUrl,
+    ids::{ChatId, MsgId, OpenConversationId, StaffId},
+};
 
 /// Connections per replica.
 const POOL_SIZE: usize = 16;
@@ -28,6 +34,8 @@ pub struct PostgresStore {
     pool: Pool,
     claims: claims::Claims,
     locks: group_lock::Locks,
+    /// How long a msgId claim holds.
+    retention_ms: i64,
 }
 
 impl From<tokio_postgres::Error> for StoreError {
@@ -44,8 +52,9 @@ impl From<deadpool_postgres::PoolError> for StoreError {
 
 impl PostgresStore {
     /// Connects, migrates (or refuses a schema newer than this build), and returns the
-    /// store. Errors name the URL without its password.
-    pub async fn open(url: &PostgresUrl) -> Result<Self, StoreError> {
+    /// store, whose msgId claims hold for `replay`'s retention. Errors name the URL without
+    /// its password.
+    pub async fn open(url: &PostgresUrl, replay: Replay) -> Result<Self, StoreError> {
         let failed = |source: BackendError| StoreError::Open {
             what: format!("{url} (QUNGUAN_DATABASE_URL)"),
             source,
@@ -70,12 +79,14 @@ impl PostgresStore {
             .recycle_timeout(Some(CONNECT_TIMEOUT))
             .build()
             .map_err(|e| failed(Box::new(e)))?;
-        let claims = claims::Claims::start(pool.clone());
+        let retention_ms = replay.retention.as_millis() as i64;
+        let claims = claims::Claims::start(pool.clone(), retention_ms);
         let locks = group_lock::Locks::default();
         let store = Self {
             pool,
             claims,
             locks,
+            retention_ms,
         };
         let mut client = store.client().await.map_err(|e| failed(e.into()))?;
         schema::migrate(&mut client)
@@ -90,135 +101,100 @@ impl PostgresStore {
 }
 
 #[async_trait]
-impl super::Store for PostgresStore {
-    fn shared(&self) -> bool {
-        true
-    }
-
-    async fn claim_message(
-        &self,
-        msg_id: &crate::ids::MsgId,
-        keep_until_ms: i64,
-    ) -> Result<bool, StoreError> {
-        self.claims.claim(msg_id, keep_until_ms).await
-    }
-
-    async fn remember_messages(&self, seen: &[(crate::ids::MsgId, i64)]) -> Result<(), StoreError> {
-        queries::remember(&mut **self.client().await?, seen).await
-    }
-
-    async fn remembered_messages(
-        &self,
-        now_ms: i64,
-        after: Option<crate::ids::MsgId>,
-        limit: usize,
-    ) -> Result<Vec<(crate::ids::MsgId, i64)>, StoreError> {
-        queries::remembered(&**self.client().await?, now_ms, after, limit).await
+impl Store for PostgresStore {
+    async fn claim_message(&self, msg_id: &MsgId, now_ms: i64) -> Result<Claim, StoreError> {
+        let keep_until_ms = now_ms + self.retention_ms;
+        Ok(match self.claims.claim(msg_id, keep_until_ms).await? {
+            true => Claim::New,
+            false => Claim::Seen,
+        })
     }
 
     async fn forget_messages(&self, now_ms: i64) -> Result<u64, StoreError> {
-        queries::forget(&**self.client().await?, now_ms).await
+        queries::forget_messages(&**self.client().await?, now_ms).await
     }
 
-    async fn binding(
-        &self,
-        group: &crate::ids::OpenConversationId,
-    ) -> Result<Option<crate::ids::ChatId>, StoreError> {
+    async fn binding(&self, group: &OpenConversationId) -> Result<Option<ChatId>, StoreError> {
         queries::binding(&**self.client().await?, group).await
     }
 
     async fn bind(
         &self,
-        group: &crate::ids::OpenConversationId,
-        chat: &crate::ids::ChatId,
+        group: &OpenConversationId,
+        chat: &ChatId,
         now_ms: i64,
-    ) -> Result<super::BindOutcome, StoreError> {
+    ) -> Result<BindOutcome, StoreError> {
         queries::bind(&mut **self.client().await?, group, chat, now_ms).await
     }
 
-    async fn unbind(
-        &self,
-        group: &crate::ids::OpenConversationId,
-    ) -> Result<Option<crate::ids::ChatId>, StoreError> {
+    async fn unbind(&self, group: &OpenConversationId) -> Result<Option<ChatId>, StoreError> {
         queries::unbind(&**self.client().await?, group).await
     }
 
-    async fn record_audit(&self, record: &super::AuditRecord) -> Result<(), StoreError> {
+    async fn bindings(&self) -> Result<Vec<(OpenConversationId, ChatId)>, StoreError> {
+        queries::bindings(&**self.client().await?).await
+    }
+
+    async fn record_audit(&self, record: &AuditRecord) -> Result<(), StoreError> {
         queries::record_audit(&**self.client().await?, record).await
     }
 
     async fn recent_audit(
         &self,
-        group: &crate::ids::OpenConversationId,
+        group: &OpenConversationId,
         limit: usize,
-    ) -> Result<Vec<super::AuditRecord>, StoreError> {
+    ) -> Result<Vec<AuditRecord>, StoreError> {
         queries::recent_audit(&**self.client().await?, group, limit).await
     }
 
-    async fn save_confirmation(&self, pending: &super::Confirmation) -> Result<bool, StoreError> {
+    async fn save_confirmation(&self, pending: &Confirmation) -> Result<bool, StoreError> {
         queries::save_confirmation(&**self.client().await?, pending).await
     }
 
     async fn take_confirmation(
         &self,
-        group: &crate::ids::OpenConversationId,
+        group: &OpenConversationId,
         code: &str,
-        requester: &crate::ids::StaffId,
+        requester: &StaffId,
         now_ms: i64,
-    ) -> Result<super::ConfirmTake, StoreError> {
-        queries::take_confirmation(&**self.client().await?, group, code, requester, now_ms).await
+    ) -> Result<ConfirmTake, StoreError> {
+        let mut client = self.client().await?;
+        queries::take_confirmation(&mut client, group, code, requester, now_ms).await
     }
 
-    async fn lock_group(
-        &self,
-        group: &crate::ids::OpenConversationId,
-    ) -> Result<super::GroupLock, StoreError> {
+    async fn lock_group(&self, group: &OpenConversationId) -> Result<GroupLock, StoreError> {
         self.locks.lock(&self.pool, group).await
     }
 
-    async fn bindings(
-        &self,
-    ) -> Result<Vec<(crate::ids::OpenConversationId, crate::ids::ChatId)>, StoreError> {
-        schedules::bindings(&**self.client().await?).await
+    async fn add_schedule(&self, schedule: &NewSchedule) -> Result<i64, StoreError> {
+        queries::add_schedule(&**self.client().await?, schedule).await
     }
 
-    async fn add_schedule(&self, schedule: &super::NewSchedule) -> Result<i64, StoreError> {
-        schedules::add(&**self.client().await?, schedule).await
-    }
-
-    async fn schedules(
-        &self,
-        group: &crate::ids::OpenConversationId,
-    ) -> Result<Vec<super::Schedule>, StoreError> {
-        schedules::of_group(&**self.client().await?, group).await
+    async fn schedules(&self, group: &OpenConversationId) -> Result<Vec<Schedule>, StoreError> {
+        queries::schedules(&**self.client().await?, group).await
     }
 
     async fn remove_schedule(
         &self,
-        group: &crate::ids::OpenConversationId,
+        group: &OpenConversationId,
         id: i64,
     ) -> Result<bool, StoreError> {
-        schedules::remove(&**self.client().await?, group, id).await
+        queries::remove_schedule(&**self.client().await?, group, id).await
     }
 
-    async fn due_schedules(
-        &self,
-        now_ms: i64,
-        limit: usize,
-    ) -> Result<Vec<super::Schedule>, StoreError> {
-        schedules::due(&**self.client().await?, now_ms, limit).await
+    async fn due_schedules(&self, now_ms: i64, limit: usize) -> Result<Vec<Schedule>, StoreError> {
+        queries::due_schedules(&**self.client().await?, now_ms, limit).await
     }
 
-    async fn claim_schedule(&self, claim: &super::ScheduleClaim) -> Result<bool, StoreError> {
-        schedules::claim(&**self.client().await?, claim).await
+    async fn claim_schedule(&self, claim: &ScheduleClaim) -> Result<bool, StoreError> {
+        queries::claim_schedule(&**self.client().await?, claim).await
     }
 
     async fn finish_schedule(&self, id: i64, outcome: &str) -> Result<(), StoreError> {
-        schedules::finish(&**self.client().await?, id, outcome).await
+        queries::finish_schedule(&**self.client().await?, id, outcome).await
     }
 
     async fn check(&self) -> Result<(), StoreError> {
-        self.client().await?.simple_query("SELECT 1").await?;
-        Ok(())
+        queries::check(&**self.client().await?).await
     }
 }

@@ -1,70 +1,42 @@
-//! The PostgreSQL store's SQL, one function per store operation.
+//! Each store operation on PostgreSQL: the shared statements ([`crate::store::sql`]), their
+//! rows read by [`crate::store::rows`].
 
-use tokio_postgres::{Client, Row, error::SqlState};
+use tokio_postgres::{Client, error::SqlState};
 
 use crate::{
-    ids::{ChatId, MsgId, OpenConversationId, StaffId},
+    ids::{ChatId, OpenConversationId, StaffId},
     store::{
         AuditRecord, BindOutcome, ConfirmTake, Confirmation, KEEP_ENDED_CONFIRMATIONS_MS,
-        StoreError,
+        NewSchedule, Schedule, ScheduleClaim, StoreError, rows, sql,
     },
 };
 
-pub async fn remember(client: &mut Client, seen: &[(MsgId, i64)]) -> Result<(), StoreError> {
-    let tx = client.transaction().await?;
-    let insert = tx
-        .prepare(
-            "INSERT INTO seen_messages (msg_id, keep_until_ms) VALUES ($1, $2)
-             ON CONFLICT (msg_id) DO UPDATE SET keep_until_ms = excluded.keep_until_ms",
-        )
-        .await?;
-    for (msg_id, keep_until_ms) in seen {
-        tx.execute(&insert, &[&msg_id.as_str(), keep_until_ms])
-            .await?;
-    }
-    Ok(tx.commit().await?)
+type Result<T> = std::result::Result<T, StoreError>;
+
+pub async fn check(client: &Client) -> Result<()> {
+    client.simple_query(sql::CHECK.postgres()).await?;
+    Ok(())
 }
 
-pub async fn remembered(
-    client: &Client,
-    now_ms: i64,
-    after: Option<MsgId>,
-    limit: usize,
-) -> Result<Vec<(MsgId, i64)>, StoreError> {
-    let after = after.as_ref().map_or("", MsgId::as_str).to_owned();
-    let rows = client
-        .query(
-            "SELECT msg_id, keep_until_ms FROM seen_messages
-             WHERE msg_id > $1 AND keep_until_ms > $2 ORDER BY msg_id LIMIT $3",
-            &[&after, &now_ms, &(limit as i64)],
-        )
-        .await?;
-    Ok(rows
-        .iter()
-        .filter_map(|r| Some((MsgId::parse(r.get(0)).ok()?, r.get(1))))
-        .collect())
-}
-
-pub async fn forget(client: &Client, now_ms: i64) -> Result<u64, StoreError> {
+pub async fn forget_messages(client: &Client, now_ms: i64) -> Result<u64> {
     Ok(client
-        .execute(
-            "DELETE FROM seen_messages WHERE keep_until_ms <= $1",
-            &[&now_ms],
-        )
+        .execute(sql::FORGET_MESSAGES.postgres(), &[&now_ms])
         .await?)
 }
 
-pub async fn binding(
-    client: &Client,
-    group: &OpenConversationId,
-) -> Result<Option<ChatId>, StoreError> {
+pub async fn binding(client: &Client, group: &OpenConversationId) -> Result<Option<ChatId>> {
     let row = client
-        .query_opt(
-            "SELECT chat_id FROM bindings WHERE conversation_id = $1",
-            &[&group.as_str()],
-        )
+        .query_opt(sql::BINDING.postgres(), &[&group.as_str()])
         .await?;
-    Ok(row.and_then(|r| ChatId::parse(r.get(0)).ok()))
+    match row {
+        Some(row) => rows::chat_id(&row),
+        None => Ok(None),
+    }
+}
+
+pub async fn bindings(client: &Client) -> Result<Vec<(OpenConversationId, ChatId)>> {
+    let found = client.query(sql::BINDINGS.postgres(), &[]).await?;
+    rows::readable(found.iter().map(rows::binding))
 }
 
 /// One transaction. Two groups binding one chatid at the same moment both find it free;
@@ -75,15 +47,20 @@ pub async fn bind(
     group: &OpenConversationId,
     chat: &ChatId,
     now_ms: i64,
-) -> Result<BindOutcome, StoreError> {
+) -> Result<BindOutcome> {
     const ATTEMPTS: usize = 3;
     let mut attempt = 1;
     loop {
         match bind_once(client, group, chat, now_ms).await {
-            Err(e) if attempt < ATTEMPTS && e.code() == Some(&SqlState::UNIQUE_VIOLATION) => {
+            Err(StoreError::Backend(e))
+                if attempt < ATTEMPTS
+                    && e.downcast_ref::<tokio_postgres::Error>()
+                        .and_then(tokio_postgres::Error::code)
+                        == Some(&SqlState::UNIQUE_VIOLATION) =>
+            {
                 attempt += 1
             }
-            other => return Ok(other?),
+            other => return other,
         }
     }
 }
@@ -93,65 +70,52 @@ async fn bind_once(
     group: &OpenConversationId,
     chat: &ChatId,
     now_ms: i64,
-) -> Result<BindOutcome, tokio_postgres::Error> {
+) -> Result<BindOutcome> {
     let tx = client.transaction().await?;
     let holder = tx
         .query_opt(
-            "SELECT conversation_id FROM bindings WHERE chat_id = $1 FOR UPDATE",
+            &format!("{} FOR UPDATE", sql::BINDING_HOLDER.postgres()),
             &[&chat.as_str()],
         )
-        .await?;
-    if let Some(holder) = holder {
-        let holder: String = holder.get(0);
-        return Ok(if holder == group.as_str() {
-            BindOutcome::AlreadyBound
-        } else {
-            match OpenConversationId::parse(&holder) {
-                Ok(by) => BindOutcome::ChatTaken { by },
-                Err(_) => BindOutcome::AlreadyBound,
-            }
-        });
+        .await?
+        .map(|row| row.try_get::<_, String>(0))
+        .transpose()?;
+    if let Some(refusal) = rows::bind_refusal(group, holder)? {
+        return Ok(refusal);
     }
-    let previous = tx
+    let previous = match tx
         .query_opt(
-            "SELECT chat_id FROM bindings WHERE conversation_id = $1 FOR UPDATE",
+            &format!("{} FOR UPDATE", sql::BINDING.postgres()),
             &[&group.as_str()],
         )
         .await?
-        .and_then(|r| ChatId::parse(r.get(0)).ok());
+    {
+        Some(row) => rows::chat_id(&row)?,
+        None => None,
+    };
     tx.execute(
-        "INSERT INTO bindings (conversation_id, chat_id, bound_at_ms) VALUES ($1, $2, $3)
-         ON CONFLICT (conversation_id) DO UPDATE SET chat_id = excluded.chat_id,
-         bound_at_ms = excluded.bound_at_ms",
+        sql::BIND.postgres(),
         &[&group.as_str(), &chat.as_str(), &now_ms],
     )
     .await?;
     tx.commit().await?;
-    Ok(match previous {
-        Some(previous) => BindOutcome::Replaced { previous },
-        None => BindOutcome::Bound,
-    })
+    Ok(rows::bound(previous))
 }
 
-pub async fn unbind(
-    client: &Client,
-    group: &OpenConversationId,
-) -> Result<Option<ChatId>, StoreError> {
-    let row = client
-        .query_opt(
-            "DELETE FROM bindings WHERE conversation_id = $1 RETURNING chat_id",
-            &[&group.as_str()],
-        )
-        .await?;
-    Ok(row.and_then(|r| ChatId::parse(r.get(0)).ok()))
+pub async fn unbind(client: &Client, group: &OpenConversationId) -> Result<Option<ChatId>> {
+    match client
+        .query_opt(sql::UNBIND.postgres(), &[&group.as_str()])
+        .await?
+    {
+        Some(row) => rows::chat_id(&row),
+        None => Ok(None),
+    }
 }
 
-pub async fn record_audit(client: &Client, r: &AuditRecord) -> Result<(), StoreError> {
+pub async fn record_audit(client: &Client, r: &AuditRecord) -> Result<()> {
     client
         .execute(
-            "INSERT INTO audit (at_ms, msg_id, conversation_id, chat_id, sender_staff_id,
-             sender_nick, command, args, outcome, errcode, request_id, duration_ms, source)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+            sql::RECORD_AUDIT.postgres(),
             &[
                 &r.at_ms,
                 &r.msg_id.as_str(),
@@ -176,52 +140,26 @@ pub async fn recent_audit(
     client: &Client,
     group: &OpenConversationId,
     limit: usize,
-) -> Result<Vec<AuditRecord>, StoreError> {
-    let rows = client
+) -> Result<Vec<AuditRecord>> {
+    let found = client
         .query(
-            "SELECT at_ms, msg_id, conversation_id, chat_id, sender_staff_id, sender_nick,
-             command, args, outcome, errcode, request_id, duration_ms, source
-             FROM audit WHERE conversation_id = $1 ORDER BY id DESC LIMIT $2",
+            sql::RECENT_AUDIT.postgres(),
             &[&group.as_str(), &(limit as i64)],
         )
         .await?;
-    Ok(rows.iter().filter_map(audit_record).collect())
+    rows::readable(found.iter().map(rows::audit))
 }
 
-fn audit_record(r: &Row) -> Option<AuditRecord> {
-    Some(AuditRecord {
-        at_ms: r.get(0),
-        msg_id: MsgId::parse(r.get(1)).ok()?,
-        conversation: OpenConversationId::parse(r.get(2)).ok()?,
-        chat: r
-            .get::<_, Option<&str>>(3)
-            .and_then(|c| ChatId::parse(c).ok()),
-        sender_staff_id: r
-            .get::<_, Option<&str>>(4)
-            .and_then(|s| StaffId::parse(s).ok()),
-        sender_nick: r.get(5),
-        command: r.get(6),
-        args: r.get(7),
-        outcome: r.get(8),
-        errcode: r.get(9),
-        request_id: r.get(10),
-        duration_ms: r.get(11),
-        source: r.get(12),
-    })
-}
-
-pub async fn save_confirmation(client: &Client, c: &Confirmation) -> Result<bool, StoreError> {
+pub async fn save_confirmation(client: &Client, c: &Confirmation) -> Result<bool> {
     client
         .execute(
-            "DELETE FROM confirmations WHERE expires_at_ms < $1",
+            sql::DROP_ENDED_CONFIRMATIONS.postgres(),
             &[&(c.created_at_ms - KEEP_ENDED_CONFIRMATIONS_MS)],
         )
         .await?;
     let inserted = client
         .execute(
-            "INSERT INTO confirmations (conversation_id, code, requester, chat_id, command, args,
-             action, created_at_ms, expires_at_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
-             ON CONFLICT (conversation_id, code) DO NOTHING",
+            sql::SAVE_CONFIRMATION.postgres(),
             &[
                 &c.group.as_str(),
                 &c.code,
@@ -239,50 +177,92 @@ pub async fn save_confirmation(client: &Client, c: &Confirmation) -> Result<bool
 }
 
 /// One statement takes the confirmation; only if none was taken is the row read again to
-/// say why.
+/// say why. In one transaction, so a confirmation that does not read is not used up.
 pub async fn take_confirmation(
-    client: &Client,
+    client: &mut Client,
     group: &OpenConversationId,
     code: &str,
     requester: &StaffId,
     now_ms: i64,
-) -> Result<ConfirmTake, StoreError> {
-    let taken = client
+) -> Result<ConfirmTake> {
+    let tx = client.transaction().await?;
+    let taken = tx
         .query_opt(
-            "UPDATE confirmations SET used_at_ms = $4
-             WHERE conversation_id = $1 AND code = $2 AND requester = $3
-               AND used_at_ms IS NULL AND expires_at_ms > $4
-             RETURNING chat_id, command, args, action, created_at_ms, expires_at_ms",
+            sql::TAKE_CONFIRMATION.postgres(),
             &[&group.as_str(), &code, &requester.as_str(), &now_ms],
         )
         .await?;
-    if let Some(r) = taken {
-        let Ok(chat) = ChatId::parse(r.get(0)) else {
-            return Ok(ConfirmTake::Unknown);
-        };
-        return Ok(ConfirmTake::Taken(Confirmation {
-            group: group.clone(),
-            code: code.to_owned(),
-            requester: requester.clone(),
-            chat,
-            command: r.get(1),
-            args: r.get(2),
-            action: r.get(3),
-            created_at_ms: r.get(4),
-            expires_at_ms: r.get(5),
-        }));
-    }
+    let answer = match taken {
+        Some(row) => ConfirmTake::Taken(rows::taken(&row, group, code, requester)?),
+        None => match tx
+            .query_opt(
+                sql::CONFIRMATION_STATE.postgres(),
+                &[&group.as_str(), &code],
+            )
+            .await?
+        {
+            Some(row) => rows::not_taken(&row, now_ms)?,
+            None => ConfirmTake::Unknown,
+        },
+    };
+    tx.commit().await?;
+    Ok(answer)
+}
+
+pub async fn add_schedule(client: &Client, s: &NewSchedule) -> Result<i64> {
     let row = client
-        .query_opt(
-            "SELECT requester, expires_at_ms, used_at_ms FROM confirmations
-             WHERE conversation_id = $1 AND code = $2",
-            &[&group.as_str(), &code],
+        .query_one(
+            sql::ADD_SCHEDULE.postgres(),
+            &[
+                &s.group.as_str(),
+                &s.creator.as_str(),
+                &s.creator_nick,
+                &s.rule,
+                &s.command,
+                &s.created_at_ms,
+                &s.next_run_ms,
+            ],
         )
         .await?;
-    Ok(match row {
-        None => ConfirmTake::Unknown,
-        Some(r) if r.get::<_, Option<i64>>(2).is_some() => ConfirmTake::Used,
-        Some(r) if r.get::<_, i64>(1) <= now_ms => ConfirmTake::Expired,
-        Some(_) => ConfirmTake::NotRequester,
-    })
+    Ok(row.try_get(0)?)
+}
+
+pub async fn schedules(client: &Client, group: &OpenConversationId) -> Result<Vec<Schedule>> {
+    let found = client
+        .query(sql::GROUP_SCHEDULES.postgres(), &[&group.as_str()])
+        .await?;
+    rows::readable(found.iter().map(rows::schedule))
+}
+
+pub async fn remove_schedule(client: &Client, group: &OpenConversationId, id: i64) -> Result<bool> {
+    let n = client
+        .execute(sql::REMOVE_SCHEDULE.postgres(), &[&id, &group.as_str()])
+        .await?;
+    Ok(n == 1)
+}
+
+pub async fn due_schedules(client: &Client, now_ms: i64, limit: usize) -> Result<Vec<Schedule>> {
+    let found = client
+        .query(sql::DUE_SCHEDULES.postgres(), &[&now_ms, &(limit as i64)])
+        .await?;
+    rows::readable(found.iter().map(rows::schedule))
+}
+
+/// One UPDATE of one row: PostgreSQL locks the row, so of two replicas claiming the same
+/// run the second re-reads it, finds the next run moved on, and updates nothing.
+pub async fn claim_schedule(client: &Client, c: &ScheduleClaim) -> Result<bool> {
+    let n = client
+        .execute(
+            sql::CLAIM_SCHEDULE.postgres(),
+            &[&c.next_ms, &c.now_ms, &c.id, &c.due_ms],
+        )
+        .await?;
+    Ok(n == 1)
+}
+
+pub async fn finish_schedule(client: &Client, id: i64, outcome: &str) -> Result<()> {
+    client
+        .execute(sql::FINISH_SCHEDULE.postgres(), &[&outcome, &id])
+        .await?;
+    Ok(())
 }

@@ -1,0 +1,89 @@
+//! The schema, as files per backend (`migrations/sqlite/`, `migrations/postgres/`) compiled
+//! in, and the one rule both backends apply them by: in order, each once, and never to a
+//! database a newer qunguan has migrated further than this build knows.
+//!
+//! The two lists are kept in step by tests: the same versions and names here, the same
+//! tables and columns once applied (`tests/api/store_contract.rs`).
+
+/// One schema version.
+#[derive(Debug, Clone, Copy)]
+pub struct Migration {
+    /// 1, 2, …: the number of migrations a database has had once this one ran.
+    pub version: i64,
+    /// The file's name without `.sql`: `0001_bindings`.
+    pub name: &'static str,
+    pub sql: &'static str,
+}
+
+/// `migration!(backend, version, name)`: the file `migrations/<backend>/<name>.sql`.
+macro_rules! migration {
+    ($backend:literal, $version:literal, $name:literal) => {
+        Migration {
+            version: $version,
+            name: $name,
+            sql: include_str!(concat!("migrations/", $backend, "/", $name, ".sql")),
+        }
+    };
+}
+
+/// SQLite's migrations; `PRAGMA user_version` records how many ran.
+pub const SQLITE: &[Migration] = &[
+    migration!("sqlite", 1, "0001_bindings"),
+    migration!("sqlite", 2, "0002_audit"),
+    migration!("sqlite", 3, "0003_confirmations"),
+    migration!("sqlite", 4, "0004_schedules"),
+];
+
+/// PostgreSQL's migrations; the table `qunguan_schema` records how many ran.
+pub const POSTGRES: &[Migration] = &[
+    migration!("postgres", 1, "0001_bindings"),
+    migration!("postgres", 2, "0002_audit"),
+    migration!("postgres", 3, "0003_confirmations"),
+    migration!("postgres", 4, "0004_schedules"),
+];
+
+/// Why the schema cannot be used.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "the database's schema is version {found}, newer than this qunguan knows ({known}); run the newer qunguan or upgrade this one"
+)]
+pub struct TooNew {
+    pub found: i64,
+    pub known: i64,
+}
+
+/// The migrations a database at version `found` still needs, or [`TooNew`].
+pub fn pending(all: &'static [Migration], found: i64) -> Result<&'static [Migration], TooNew> {
+    let known = all.len() as i64;
+    if found > known {
+        return Err(TooNew { found, known });
+    }
+    Ok(&all[found.max(0) as usize..])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn both_backends_have_the_same_versions_and_names_in_order() {
+        let listed =
+            |all: &[Migration]| all.iter().map(|m| (m.version, m.name)).collect::<Vec<_>>();
+        assert_eq!(listed(SQLITE), listed(POSTGRES));
+        for (i, m) in SQLITE.iter().enumerate() {
+            assert_eq!(m.version, i as i64 + 1, "{}", m.name);
+        }
+    }
+
+    #[test]
+    fn a_newer_schema_is_refused_and_an_older_one_gets_the_rest() {
+        assert_eq!(pending(SQLITE, 0).unwrap().len(), SQLITE.len());
+        assert_eq!(pending(SQLITE, 3).unwrap()[0].version, 4);
+        assert!(pending(SQLITE, SQLITE.len() as i64).unwrap().is_empty());
+        let e = pending(POSTGRES, 99).unwrap_err().to_string();
+        assert!(
+            e.contains("version 99, newer than this qunguan knows (4)"),
+            "{e}"
+        );
+    }
+}

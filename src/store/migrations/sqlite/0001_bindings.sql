@@ -1,0 +1,11 @@
+-- Bindings (openConversationId → chatid) and the msgIds the replay defence has seen.
+CREATE TABLE bindings (
+    conversation_id TEXT PRIMARY KEY,
+    chat_id TEXT NOT NULL UNIQUE,
+    bound_at_ms INTEGER NOT NULL
+);
+CREATE TABLE seen_messages (
+    msg_id TEXT PRIMARY KEY,
+    keep_until_ms INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX seen_messages_keep_until ON seen_messages (keep_until_ms);
