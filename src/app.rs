@@ -5,7 +5,7 @@ use std::{
     collections::HashMap,
     future::Future,
     sync::{
-        Arc, Mutex, Weak,
+        Arc, Mutex,
         atomic::{AtomicU64, Ordering},
     },
     time::Duration,
@@ -17,7 +17,8 @@ use tokio_util::task::TaskTracker;
 use crate::{
     config::Config,
     dingtalk::DingTalkClient,
-    ids::{MsgId, OpenConversationId},
+    group::Turns,
+    ids::MsgId,
     log_throttle::LogThrottle,
     metrics::Metrics,
     store::{self, Replay, Store, StoreError},
@@ -36,8 +37,8 @@ pub struct App {
     pub duplicates: LogThrottle,
     /// Logs of callbacks refused for lack of room (command slots, the dedupe ceiling).
     pub overloaded: LogThrottle,
-    /// One change at a time per group in this process.
-    pub changes: GroupLocks,
+    /// One change at a time per group (with the store's lock, across replicas too).
+    pub turns: Turns,
 }
 
 /// Why the application could not be assembled.
@@ -71,41 +72,9 @@ impl App {
             rejections: LogThrottle::default(),
             duplicates: LogThrottle::default(),
             overloaded: LogThrottle::default(),
-            changes: GroupLocks::default(),
+            turns: Turns::default(),
         };
         Ok(app)
-    }
-}
-
-/// One change at a time per group: a change reads the group's six settings and sends all
-/// six back, so two running at once would each undo the other's. Locks of groups nobody
-/// is changing are dropped as the map grows.
-#[derive(Default)]
-pub struct GroupLocks {
-    locks: Mutex<HashMap<OpenConversationId, Weak<tokio::sync::Mutex<()>>>>,
-}
-
-/// Dead entries are swept when the map reaches this size.
-const SWEEP_AT: usize = 4096;
-
-impl GroupLocks {
-    /// Waits until no other change to `group` runs here, and holds it until dropped.
-    pub async fn lock(&self, group: &OpenConversationId) -> tokio::sync::OwnedMutexGuard<()> {
-        let lock = {
-            let mut locks = self.locks.lock().expect("group locks poisoned");
-            match locks.get(group).and_then(Weak::upgrade) {
-                Some(lock) => lock,
-                None => {
-                    if locks.len() >= SWEEP_AT {
-                        locks.retain(|_, weak| weak.strong_count() > 0);
-                    }
-                    let lock = Arc::new(tokio::sync::Mutex::new(()));
-                    locks.insert(group.clone(), Arc::downgrade(&lock));
-                    lock
-                }
-            }
-        };
-        lock.lock_owned().await
     }
 }
 

@@ -54,6 +54,7 @@ pub mod clock;
 pub mod commands;
 pub mod config;
 pub mod dingtalk;
+pub mod group;
 pub mod i18n;
 pub mod ids;
 pub mod incoming;

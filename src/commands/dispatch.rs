@@ -173,18 +173,18 @@ async fn run_checked(
     };
     // A group/update waits for any other to this group, here and on every replica; a
     // preview reads only.
-    let (_here, everywhere) = if command.rewrites_group() && !run.dry_run {
-        let here = app.changes.lock(&msg.conversation).await;
-        (
-            Some(here),
-            Some(app.store.lock_group(&msg.conversation).await?),
+    let turn = if command.rewrites_group() && !run.dry_run {
+        Some(
+            app.turns
+                .take(app.store.as_ref(), &msg.conversation)
+                .await?,
         )
     } else {
-        (None, None)
+        None
     };
     let answer = command.run(&ctx).await;
-    if let Some(lock) = everywhere {
-        lock.release().await;
+    if let Some(turn) = turn {
+        turn.release().await;
     }
     *audit_as = ctx.audit_as.into_inner();
     let answer = answer?;

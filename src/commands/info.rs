@@ -3,10 +3,10 @@
 use async_trait::async_trait;
 
 use super::Args;
-use super::group::settings::{Words, in_words};
 use super::{
     Access, Answer, Binding, Command, CommandError, Context, Scope, Spec, UsageError, no_args,
 };
+use crate::group::{Words, in_words};
 use crate::{
     dingtalk::ChatInfo,
     i18n::{Texts, fill, text},

@@ -36,7 +36,6 @@ mod whoami;
 
 use crate::{i18n::Lang, incoming::Mention};
 
-pub use group::settings::{Setting, Words};
 pub use running::{Answer, AnswerKind, AuditAs, Command, CommandError, Context, split_dry_run};
 pub use schedule::rule::{Rule, format_local};
 

@@ -10,7 +10,7 @@ use toml::{
 };
 
 use crate::{
-    commands::{Setting, Words},
+    group::{Setting, Words},
     ids::ChatId,
 };
 

@@ -24,7 +24,8 @@ use report::{Bar, Change, GroupResult, Summary};
 use crate::{
     clock::now_ms,
     commands::journal,
-    dingtalk::{DingTalkClient, DingTalkError, GroupUpdate, ManagementOptions},
+    dingtalk::{DingTalkClient, DingTalkError},
+    group::{ChangeError, Changed, Edit, Mode, Patch, Setting, Turns, Writer},
     ids::{ChatId, MsgId, OpenConversationId},
     store::{AuditRecord, Store},
 };
@@ -86,12 +87,24 @@ fn report(path: &Path, problems: &[Problem]) {
     );
 }
 
-/// What a run works through: the DingTalk client (its rate limit, retries and decoder)
-/// and the store (bound groups, the audit trail).
+/// What a run works through: the DingTalk client (its rate limit, retries and decoder),
+/// the store (bound groups, the audit trail) and the groups' turns (a change to a group
+/// waits for any other, in this process and across replicas).
 #[derive(Clone, Copy)]
 pub struct Fleet<'a> {
     pub dingtalk: &'a DingTalkClient,
     pub store: &'a dyn Store,
+    pub turns: &'a Turns,
+}
+
+impl Fleet<'_> {
+    fn writer(&self) -> Writer<'_> {
+        Writer {
+            dingtalk: self.dingtalk,
+            store: self.store,
+            turns: self.turns,
+        }
+    }
 }
 
 /// How a run reports as it goes.
@@ -205,81 +218,72 @@ impl Run<'_> {
                 Err(e) => return GroupResult::Failed(failure(&e)),
             },
         };
-        // The replicas' changes to this group wait while this one reads and writes it
-        // (with PostgreSQL; an SQLite store is one process's own).
-        let lock = match self.fleet.store.lock_group(&cid).await {
-            Ok(lock) => lock,
-            Err(e) => return GroupResult::Failed(format!("cannot lock the group's changes: {e}")),
+        let audit = Audit {
+            run: self,
+            index,
+            cid: &cid,
+            chat: &w.chat,
+            written: Default::default(),
         };
-        let info = match self.fleet.dingtalk.chat_info_fresh(&w.chat).await {
-            Ok(info) => info,
-            Err(e) => {
-                lock.release().await;
-                return GroupResult::Failed(failure(&e));
-            }
-        };
-        let drifted = drift(&info, w);
         let mut changed = Vec::new();
         let mut failed = Vec::new();
-        let mut n = 0;
-        let mut audit = |key: Key, value: i64, outcome: &Result<Option<String>, DingTalkError>| {
-            n += 1;
-            AuditRecord {
-                at_ms: now_ms(),
-                msg_id: MsgId::parse(&format!("policy-{}-{index}-{n}", self.batch))
-                    .expect("a plain ASCII id is a msgId"),
-                conversation: cid.clone(),
-                chat: Some(w.chat.clone()),
-                sender_staff_id: None,
-                sender_nick: "policy".to_owned(),
-                command: command_of(key, value).0.to_owned(),
-                args: command_of(key, value).1,
-                outcome: if outcome.is_ok() { "done" } else { "failed" }.to_owned(),
-                errcode: outcome.as_ref().err().map(|e| e.code.clone()),
-                request_id: match outcome {
-                    Ok(id) => id.clone(),
-                    Err(e) => e.request_id.clone(),
-                },
-                duration_ms: 0,
-                source: Some(self.source.to_owned()),
+        // The switches: in the group's turn, through the one write path.
+        let switched = self
+            .fleet
+            .writer()
+            .read_modify_write(&cid, &w.chat, Mode::Change, |info| {
+                let drifted = drift(info, w);
+                let switches = drifted
+                    .iter()
+                    .filter_map(|d| match d.key {
+                        Key::Switch(setting) => Some((setting, d.want)),
+                        Key::Friending => None,
+                    })
+                    .collect::<Vec<_>>();
+                if switches.is_empty() {
+                    return Edit::Keep(drifted);
+                }
+                let patch = Patch {
+                    switches,
+                    ..Patch::default()
+                };
+                Edit::Send(drifted, patch)
+            })
+            .await;
+        match switched {
+            Ok(Changed::Kept(_)) => {}
+            Ok(Changed::Sent(drifted, request_id)) => {
+                for d in &drifted {
+                    audit.write(d.key, d.want, &Ok(request_id.clone())).await;
+                }
+                changed.extend(drifted.into_iter().map(Change::from));
             }
-        };
-        if !drifted.is_empty() {
-            match ManagementOptions::from_info(&info) {
-                Err(field) => failed.push(format!(
-                    "chat/get did not report `{field}`, and a change sends all six settings; not changed"
-                )),
-                Ok(mut options) => {
-                    for d in &drifted {
-                        if let Key::Switch(setting) = d.key {
-                            setting.set(&mut options, d.want);
-                        }
-                    }
-                    let result = self
-                        .fleet
-                        .dingtalk
-                        .update_group(&GroupUpdate::new(&w.chat, options))
-                        .await;
-                    for d in &drifted {
-                        let record = audit(d.key, d.want, &result);
-                        journal::write(self.fleet.store, &record).await;
-                    }
-                    match result {
-                        Ok(_) => changed.extend(drifted.iter().cloned().map(Change::from)),
-                        Err(e) => failed.push(failure(&e)),
-                    }
+            Ok(Changed::Unreadable(field)) => failed.push(format!(
+                "chat/get did not report `{field}`, and a change sends all six settings; not changed"
+            )),
+            Ok(Changed::NotSent(drifted, e)) => {
+                let failed_send = Err(e);
+                for d in &drifted {
+                    audit.write(d.key, d.want, &failed_send).await;
+                }
+                if let Err(e) = failed_send {
+                    failed.push(failure(&e));
                 }
             }
+            // Neither read nor locked: nothing else is tried on this group.
+            Err(ChangeError::DingTalk(e)) => return GroupResult::Failed(failure(&e)),
+            Err(ChangeError::Store(e)) => {
+                return GroupResult::Failed(format!("cannot lock the group's changes: {e}"));
+            }
         }
-        lock.release().await;
+        // Friending cannot be read, so it is always set.
         if let Some(&(locked, line)) = w.wants.get(&Key::Friending) {
             let result = self
                 .fleet
                 .dingtalk
                 .set_friending_prohibited(&w.chat, locked == 1)
                 .await;
-            let record = audit(Key::Friending, locked, &result);
-            journal::write(self.fleet.store, &record).await;
+            audit.write(Key::Friending, locked, &result).await;
             match result {
                 Ok(_) => changed.push(Change {
                     key: Key::Friending,
@@ -298,9 +302,49 @@ impl Run<'_> {
     }
 }
 
+/// Writes the audit records of one group's changes, numbered within the group.
+struct Audit<'a> {
+    run: &'a Run<'a>,
+    index: usize,
+    cid: &'a OpenConversationId,
+    chat: &'a ChatId,
+    written: std::sync::atomic::AtomicUsize,
+}
+
+impl Audit<'_> {
+    async fn write(&self, key: Key, value: i64, outcome: &Result<Option<String>, DingTalkError>) {
+        let n = 1 + self
+            .written
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let Ok(msg_id) = MsgId::parse(&format!("policy-{}-{}-{n}", self.run.batch, self.index))
+        else {
+            return;
+        };
+        let (command, args) = command_of(key, value);
+        let record = AuditRecord {
+            at_ms: now_ms(),
+            msg_id,
+            conversation: self.cid.clone(),
+            chat: Some(self.chat.clone()),
+            sender_staff_id: None,
+            sender_nick: "policy".to_owned(),
+            command: command.to_owned(),
+            args,
+            outcome: if outcome.is_ok() { "done" } else { "failed" }.to_owned(),
+            errcode: outcome.as_ref().err().map(|e| e.code.clone()),
+            request_id: match outcome {
+                Ok(id) => id.clone(),
+                Err(e) => e.request_id.clone(),
+            },
+            duration_ms: 0,
+            source: Some(self.run.source.to_owned()),
+        };
+        journal::write(self.run.fleet.store, &record).await;
+    }
+}
+
 /// The command (and arguments) a change is audited as, as if typed.
 fn command_of(key: Key, value: i64) -> (&'static str, String) {
-    use crate::commands::Setting;
     match key {
         Key::Switch(Setting::Muted) if value == 1 => ("mute-all", String::new()),
         Key::Switch(Setting::Muted) => ("unmute-all", String::new()),

@@ -96,7 +96,7 @@ pub fn drift(info: &ChatInfo, wanted: &Wanted) -> Vec<Drift> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{commands::Setting, policy::file::parse};
+    use crate::{group::Setting, policy::file::parse};
 
     fn chat(s: &str) -> ChatId {
         ChatId::parse(s).unwrap()

@@ -39,9 +39,13 @@ pub fn main(verb: Verb, path: &Path) -> ExitCode {
                 return ExitCode::from(BAD_FILE);
             }
         };
+        // This process changes groups only through this run; a running server's own
+        // turns are kept apart by the store's lock (PostgreSQL).
+        let turns = crate::group::Turns::default();
         let fleet = Fleet {
             dingtalk: &dingtalk,
             store: store.as_ref(),
+            turns: &turns,
         };
         let (code, report) = run(fleet, path, &tables, verb, Progress::Shown).await;
         print!("{report}");

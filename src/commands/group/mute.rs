@@ -3,10 +3,11 @@
 
 use async_trait::async_trait;
 
-use super::settings::{Setting, change};
+use super::settings::change;
 use crate::commands::{
     Access, Answer, Args, Binding, Command, CommandError, Context, Scope, Spec, UsageError, no_args,
 };
+use crate::group::Setting;
 
 pub static MUTE: Spec = Spec {
     name: "mute-all",

@@ -4,7 +4,8 @@
 
 use async_trait::async_trait;
 
-use super::settings::{Setting, change, fresh, in_words};
+use super::settings::{change, fresh};
+use crate::group::{Setting, in_words};
 use crate::{
     commands::{
         Access, Answer, Args, Binding, Command, CommandError, Context, Scope, Spec, UsageError,

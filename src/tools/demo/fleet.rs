@@ -85,6 +85,7 @@ impl Demo {
         let fleet = Fleet {
             dingtalk: &app.dingtalk,
             store: app.store.as_ref(),
+            turns: &app.turns,
         };
         let (code, report) = policy::run(fleet, &path, &tables, verb, Progress::Hidden).await;
         // The table can run to hundreds of rows: the first few, then the counts.
