@@ -1,7 +1,8 @@
 //! Admission, one step for every transport: a decoded message is ignored, refused for
-//! lack of room, recognised as a repeat (dedupe on msgId), or accepted and run in the
-//! background, where its command runs and its reply is delivered. The transport only maps
-//! the [`Admission`] to its own answer (an HTTP status, a Stream ack).
+//! lack of room, recognised as a repeat (the replay defence, [`crate::store::Store::claim_message`]),
+//! or accepted, to run in the background, where its command runs and its reply is
+//! delivered. The transport only maps the [`Admission`] to its own answer (an HTTP status,
+//! a Stream ack) and starts accepted work when it has answered.
 
 use std::{sync::Arc, time::Duration};
 
@@ -11,7 +12,7 @@ use tracing::Instrument;
 use crate::{
     app::App,
     clock::now_ms,
-    commands::{dispatch, outcome::Outcome},
+    commands::{Outcome, dispatch},
     incoming::{Content, ConversationKind, Incoming},
     reply::{self, Reply},
     store::Claim,
@@ -21,10 +22,12 @@ use crate::{
 const REPLY_TIMEOUT: Duration = Duration::from_secs(20);
 
 /// What became of a message handed to [`admit`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+// Returned once per message and moved straight into the worker: boxing the accepted
+// message would cost an allocation per callback for nothing.
+#[allow(clippy::large_enum_variant)]
 pub enum Admission {
-    /// Its command runs in the background.
-    Accepted,
+    /// It will run: its slot is held and its msgId claimed; [`Admitted::start`] runs it.
+    Accepted(Admitted),
     /// A group message without text: nothing to do.
     Ignored,
     /// Its msgId was seen before: acknowledged, not run again.
@@ -40,9 +43,9 @@ pub enum Admission {
 
 impl Admission {
     /// The metric label.
-    pub fn label(self) -> &'static str {
+    pub fn label(&self) -> &'static str {
         match self {
-            Admission::Accepted => "accepted",
+            Admission::Accepted(_) => "accepted",
             Admission::Ignored => "ignored",
             Admission::Duplicate => "duplicate",
             Admission::Busy => "busy",
@@ -52,16 +55,8 @@ impl Admission {
     }
 }
 
-/// Admits one verified, decoded message and starts its work; never waits on DingTalk.
-pub async fn admit(app: &Arc<App>, incoming: Incoming) -> Admission {
-    match prepare(app, incoming).await {
-        Ok(admitted) => admitted.start(),
-        Err(not_run) => not_run,
-    }
-}
-
-/// A message that will run: its slot is held and its msgId claimed. Nothing has started
-/// yet, so a transport can acknowledge first and then [`Admitted::start`] it.
+/// A message that will run. Nothing has started yet, so a transport can acknowledge first
+/// and then [`Admitted::start`] it.
 pub struct Admitted {
     app: Arc<App>,
     slot: OwnedSemaphorePermit,
@@ -70,27 +65,27 @@ pub struct Admitted {
 
 impl Admitted {
     /// Runs the command in the background.
-    pub fn start(self) -> Admission {
+    pub fn start(self) {
         // DEBUG: at INFO, a span and a line per command cost a fifth of the throughput, and
         // metrics and the audit trail already account for every command.
         let span = tracing::debug_span!("command", msg_id = %self.incoming.msg_id);
         let msg_id = self.incoming.msg_id.clone();
         let work = process(self.app.clone(), self.incoming).instrument(span);
         self.app.worker.spawn(self.slot, msg_id, work);
-        Admission::Accepted
     }
 }
 
-/// Decides whether `incoming` runs, without starting it: `Err` says why it does not.
-pub async fn prepare(app: &Arc<App>, incoming: Incoming) -> Result<Admitted, Admission> {
+/// Decides whether one verified, decoded message runs, without starting it; never waits
+/// on DingTalk.
+pub async fn admit(app: &Arc<App>, incoming: Incoming) -> Admission {
     if incoming.kind == ConversationKind::Group && matches!(incoming.content, Content::Other(_)) {
-        return Err(Admission::Ignored);
+        return Admission::Ignored;
     }
     let Some(slot) = app.worker.reserve() else {
         if let Some(suppressed) = app.overloaded.admit(now_ms()) {
             tracing::warn!(msg_id = %incoming.msg_id, suppressed, "all command slots busy; asking DingTalk to retry");
         }
-        return Err(Admission::Busy);
+        return Admission::Busy;
     };
     let claim = match app.store.claim_message(&incoming.msg_id, now_ms()).await {
         Ok(claim) => claim,
@@ -98,7 +93,7 @@ pub async fn prepare(app: &Arc<App>, incoming: Incoming) -> Result<Admitted, Adm
             if let Some(suppressed) = app.overloaded.admit(now_ms()) {
                 tracing::error!(msg_id = %incoming.msg_id, error = %e, suppressed, "cannot claim the msgId in the database; asking DingTalk to retry");
             }
-            return Err(Admission::Unavailable);
+            return Admission::Unavailable;
         }
     };
     match claim {
@@ -107,16 +102,16 @@ pub async fn prepare(app: &Arc<App>, incoming: Incoming) -> Result<Admitted, Adm
             if let Some(suppressed) = app.duplicates.admit(now_ms()) {
                 tracing::info!(msg_id = %incoming.msg_id, suppressed, "duplicate msgId acknowledged, not run again");
             }
-            return Err(Admission::Duplicate);
+            return Admission::Duplicate;
         }
         Claim::Full => {
             if let Some(suppressed) = app.overloaded.admit(now_ms()) {
                 tracing::warn!(msg_id = %incoming.msg_id, suppressed, "QUNGUAN_MAX_REMEMBERED_MSGIDS reached; asking DingTalk to retry");
             }
-            return Err(Admission::DedupeFull);
+            return Admission::DedupeFull;
         }
     }
-    Ok(Admitted {
+    Admission::Accepted(Admitted {
         app: app.clone(),
         slot,
         incoming,
@@ -138,10 +133,10 @@ pub async fn run_and_reply(
 ) -> Outcome {
     let _in_flight = app.metrics.in_flight();
     let started = std::time::Instant::now();
-    let executed = dispatch::execute(app, incoming).await;
-    app.metrics
-        .command(executed.command, executed.outcome.label());
-    let reply = framed(executed.reply);
+    let (command, answer) = dispatch::execute(app, incoming).await;
+    let outcome = answer.outcome;
+    app.metrics.command(command, outcome.label());
+    let reply = framed(answer.into_reply(app.config.lang.texts()));
     let delivery = tokio::time::timeout(
         REPLY_TIMEOUT,
         reply::deliver(&app.dingtalk, &app.metrics, incoming, &reply, now_ms()),
@@ -152,16 +147,16 @@ pub async fn run_and_reply(
     match delivery {
         Ok(Ok(path)) => tracing::debug!(
             %msg_id,
-            command = executed.command,
-            outcome = executed.outcome.label(),
+            command,
+            outcome = outcome.label(),
             ?path,
             elapsed_ms,
             "command answered"
         ),
         Ok(Err(e)) => {
-            tracing::error!(%msg_id, command = executed.command, error = %e, "reply could not be delivered")
+            tracing::error!(%msg_id, command, error = %e, "reply could not be delivered")
         }
-        Err(_) => tracing::error!(%msg_id, command = executed.command, "reply delivery timed out"),
+        Err(_) => tracing::error!(%msg_id, command, "reply delivery timed out"),
     }
-    executed.outcome
+    outcome
 }

@@ -86,8 +86,12 @@ pub async fn handle(
     let admission = admission::admit(&app, incoming).await;
     app.metrics.callback("http", admission.label());
     match admission {
+        Admission::Accepted(work) => {
+            work.start();
+            ack()
+        }
+        Admission::Ignored | Admission::Duplicate => ack(),
         Admission::Busy | Admission::DedupeFull | Admission::Unavailable => busy(),
-        Admission::Accepted | Admission::Ignored | Admission::Duplicate => ack(),
     }
 }
 

@@ -1,9 +1,7 @@
 //! `/audit [n]`: the last n changes made through qunguan in this group.
 
-use async_trait::async_trait;
-
 use super::{
-    Access, Answer, Args, Binding, Command, CommandError, Context, Scope, Spec, UsageError,
+    Access, Answer, Binding, Command, CommandError, Context, Scope, Spec, UsageError, optional_arg,
 };
 use crate::{
     clock::format_gmt8,
@@ -30,18 +28,15 @@ pub static SPEC: Spec = Spec {
     scope: Scope::GroupOnly,
     binding: Binding::Optional,
     audited: false,
-    parse,
+    parse: |args| {
+        let count = count(args)?;
+        Ok(Command::new(count, |ctx, count| Box::pin(run(ctx, count))))
+    },
 };
 
-struct Audit {
-    count: usize,
-}
-
-fn parse(args: &Args<'_>) -> Result<Box<dyn Command>, UsageError> {
-    if let Some(extra) = args.words.get(1) {
-        return Err(UsageError::Extra(extra.clone()));
-    }
-    let count = match args.words.first() {
+/// How many records to show: `[n]`, 1 to [`MAX_COUNT`].
+fn count(args: &crate::commands::Args<'_>) -> Result<usize, UsageError> {
+    Ok(match optional_arg(args)? {
         None => DEFAULT_COUNT,
         Some(raw) => fold(raw)
             .parse()
@@ -52,30 +47,22 @@ fn parse(args: &Args<'_>) -> Result<Box<dyn Command>, UsageError> {
                 value: raw.clone(),
                 why: args.lang.contact_texts().audit_bad_count.to_owned(),
             })?,
-    };
-    Ok(Box::new(Audit { count }))
+    })
 }
 
-#[async_trait]
-impl Command for Audit {
-    async fn run(self: Box<Self>, ctx: &Context<'_>) -> Result<Answer, CommandError> {
-        let ct = ctx.app.config.lang.contact_texts();
-        let records = ctx
-            .app
-            .store
-            .recent_audit(&ctx.msg.conversation, self.count)
-            .await?;
-        if records.is_empty() {
-            return Ok(Answer::done(ct.audit_none));
-        }
-        let mut text = fill(ct.audit_header, &[text(&records.len().to_string())]);
-        text.push_str("\n\n");
-        for record in &records {
-            text.push_str(&line(record, ct));
-            text.push('\n');
-        }
-        Ok(Answer::done(text))
+async fn run(ctx: &Context<'_>, count: usize) -> Result<Answer, CommandError> {
+    let ct = ctx.config.lang.contact_texts();
+    let records = ctx.store.recent_audit(&ctx.msg.conversation, count).await?;
+    if records.is_empty() {
+        return Ok(Answer::done(ct.audit_none));
     }
+    let mut text = fill(ct.audit_header, &[text(&records.len().to_string())]);
+    text.push_str("\n\n");
+    for record in &records {
+        text.push_str(&line(record, ct));
+        text.push('\n');
+    }
+    Ok(Answer::done(text))
 }
 
 /// `- `time` nick (staff) `/command args`: outcome, request id`.
@@ -153,7 +140,7 @@ mod tests {
     fn the_count_is_checked() {
         let words = |w: &[&str]| w.iter().map(|s| s.to_string()).collect::<Vec<_>>();
         let parse_words = |w: &[String]| {
-            parse(&Args {
+            count(&crate::commands::Args {
                 words: w,
                 lang: Lang::En,
                 mentions: &[],

@@ -3,11 +3,7 @@
 //! DingTalk has no cid → chatid API, only chatid → cid. So an admin supplies the chatid,
 //! and it is bound only if DingTalk converts it to this very group's cid.
 
-use async_trait::async_trait;
-
-use super::{
-    Access, Answer, Args, Binding, Command, CommandError, Context, Scope, Spec, UsageError,
-};
+use super::{Access, Answer, Binding, Command, CommandError, Context, Scope, Spec, parse_with};
 use crate::{
     dingtalk::ErrorKind,
     i18n::{fill, text},
@@ -30,82 +26,70 @@ pub static SPEC: Spec = Spec {
     // of a bound group counts as an admin.
     binding: Binding::Optional,
     audited: true,
-    parse,
+    parse: |args| {
+        let t = args.lang.texts();
+        let chat = parse_with(args, "<chatid>", |raw| {
+            ChatId::parse(&fold(raw)).map_err(|e| {
+                match e {
+                    IdError::CidGivenForChatId => t.chatid_is_cid,
+                    _ => t.chatid_shape,
+                }
+                .to_owned()
+            })
+        })?;
+        Ok(Command::new(chat, |ctx, chat| Box::pin(run(ctx, chat))))
+    },
 };
 
-struct Bind {
-    chat: ChatId,
-}
-
-fn parse(args: &Args<'_>) -> Result<Box<dyn Command>, UsageError> {
-    let raw = args.words.first().ok_or(UsageError::Missing("<chatid>"))?;
-    if let Some(extra) = args.words.get(1) {
-        return Err(UsageError::Extra(extra.clone()));
+async fn run(ctx: &Context<'_>, new: ChatId) -> Result<Answer, CommandError> {
+    let t = ctx.texts;
+    let chat = new.as_str();
+    if ctx.binding == Some(&new) {
+        return Ok(Answer::done(fill(t.bind_already, &[text(chat)])));
     }
-    let t = args.lang.texts();
-    let chat = ChatId::parse(&fold(raw)).map_err(|e| UsageError::Invalid {
-        arg: "<chatid>",
-        value: raw.clone(),
-        why: match e {
-            IdError::CidGivenForChatId => t.chatid_is_cid,
-            _ => t.chatid_shape,
+    let here = &ctx.msg.conversation;
+    let converted = match ctx.dingtalk.open_conversation_id(&new).await {
+        Ok(cid) => cid,
+        Err(e) if matches!(e.kind, ErrorKind::Rejected | ErrorKind::InvalidChatId) => {
+            tracing::warn!(chatid = chat, error = %e, "chatid conversion refused");
+            return Ok(Answer::refused(fill(t.bind_unknown_chat, &[text(chat)])));
         }
-        .to_owned(),
-    })?;
-    Ok(Box::new(Bind { chat }))
-}
-
-#[async_trait]
-impl Command for Bind {
-    async fn run(self: Box<Self>, ctx: &Context<'_>) -> Result<Answer, CommandError> {
-        let t = ctx.texts;
-        let chat = self.chat.as_str();
-        if ctx.binding.as_ref() == Some(&self.chat) {
-            return Ok(Answer::done(fill(t.bind_already, &[text(chat)])));
-        }
-        let here = &ctx.msg.conversation;
-        let converted = match ctx.app.dingtalk.open_conversation_id(&self.chat).await {
-            Ok(cid) => cid,
-            Err(e) if matches!(e.kind, ErrorKind::Rejected | ErrorKind::InvalidChatId) => {
-                tracing::warn!(chatid = chat, error = %e, "chatid conversion refused");
-                return Ok(Answer::refused(fill(t.bind_unknown_chat, &[text(chat)])));
-            }
-            Err(e) => return Err(e.into()),
-        };
-        if &converted != here {
-            return Ok(Answer::refused(fill(
-                t.bind_mismatch,
-                &[text(chat), text(converted.as_str()), text(here.as_str())],
-            )));
-        }
-        if ctx.dry_run {
-            let text = fill(t.bind_preview, &[text(here.as_str()), text(chat)]);
-            return Ok(Answer::previewed(text));
-        }
-        let now = crate::clock::now_ms();
-        Ok(match ctx.app.store.bind(here, &self.chat, now).await? {
-            BindOutcome::Bound => {
-                Answer::done(fill(t.bind_done, &[text(here.as_str()), text(chat)]))
-            }
-            BindOutcome::AlreadyBound => Answer::done(fill(t.bind_already, &[text(chat)])),
-            BindOutcome::Replaced { previous } => Answer::done(fill(
-                t.bind_replaced,
-                &[text(chat), text(previous.as_str())],
-            )),
-            BindOutcome::ChatTaken { .. } => Answer::refused(fill(t.bind_taken, &[text(chat)])),
-        })
+        Err(e) => return Err(e.into()),
+    };
+    if &converted != here {
+        return Ok(Answer::refused(fill(
+            t.bind_mismatch,
+            &[text(chat), text(converted.as_str()), text(here.as_str())],
+        )));
     }
+    if ctx.dry_run {
+        let text = fill(t.bind_preview, &[text(here.as_str()), text(chat)]);
+        return Ok(Answer::previewed(text));
+    }
+    let now = crate::clock::now_ms();
+    Ok(match ctx.store.bind(here, &new, now).await? {
+        BindOutcome::Bound => Answer::done(fill(t.bind_done, &[text(here.as_str()), text(chat)])),
+        BindOutcome::AlreadyBound => Answer::done(fill(t.bind_already, &[text(chat)])),
+        BindOutcome::Replaced { previous } => Answer::done(fill(
+            t.bind_replaced,
+            &[text(chat), text(previous.as_str())],
+        )),
+        BindOutcome::ChatTaken { .. } => Answer::refused(fill(t.bind_taken, &[text(chat)])),
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    use crate::i18n::Lang;
+    use crate::{
+        commands::{Args, UsageError},
+        i18n::Lang,
+    };
 
-    fn parse_words(words: &[&str]) -> Result<Box<dyn Command>, UsageError> {
+    fn parse_words(words: &[&str]) -> Result<Command, UsageError> {
         let words: Vec<String> = words.iter().map(|s| s.to_string()).collect();
-        parse(&Args {
+        (SPEC.parse)(&Args {
             words: &words,
             lang: Lang::En,
             mentions: &[],

@@ -2,10 +2,8 @@
 //! contact. The current contact is read (extcontact/get), the changes merged in, and the
 //! complete contact sent in exactly one TOP call, so fields not mentioned are kept.
 
-use async_trait::async_trait;
-
 use super::{
-    Access, Answer, Args, Binding, Command, CommandError, Context, Scope, Spec, UsageError,
+    Access, Answer, Binding, Command, CommandError, Context, Scope, Spec,
     contact_changes::{self, LabelRef, Request},
     contact_view::{diff, label_names, shown},
 };
@@ -27,67 +25,63 @@ pub static SPEC: Spec = Spec {
     scope: Scope::Anywhere,
     binding: Binding::Optional,
     audited: true,
-    parse,
+    parse: |args| {
+        let request = contact_changes::parse(args)?;
+        Ok(Command::new(request, |ctx, request| {
+            Box::pin(run(ctx, request))
+        }))
+    },
 };
 
-struct ContactUpdate(Request);
-
-fn parse(args: &Args<'_>) -> Result<Box<dyn Command>, UsageError> {
-    Ok(Box::new(ContactUpdate(contact_changes::parse(args)?)))
-}
-
-#[async_trait]
-impl Command for ContactUpdate {
-    async fn run(self: Box<Self>, ctx: &Context<'_>) -> Result<Answer, CommandError> {
-        let Request { user_id, changes } = self.0;
-        let ct = ctx.app.config.lang.contact_texts();
-        let dingtalk = &ctx.app.dingtalk;
-        let mut groups = match &changes.labels {
-            Some(_) => Some(dingtalk.label_groups().await?),
-            None => None,
-        };
-        let label_ids = match (&changes.labels, &mut groups) {
-            (Some(refs), Some(groups)) => match resolve(refs, groups, ct) {
-                Ok(ids) => Some(ids),
-                // The cached labels may predate one created in the console: ask once more.
-                Err(_) => {
-                    *groups = dingtalk.label_groups_fresh().await?;
-                    match resolve(refs, groups, ct) {
-                        Ok(ids) => Some(ids),
-                        Err(refusal) => return Ok(Answer::refused(refusal)),
-                    }
+async fn run(ctx: &Context<'_>, request: Request) -> Result<Answer, CommandError> {
+    let Request { user_id, changes } = request;
+    let ct = ctx.config.lang.contact_texts();
+    let dingtalk = ctx.dingtalk;
+    let mut groups = match &changes.labels {
+        Some(_) => Some(dingtalk.label_groups().await?),
+        None => None,
+    };
+    let label_ids = match (&changes.labels, &mut groups) {
+        (Some(refs), Some(groups)) => match resolve(refs, groups, ct) {
+            Ok(ids) => Some(ids),
+            // The cached labels may predate one created in the console: ask once more.
+            Err(_) => {
+                *groups = dingtalk.label_groups_fresh().await?;
+                match resolve(refs, groups, ct) {
+                    Ok(ids) => Some(ids),
+                    Err(refusal) => return Ok(Answer::refused(refusal)),
                 }
-            },
-            _ => None,
-        };
-        let current = dingtalk.ext_contact(&user_id).await?;
-        let next = changes.apply(&current, label_ids);
-        if let Some((field, key)) = missing_required(&next, ct) {
-            return Ok(Answer::refused(fill(
-                ct.update_missing_required,
-                &[text(&user_id), md(field), md(key)],
-            )));
-        }
-        // Labels unchanged: both sides show the same ids, so no names are needed.
-        let names = groups
-            .as_deref()
-            .map(|g| label_names(g))
-            .unwrap_or_default();
-        let changed = diff(&current, &next, &names, ct);
-        if changed.is_empty() {
-            return Ok(Answer::done(fill(ct.update_nothing, &[text(&user_id)])));
-        }
-        let changed = changed.join("\n");
-        if ctx.dry_run {
-            return Ok(Answer::previewed(format!(
-                "{}\n\n{changed}",
-                fill(ct.update_preview, &[text(&user_id)])
-            )));
-        }
-        let request_id = dingtalk.update_ext_contact(&next).await?;
-        let text = format!("{}\n\n{changed}", fill(ct.update_done, &[text(&user_id)]));
-        Ok(Answer::done(text).with_request_id(request_id))
+            }
+        },
+        _ => None,
+    };
+    let current = dingtalk.ext_contact(&user_id).await?;
+    let next = changes.apply(&current, label_ids);
+    if let Some((field, key)) = missing_required(&next, ct) {
+        return Ok(Answer::refused(fill(
+            ct.update_missing_required,
+            &[text(&user_id), md(field), md(key)],
+        )));
     }
+    // Labels unchanged: both sides show the same ids, so no names are needed.
+    let names = groups
+        .as_deref()
+        .map(|g| label_names(g))
+        .unwrap_or_default();
+    let changed = diff(&current, &next, &names, ct);
+    if changed.is_empty() {
+        return Ok(Answer::done(fill(ct.update_nothing, &[text(&user_id)])));
+    }
+    let changed = changed.join("\n");
+    if ctx.dry_run {
+        return Ok(Answer::previewed(format!(
+            "{}\n\n{changed}",
+            fill(ct.update_preview, &[text(&user_id)])
+        )));
+    }
+    let request_id = dingtalk.update_ext_contact(&next).await?;
+    let text = format!("{}\n\n{changed}", fill(ct.update_done, &[text(&user_id)]));
+    Ok(Answer::done(text).with_request_id(request_id))
 }
 
 /// The TOP API requires `name` and `follower_user_id`; a contact lacking one cannot be

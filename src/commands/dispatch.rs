@@ -1,103 +1,89 @@
-//! From a verified message to a reply: text → command line → registry rules → command.
+//! From a verified message to its answer: text → command line → registry rules → command.
 //!
-//! The rules run in this order, and each refusal is a reply that changed nothing:
+//! The rules run in this order, and each refusal is an answer that changed nothing:
 //! unknown command → wrong place (1:1 vs group) → wrong arguments → missing binding →
-//! not an admin → run.
+//! not an admin → run, within the command deadline. A changing command's run is written
+//! to the audit trail before its answer is returned, so before the reply is sent.
 
-use std::{sync::OnceLock, time::Instant};
+use std::time::Instant;
 
+use super::{
+    Access, Answer, Args, Binding, Command, CommandError, Context, Outcome, Scope, Spec,
+    answer::not_bound,
+    journal, lookup,
+    permission::why_not,
+    refusals::{unknown_command, usage_error},
+};
 use crate::{
     app::App,
-    i18n::{Texts, fill, md, text},
+    i18n::{Texts, fill, md},
     ids::ChatId,
     incoming::{ConversationKind, Incoming},
-    message::{CommandLine, text_of},
-    reply::Reply,
+    message::{CommandLine, fold, text_of},
 };
 
-use super::outcome::{Executed, Outcome};
-use super::refusals::{error_text, unknown_command, usage_error};
-use super::{
-    Access, AnswerKind, Args, AuditAs, Binding, CommandError, Context, Scope, Spec, journal,
-    lookup,
-    permission::{admin_status, why_not},
-    split_dry_run,
-};
+/// Words that ask a changing command for a preview instead of a change.
+const DRY_RUN: [&str; 3] = ["--dry-run", "预览", "--preview"];
 
-fn executed(command: &'static str, outcome: Outcome, t: &Texts, text: String) -> Executed {
-    Executed {
-        reply: Reply::new(outcome.title(t), text).bounded(t.reply_cut),
-        command,
-        outcome,
-        errcode: None,
-        request_id: None,
-        audit_as: None,
-    }
-}
-
-/// Runs whatever `msg` asks for and returns the reply to send. A changing command's run
-/// is written to the audit trail before this returns, so before the reply is sent.
-pub async fn execute(app: &App, msg: &Incoming) -> Executed {
+/// Runs whatever `msg` asks for; returns the command's name (`none` or `unknown` when no
+/// command was recognised) and its answer.
+pub async fn execute(app: &App, msg: &Incoming) -> (&'static str, Answer) {
     let t = app.config.lang.texts();
     let Some(text) = text_of(&msg.content) else {
-        return executed("none", Outcome::Ignored, t, t.non_text_direct.to_owned());
+        return ("none", Answer::of(Outcome::Ignored, t.non_text_direct));
     };
     let Some(line) = CommandLine::parse(&text) else {
-        return executed("none", Outcome::Empty, t, t.empty_message.to_owned());
+        return ("none", Answer::of(Outcome::Empty, t.empty_message));
     };
     let Some(spec) = lookup(&line.name) else {
-        return executed(
-            "unknown",
-            Outcome::Unknown,
-            t,
-            unknown_command(&line.name, t),
-        );
+        let text = unknown_command(&line.name, t);
+        return ("unknown", Answer::of(Outcome::Unknown, text));
     };
     let started = Instant::now();
-    let mut binding = None;
     let (words, dry_run) = if spec.audited {
         split_dry_run(&line.args)
     } else {
         (line.args.clone(), false)
     };
-    let run = Run {
-        spec,
-        words: &words,
-        dry_run,
-    };
-    let mut audit_as = None;
-    let mut result = execute_spec(app, msg, run, t, (&mut binding, &mut audit_as)).await;
-    result.audit_as = audit_as;
+    let (answer, chat) = apply(app, msg, spec, &words, dry_run).await;
     if spec.audited {
-        journal::record(app, msg, &line.args, binding, &result, started.elapsed()).await;
+        journal::record(
+            app,
+            msg,
+            spec.name,
+            &line.args,
+            chat,
+            &answer,
+            started.elapsed(),
+        )
+        .await;
     }
-    result
+    (spec.name, answer)
 }
 
-/// The command asked for, its arguments (without the dry-run flag) and the flag.
-#[derive(Clone, Copy)]
-struct Run<'w> {
-    spec: &'static Spec,
-    words: &'w [String],
-    dry_run: bool,
+/// The words without the dry-run flag, and whether it was there.
+fn split_dry_run(words: &[String]) -> (Vec<String>, bool) {
+    let is_flag = |w: &String| DRY_RUN.contains(&fold(w).to_lowercase().as_str());
+    let dry_run = words.iter().any(is_flag);
+    (
+        words.iter().filter(|w| !is_flag(w)).cloned().collect(),
+        dry_run,
+    )
 }
 
-/// What running a command found out for the audit trail: the group's chatid, if it was
-/// looked up, and the command to file the run under, if not the one typed.
-type Found<'a> = (&'a mut Option<ChatId>, &'a mut Option<AuditAs>);
-
-/// The registry's rules, then the command, within the command deadline.
-async fn execute_spec(
+/// The registry's rules, then the command. Returns its answer, and the group's chatid if
+/// it was looked up (for the audit trail).
+async fn apply(
     app: &App,
     msg: &Incoming,
-    run: Run<'_>,
-    t: &'static Texts,
-    found: Found<'_>,
-) -> Executed {
-    let Run { spec, words, .. } = run;
+    spec: &'static Spec,
+    words: &[String],
+    dry_run: bool,
+) -> (Answer, Option<ChatId>) {
+    let t = app.config.lang.texts();
     if spec.scope == Scope::GroupOnly && msg.kind == ConversationKind::Direct {
         let text = fill(t.group_only, &[md(&spec.usage())]);
-        return executed(spec.name, Outcome::Refused, t, text);
+        return (Answer::refused(text), None);
     }
     let args = Args {
         words,
@@ -106,96 +92,81 @@ async fn execute_spec(
     };
     let command = match (spec.parse)(&args) {
         Ok(command) => command,
-        Err(e) => {
-            return executed(spec.name, Outcome::Usage, t, usage_error(spec, &e, t));
+        Err(e) => return (Answer::of(Outcome::Usage, usage_error(spec, &e, t)), None),
+    };
+    let audit_as = command.audit_as().cloned();
+    let needs_chat = spec.binding == Binding::Required || command.needs_chat();
+    let chat = match binding(app, msg, spec, command.needs_chat()).await {
+        Ok(chat) => chat,
+        Err(e) => return (failed(msg, spec, &e, t), None),
+    };
+    let answer = if needs_chat && chat.is_none() {
+        not_bound(t, &spec.usage(), msg.conversation.as_str())
+    } else {
+        let run = admit_and_run(app, msg, spec, command, chat.as_ref(), dry_run);
+        match tokio::time::timeout(app.config.command_timeout, run).await {
+            Ok(Ok(answer)) => answer,
+            Ok(Err(e)) => failed(msg, spec, &e, t),
+            Err(_) => {
+                tracing::error!(msg_id = %msg.msg_id, command = spec.name, "command timed out");
+                Answer::timed_out(t)
+            }
         }
     };
-    let checked = run_checked(app, msg, run, command, t, found);
-    match tokio::time::timeout(app.config.command_timeout, checked).await {
-        Ok(Ok(result)) => result,
-        Ok(Err(e)) => {
-            tracing::error!(msg_id = %msg.msg_id, command = spec.name, error = %e, "command failed");
-            let (errcode, request_id) = match &e {
-                CommandError::DingTalk(e) => (e.code.clone(), e.request_id.clone()),
-                CommandError::Store(_) | CommandError::Internal(_) => ("internal".to_owned(), None),
-            };
-            Executed {
-                errcode: Some(errcode),
-                request_id,
-                ..executed(spec.name, Outcome::Failed, t, error_text(&e, t))
-            }
-        }
-        Err(_) => {
-            tracing::error!(msg_id = %msg.msg_id, command = spec.name, "command timed out");
-            Executed {
-                errcode: Some("timeout".to_owned()),
-                ..executed(spec.name, Outcome::Timeout, t, t.err_unavailable.to_owned())
-            }
-        }
-    }
+    let answer = match audit_as {
+        Some(audit_as) if answer.audit_as.is_none() => answer.audited_as(audit_as),
+        _ => answer,
+    };
+    (answer, chat)
 }
 
-async fn run_checked(
+/// The group's chatid, if the command uses it and the group is bound.
+async fn binding(
     app: &App,
     msg: &Incoming,
-    run: Run<'_>,
-    command: Box<dyn super::Command>,
-    t: &'static Texts,
-    (binding, audit_as): Found<'_>,
-) -> Result<Executed, CommandError> {
-    let spec = run.spec;
-    if spec.binding != Binding::Unused {
-        *binding = app.store.binding(&msg.conversation).await?;
+    spec: &Spec,
+    needs_chat: bool,
+) -> Result<Option<ChatId>, CommandError> {
+    if spec.binding == Binding::Unused && !needs_chat {
+        return Ok(None);
     }
-    if spec.binding == Binding::Required && binding.is_none() {
-        let text = fill(
-            t.not_bound,
-            &[md(&spec.usage()), text(msg.conversation.as_str())],
-        );
-        return Ok(executed(spec.name, Outcome::Refused, t, text));
-    }
+    Ok(app.store.binding(&msg.conversation).await?)
+}
+
+/// The admin check (for admins' commands), then the command itself.
+async fn admit_and_run(
+    app: &App,
+    msg: &Incoming,
+    spec: &Spec,
+    command: Command,
+    chat: Option<&ChatId>,
+    dry_run: bool,
+) -> Result<Answer, CommandError> {
+    let t = app.config.lang.texts();
+    let ctx = Context {
+        config: &app.config,
+        dingtalk: &app.dingtalk,
+        store: app.store.as_ref(),
+        turns: &app.turns,
+        texts: t,
+        msg,
+        dry_run,
+        binding: chat,
+    };
     if spec.access == Access::Admin {
-        if let Err(reason) = admin_status(app, msg, binding.as_ref()).await? {
+        if let Err(reason) = ctx.admin_status().await? {
             let text = fill(
                 t.refused_not_admin,
                 &[md(&spec.usage()), md(&why_not(reason, t))],
             );
-            return Ok(executed(spec.name, Outcome::Refused, t, text));
+            return Ok(Answer::refused(text));
         }
     }
-    let ctx = Context {
-        app,
-        msg,
-        binding: binding.clone(),
-        texts: t,
-        dry_run: run.dry_run,
-        audit_as: OnceLock::new(),
-    };
-    // A group/update waits for any other to this group, here and on every replica; a
-    // preview reads only.
-    let turn = if command.rewrites_group() && !run.dry_run {
-        Some(
-            app.turns
-                .take(app.store.as_ref(), &msg.conversation)
-                .await?,
-        )
-    } else {
-        None
-    };
-    let answer = command.run(&ctx).await;
-    if let Some(turn) = turn {
-        turn.release().await;
-    }
-    *audit_as = ctx.audit_as.into_inner();
-    let answer = answer?;
-    let outcome = match answer.kind {
-        AnswerKind::Done => Outcome::Done,
-        AnswerKind::Refused => Outcome::Refused,
-        AnswerKind::Previewed => Outcome::DryRun,
-        AnswerKind::Pending => Outcome::Pending,
-    };
-    Ok(Executed {
-        request_id: answer.request_id,
-        ..executed(spec.name, outcome, t, answer.text)
-    })
+    command.run(&ctx, chat).await
+}
+
+/// A run that could not finish, logged once with its cause.
+fn failed(msg: &Incoming, spec: &Spec, e: &CommandError, t: &Texts) -> Answer {
+    tracing::error!(msg_id = %msg.msg_id, command = spec.name, error = %e, "command failed");
+    Answer::failure(e, t)
 }

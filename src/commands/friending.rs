@@ -2,13 +2,13 @@
 //! and chat privately (friendswitch/update, `is_prohibit`). One file for the twin commands;
 //! setting the switch is naturally idempotent, so a redelivery is harmless.
 
-use async_trait::async_trait;
-
-use super::Args;
 use super::{
-    Access, Answer, Binding, Command, CommandError, Context, Scope, Spec, UsageError, no_args,
+    Access, Answer, Args, Binding, Command, CommandError, Context, Scope, Spec, UsageError, no_args,
 };
-use crate::i18n::{fill, text};
+use crate::{
+    i18n::{fill, text},
+    ids::ChatId,
+};
 
 pub static LOCK: Spec = Spec {
     name: "lock-friending",
@@ -40,39 +40,32 @@ pub static UNLOCK: Spec = Spec {
     parse: |args| parse(args, false),
 };
 
-struct Friending {
-    prohibit: bool,
-}
-
-fn parse(args: &Args<'_>, prohibit: bool) -> Result<Box<dyn Command>, UsageError> {
+fn parse(args: &Args<'_>, prohibit: bool) -> Result<Command, UsageError> {
     no_args(args)?;
-    Ok(Box::new(Friending { prohibit }))
+    Ok(Command::in_group(prohibit, |ctx, chat, prohibit| {
+        Box::pin(run(ctx, chat, prohibit))
+    }))
 }
 
-#[async_trait]
-impl Command for Friending {
-    async fn run(self: Box<Self>, ctx: &Context<'_>) -> Result<Answer, CommandError> {
-        let chat = ctx.chat();
-        let t = ctx.texts;
-        let group = ctx.msg.title.as_deref().unwrap_or(chat.as_str());
-        if ctx.dry_run {
-            let template = if self.prohibit {
-                t.friending_lock_preview
-            } else {
-                t.friending_unlock_preview
-            };
-            return Ok(Answer::previewed(fill(template, &[text(group)])));
-        }
-        let request_id = ctx
-            .app
-            .dingtalk
-            .set_friending_prohibited(chat, self.prohibit)
-            .await?;
-        let template = if self.prohibit {
-            t.friending_locked
+async fn run(ctx: &Context<'_>, chat: &ChatId, prohibit: bool) -> Result<Answer, CommandError> {
+    let t = ctx.texts;
+    let group = ctx.msg.title.as_deref().unwrap_or(chat.as_str());
+    if ctx.dry_run {
+        let template = if prohibit {
+            t.friending_lock_preview
         } else {
-            t.friending_unlocked
+            t.friending_unlock_preview
         };
-        Ok(Answer::done(fill(template, &[text(group)])).with_request_id(request_id))
+        return Ok(Answer::previewed(fill(template, &[text(group)])));
     }
+    let request_id = ctx
+        .dingtalk
+        .set_friending_prohibited(chat, prohibit)
+        .await?;
+    let template = if prohibit {
+        t.friending_locked
+    } else {
+        t.friending_unlocked
+    };
+    Ok(Answer::done(fill(template, &[text(group)])).with_request_id(request_id))
 }

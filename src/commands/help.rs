@@ -2,11 +2,9 @@
 
 use std::sync::LazyLock;
 
-use async_trait::async_trait;
-
 use super::{
-    Access, Answer, Args, Binding, Command, CommandError, Context, REGISTRY, Scope, Spec,
-    UsageError, lookup, refusals::unknown_command,
+    Access, Answer, Binding, Command, CommandError, Context, REGISTRY, Scope, Spec, lookup,
+    optional_arg, refusals::unknown_command,
 };
 use crate::{
     i18n::{Lang, Texts, fill, md},
@@ -25,36 +23,21 @@ pub static SPEC: Spec = Spec {
     scope: Scope::Anywhere,
     binding: Binding::Unused,
     audited: false,
-    parse,
+    parse: |args| {
+        let topic = optional_arg(args)?.map(|a| fold(a).trim_start_matches('/').to_lowercase());
+        Ok(Command::new(topic, |ctx, topic| Box::pin(run(ctx, topic))))
+    },
 };
 
-struct Help {
-    topic: Option<String>,
-}
-
-fn parse(args: &Args<'_>) -> Result<Box<dyn Command>, UsageError> {
-    if let Some(extra) = args.words.get(1) {
-        return Err(UsageError::Extra(extra.clone()));
-    }
-    let topic = args
-        .words
-        .first()
-        .map(|a| fold(a).trim_start_matches('/').to_lowercase());
-    Ok(Box::new(Help { topic }))
-}
-
-#[async_trait]
-impl Command for Help {
-    async fn run(self: Box<Self>, ctx: &Context<'_>) -> Result<Answer, CommandError> {
-        let lang = ctx.app.config.lang;
-        Ok(Answer::done(match self.topic.as_deref() {
-            None => LISTS[lang as usize].clone(),
-            Some(topic) => match lookup(topic) {
-                Some(spec) => detail(spec, lang, ctx.texts),
-                None => unknown_command(topic, ctx.texts),
-            },
-        }))
-    }
+async fn run(ctx: &Context<'_>, topic: Option<String>) -> Result<Answer, CommandError> {
+    let lang = ctx.config.lang;
+    Ok(Answer::done(match topic.as_deref() {
+        None => LISTS[lang as usize].clone(),
+        Some(topic) => match lookup(topic) {
+            Some(spec) => detail(spec, lang, ctx.texts),
+            None => unknown_command(topic, ctx.texts),
+        },
+    }))
 }
 
 /// The list in each language, rendered once: it depends on constants only, and `/help`
@@ -154,9 +137,10 @@ mod tests {
 
     #[test]
     fn parse_accepts_a_topic_with_or_without_slash() {
+        use crate::commands::{Args, UsageError};
         let parse_words = |w: &[&str]| {
             let words: Vec<String> = w.iter().map(|s| s.to_string()).collect();
-            parse(&Args {
+            (SPEC.parse)(&Args {
                 words: &words,
                 lang: Lang::En,
                 mentions: &[],

@@ -1,14 +1,9 @@
 //! `/info`: the group as chat/get describes it, every setting in words.
 
-use async_trait::async_trait;
-
-use super::Args;
-use super::{
-    Access, Answer, Binding, Command, CommandError, Context, Scope, Spec, UsageError, no_args,
-};
-use crate::group::{Words, in_words};
+use super::{Access, Answer, Binding, Command, CommandError, Context, Scope, Spec, no_args};
 use crate::{
     dingtalk::ChatInfo,
+    group::{Words, in_words},
     i18n::{Texts, fill, text},
     ids::{ChatId, OpenConversationId},
     markdown,
@@ -26,31 +21,18 @@ pub static SPEC: Spec = Spec {
     scope: Scope::GroupOnly,
     binding: Binding::Required,
     audited: false,
-    parse,
+    parse: |args| {
+        no_args(args)?;
+        Ok(Command::in_group((), |ctx, chat, ()| {
+            Box::pin(run(ctx, chat))
+        }))
+    },
 };
 
-struct Info;
-
-fn parse(args: &Args<'_>) -> Result<Box<dyn Command>, UsageError> {
-    no_args(args)?;
-    Ok(Box::new(Info))
-}
-
-#[async_trait]
-impl Command for Info {
-    async fn run(self: Box<Self>, ctx: &Context<'_>) -> Result<Answer, CommandError> {
-        let chat = ctx
-            .binding
-            .as_ref()
-            .expect("the registry requires a binding");
-        let info = ctx.app.dingtalk.chat_info(chat).await?;
-        Ok(Answer::done(render(
-            &info,
-            &ctx.msg.conversation,
-            chat,
-            ctx.texts,
-        )))
-    }
+async fn run(ctx: &Context<'_>, chat: &ChatId) -> Result<Answer, CommandError> {
+    let info = ctx.dingtalk.chat_info(chat).await?;
+    let text = render(&info, &ctx.msg.conversation, chat, ctx.texts);
+    Ok(Answer::done(text))
 }
 
 fn render(info: &ChatInfo, cid: &OpenConversationId, chat: &ChatId, t: &Texts) -> String {

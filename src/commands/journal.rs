@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use super::outcome::Executed;
+use super::Answer;
 use crate::{
     app::App,
     clock::now_ms,
@@ -11,14 +11,15 @@ use crate::{
     store::{AuditRecord, Store},
 };
 
-/// Writes the record of one run. A store failure is logged (the log line carries the same
-/// fields) and does not hold back the reply.
+/// Writes the record of one run of `command` with `words` as typed. A store failure is
+/// logged (the log line carries the same fields) and does not hold back the reply.
 pub async fn record(
     app: &App,
     msg: &Incoming,
+    command: &'static str,
     words: &[String],
     chat: Option<ChatId>,
-    executed: &Executed,
+    answer: &Answer,
     took: Duration,
 ) {
     let record = AuditRecord {
@@ -28,18 +29,18 @@ pub async fn record(
         chat,
         sender_staff_id: msg.sender.staff_id.clone(),
         sender_nick: msg.sender.nick.clone(),
-        command: executed
+        command: answer
             .audit_as
             .as_ref()
-            .map_or(executed.command, |a| a.command)
+            .map_or(command, |a| a.command)
             .to_owned(),
-        args: executed
+        args: answer
             .audit_as
             .as_ref()
             .map_or_else(|| quoted(words), |a| a.args.clone()),
-        outcome: executed.outcome.audited().to_owned(),
-        errcode: executed.errcode.clone(),
-        request_id: executed.request_id.clone(),
+        outcome: answer.outcome.audited().to_owned(),
+        errcode: answer.errcode.clone(),
+        request_id: answer.request_id.clone(),
         duration_ms: took.as_millis() as i64,
         source: msg.source.clone(),
     };
@@ -88,7 +89,7 @@ pub fn quoted(words: &[String]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::commands::outcome::Outcome;
+    use crate::commands::Outcome;
 
     #[test]
     fn arguments_with_spaces_are_quoted() {

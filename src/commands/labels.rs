@@ -1,10 +1,6 @@
 //! `/labels`: the external-contact label groups with each label's id and name.
 
-use async_trait::async_trait;
-
-use super::{
-    Access, Answer, Args, Binding, Command, CommandError, Context, Scope, Spec, UsageError, no_args,
-};
+use super::{Access, Answer, Binding, Command, CommandError, Context, Scope, Spec, no_args};
 use crate::markdown::{DATA_LIMIT, inert};
 
 pub static SPEC: Spec = Spec {
@@ -19,35 +15,28 @@ pub static SPEC: Spec = Spec {
     scope: Scope::Anywhere,
     binding: Binding::Optional,
     audited: false,
-    parse,
+    parse: |args| {
+        no_args(args)?;
+        Ok(Command::new((), |ctx, ()| Box::pin(run(ctx))))
+    },
 };
 
-struct Labels;
-
-fn parse(args: &Args<'_>) -> Result<Box<dyn Command>, UsageError> {
-    no_args(args)?;
-    Ok(Box::new(Labels))
-}
-
-#[async_trait]
-impl Command for Labels {
-    async fn run(self: Box<Self>, ctx: &Context<'_>) -> Result<Answer, CommandError> {
-        let ct = ctx.app.config.lang.contact_texts();
-        let groups = ctx.app.dingtalk.label_groups_fresh().await?;
-        if groups.iter().all(|g| g.labels.is_empty()) {
-            return Ok(Answer::done(ct.labels_none));
-        }
-        let mut text = format!("{}\n", ct.labels_header);
-        for group in groups.iter().filter(|g| !g.labels.is_empty()) {
-            text.push_str(&format!("\n**{}**\n", inert(&group.name, DATA_LIMIT)));
-            for label in &group.labels {
-                text.push_str(&format!(
-                    "- `{}` {}\n",
-                    label.id,
-                    inert(&label.name, DATA_LIMIT)
-                ));
-            }
-        }
-        Ok(Answer::done(text))
+async fn run(ctx: &Context<'_>) -> Result<Answer, CommandError> {
+    let ct = ctx.config.lang.contact_texts();
+    let groups = ctx.dingtalk.label_groups_fresh().await?;
+    if groups.iter().all(|g| g.labels.is_empty()) {
+        return Ok(Answer::done(ct.labels_none));
     }
+    let mut text = format!("{}\n", ct.labels_header);
+    for group in groups.iter().filter(|g| !g.labels.is_empty()) {
+        text.push_str(&format!("\n**{}**\n", inert(&group.name, DATA_LIMIT)));
+        for label in &group.labels {
+            text.push_str(&format!(
+                "- `{}` {}\n",
+                label.id,
+                inert(&label.name, DATA_LIMIT)
+            ));
+        }
+    }
+    Ok(Answer::done(text))
 }

@@ -1,24 +1,28 @@
 //! The commands: one registry drives parsing, permissions, binding checks and help.
 //!
-//! Each command lives in its own file and exports a [`Spec`]: its name and alias, usage,
-//! summary, who may run it, where, whether it needs the group's chatid, and a parser that
-//! turns its arguments into a runnable [`Command`]. Adding a command is a new file and one
-//! line in [`REGISTRY`]. [`dispatch`] applies the rules in order; commands only do their
-//! own work and return an [`Answer`] ([`running`]); [`refusals`] words what did not run.
-//! The group-administration commands live in `group/`.
+//! A command is one file: its [`Spec`] (name, alias, usage, summary, who may run it, where,
+//! whether it needs the group's chatid, whether it changes something, and its parser) and
+//! its `run`, an async function of a [`Context`] and what the parser made of the
+//! arguments. Adding a command is that file and one line in [`REGISTRY`]; its texts can
+//! live in the same file (the `catalog!` of [`crate::i18n`]). [`dispatch`] applies the
+//! rules in order, so a command only does its own work and returns an [`Answer`].
+//! Administering the group itself lives in `group/`, through [`crate::group`]'s one write
+//! path.
 //!
-//! The registry stays a table of `Spec`s with boxed commands rather than one closed enum
-//! (mini-redis's shape): with twenty-odd commands, an enum would need a variant, a parse
-//! arm and a run arm per command in three places, while a `Spec` keeps a command's name,
-//! alias, rules, help and parser together in its own file, and `/help`, "did you mean"
-//! and the permission checks read the same table.
+//! The registry is a table of `Spec`s rather than one closed enum (mini-redis's shape):
+//! with twenty-odd commands an enum would need a variant, a parse arm and a run arm per
+//! command in three places, while a `Spec` keeps each command's rules, help and parser
+//! together in its own file, and `/help`, "did you mean" and the checks read the same
+//! table.
 
+mod answer;
 mod audit;
 mod bind;
 mod contact;
 mod contact_changes;
 mod contact_update;
 mod contact_view;
+mod context;
 pub mod dispatch;
 mod friending;
 mod group;
@@ -26,18 +30,20 @@ mod help;
 mod info;
 pub mod journal;
 mod labels;
-pub mod outcome;
 pub mod permission;
 pub mod refusals;
-mod running;
 mod schedule;
+mod spec;
 mod unbind;
 mod whoami;
 
-use crate::{i18n::Lang, incoming::Mention};
-
-pub use running::{Answer, AnswerKind, AuditAs, Command, CommandError, Context, split_dry_run};
+pub use answer::{Answer, AuditAs, CommandError, Outcome};
+pub use context::Context;
 pub use schedule::rule::{Rule, format_local};
+pub use spec::{
+    Access, Args, Binding, Command, Running, Scope, Spec, UsageError, no_args, one_arg,
+    optional_arg, parse_with,
+};
 
 /// Every command, in the order `/help` lists them.
 pub static REGISTRY: &[&Spec] = &[
@@ -66,74 +72,6 @@ pub static REGISTRY: &[&Spec] = &[
     &audit::SPEC,
 ];
 
-/// Who may run a command.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Access {
-    Anyone,
-    /// Listed in `QUNGUAN_ADMINS`, the group's owner, or a trusted org admin.
-    Admin,
-}
-
-/// Where a command works.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Scope {
-    Anywhere,
-    GroupOnly,
-}
-
-/// Whether a command uses the group's bound chatid.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Binding {
-    /// Never looked up.
-    Unused,
-    /// Looked up and passed along if present.
-    Optional,
-    /// Without it the command is not run and the member is told how to bind.
-    Required,
-}
-
-/// Turns a command's arguments into something runnable, or says what is wrong.
-pub type Parser = fn(&Args<'_>) -> Result<Box<dyn Command>, UsageError>;
-
-/// What a parser sees: the words after the command name, the reply language (for the
-/// reasons in usage errors) and who was @mentioned (for arguments that take members).
-pub struct Args<'a> {
-    pub words: &'a [String],
-    pub lang: Lang,
-    pub mentions: &'a [Mention],
-}
-
-/// A command's definition.
-pub struct Spec {
-    /// English name, typed after `/`.
-    pub name: &'static str,
-    /// Chinese alias, typed after `/` too.
-    pub alias: &'static str,
-    /// Arguments as shown in usage, e.g. `<chatid>`; empty for none.
-    pub args: &'static str,
-    /// One line, `[zh, en]`.
-    pub summary: [&'static str; 2],
-    pub access: Access,
-    pub scope: Scope,
-    pub binding: Binding,
-    /// Whether the command changes something (in DingTalk or in qunguan's bindings): every
-    /// run is then written to the audit trail, and it takes `--dry-run`.
-    pub audited: bool,
-    /// Turns the arguments into a runnable command.
-    pub parse: Parser,
-}
-
-impl Spec {
-    /// `/name args`.
-    pub fn usage(&self) -> String {
-        if self.args.is_empty() {
-            format!("/{}", self.name)
-        } else {
-            format!("/{} {}", self.name, self.args)
-        }
-    }
-}
-
 /// Finds a command by name or alias (names are matched case-insensitively by the caller,
 /// which lower-cases them).
 pub fn lookup(name: &str) -> Option<&'static Spec> {
@@ -143,30 +81,10 @@ pub fn lookup(name: &str) -> Option<&'static Spec> {
         .find(|spec| spec.name == name || spec.alias == name)
 }
 
-/// Wrong arguments; answered with the command's usage.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum UsageError {
-    /// A required argument, by its usage name.
-    Missing(&'static str),
-    Extra(String),
-    Invalid {
-        arg: &'static str,
-        value: String,
-        why: String,
-    },
-}
-
-/// Checks that there are no arguments.
-pub fn no_args(args: &Args<'_>) -> Result<(), UsageError> {
-    match args.words.first() {
-        Some(extra) => Err(UsageError::Extra(extra.clone())),
-        None => Ok(()),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::i18n::Lang;
     use std::collections::HashSet;
 
     #[test]
@@ -230,6 +148,44 @@ mod tests {
         }
         for name in ["help", "whoami"] {
             assert_eq!(lookup(name).unwrap().scope, Scope::Anywhere);
+        }
+    }
+
+    /// A line of arguments each command accepts.
+    fn example(name: &str) -> &'static [&'static str] {
+        match name {
+            "rename" => &["新名字"],
+            "set" => &["history", "on"],
+            "kick" | "add" | "transfer-owner" => &["u1"],
+            "admin" => &["add", "u1"],
+            "nick" => &["u1", "小王"],
+            "confirm" => &["123456"],
+            "schedule" => &["daily", "22:00", "/mute-all"],
+            "bind" => &["chat1"],
+            "contact" => &["u1"],
+            "contact-update" => &["u1", "title=x"],
+            "audit" => &["5"],
+            _ => &[],
+        }
+    }
+
+    #[test]
+    fn a_run_gets_the_chatid_exactly_when_its_spec_requires_a_binding() {
+        for spec in REGISTRY {
+            let words: Vec<String> = example(spec.name).iter().map(|w| w.to_string()).collect();
+            let args = Args {
+                words: &words,
+                lang: Lang::En,
+                mentions: &[],
+            };
+            let command = (spec.parse)(&args)
+                .unwrap_or_else(|e| panic!("{}: the example does not parse: {e:?}", spec.name));
+            assert_eq!(
+                command.needs_chat(),
+                spec.binding == Binding::Required,
+                "{}",
+                spec.name
+            );
         }
     }
 

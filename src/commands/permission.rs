@@ -1,7 +1,13 @@
 //! Who counts as an admin, and why. Cheapest checks first: the configured list, then the
 //! callback's `isAdmin` (if trusted), then the group's owner per chat/get (needs a binding).
 
-use crate::{app::App, dingtalk::DingTalkError, i18n::Texts, ids::ChatId, incoming::Incoming};
+use crate::{
+    config::Config,
+    dingtalk::{DingTalkClient, DingTalkError},
+    i18n::Texts,
+    ids::ChatId,
+    incoming::Incoming,
+};
 
 /// Why a sender is an admin.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -27,17 +33,18 @@ pub type AdminStatus = Result<AdminReason, NotAdminReason>;
 
 /// Decides whether the sender of `msg` is an admin where they wrote.
 pub async fn admin_status(
-    app: &App,
+    config: &Config,
+    dingtalk: &DingTalkClient,
     msg: &Incoming,
     binding: Option<&ChatId>,
 ) -> Result<AdminStatus, DingTalkError> {
     let Some(staff_id) = &msg.sender.staff_id else {
         return Ok(Err(NotAdminReason::NoStaffId));
     };
-    if app.config.admins.contains(staff_id) {
+    if config.admins.contains(staff_id) {
         return Ok(Ok(AdminReason::Listed));
     }
-    let trusted = app.config.trust_org_admins;
+    let trusted = config.trust_org_admins;
     if msg.sender.is_org_admin && trusted {
         return Ok(Ok(AdminReason::OrgAdmin));
     }
@@ -50,9 +57,9 @@ pub async fn admin_status(
     // A scheduled run checks its creator against the group as it is now, not as the
     // cache remembers it from when the schedule was made.
     let info = if msg.source.is_some() {
-        app.dingtalk.chat_info_fresh(chat).await?
+        dingtalk.chat_info_fresh(chat).await?
     } else {
-        app.dingtalk.chat_info(chat).await?
+        dingtalk.chat_info(chat).await?
     };
     if info.owner.as_deref() == Some(staff_id.as_str()) {
         return Ok(Ok(AdminReason::Owner));

@@ -1,11 +1,6 @@
 //! `/unbind`: forget this group's chatid.
 
-use async_trait::async_trait;
-
-use super::Args;
-use super::{
-    Access, Answer, Binding, Command, CommandError, Context, Scope, Spec, UsageError, no_args,
-};
+use super::{Access, Answer, Binding, Command, CommandError, Context, Scope, Spec, no_args};
 use crate::i18n::{fill, text};
 
 pub static SPEC: Spec = Spec {
@@ -21,31 +16,24 @@ pub static SPEC: Spec = Spec {
     // Optional, so the group's owner can be recognised as an admin.
     binding: Binding::Optional,
     audited: true,
-    parse,
+    parse: |args| {
+        no_args(args)?;
+        Ok(Command::new((), |ctx, ()| Box::pin(run(ctx))))
+    },
 };
 
-struct Unbind;
-
-fn parse(args: &Args<'_>) -> Result<Box<dyn Command>, UsageError> {
-    no_args(args)?;
-    Ok(Box::new(Unbind))
-}
-
-#[async_trait]
-impl Command for Unbind {
-    async fn run(self: Box<Self>, ctx: &Context<'_>) -> Result<Answer, CommandError> {
-        let t = ctx.texts;
-        if ctx.dry_run {
-            return Ok(Answer::previewed(match &ctx.binding {
-                Some(chat) => fill(t.unbind_preview, &[text(chat.as_str())]),
-                None => t.unbind_not_bound.to_owned(),
-            }));
-        }
-        Ok(Answer::done(
-            match ctx.app.store.unbind(&ctx.msg.conversation).await? {
-                Some(chat) => fill(t.unbind_done, &[text(chat.as_str())]),
-                None => t.unbind_not_bound.to_owned(),
-            },
-        ))
+async fn run(ctx: &Context<'_>) -> Result<Answer, CommandError> {
+    let t = ctx.texts;
+    if ctx.dry_run {
+        return Ok(Answer::previewed(match ctx.binding {
+            Some(chat) => fill(t.unbind_preview, &[text(chat.as_str())]),
+            None => t.unbind_not_bound.to_owned(),
+        }));
     }
+    Ok(Answer::done(
+        match ctx.store.unbind(&ctx.msg.conversation).await? {
+            Some(chat) => fill(t.unbind_done, &[text(chat.as_str())]),
+            None => t.unbind_not_bound.to_owned(),
+        },
+    ))
 }

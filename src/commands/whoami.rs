@@ -1,11 +1,8 @@
 //! `/whoami`: the sender's staff id and whether they count as an admin here, and why.
 
-use async_trait::async_trait;
-
 use super::{
-    Access, Answer, Args, Binding, Command, CommandError, Context, Scope, Spec, UsageError,
-    no_args,
-    permission::{admin_status, describe},
+    Access, Answer, Binding, Command, CommandError, Context, Scope, Spec, no_args,
+    permission::describe,
 };
 use crate::i18n::{fill, md, text};
 
@@ -21,31 +18,23 @@ pub static SPEC: Spec = Spec {
     scope: Scope::Anywhere,
     binding: Binding::Optional,
     audited: false,
-    parse,
+    parse: |args| {
+        no_args(args)?;
+        Ok(Command::new((), |ctx, ()| Box::pin(run(ctx))))
+    },
 };
 
-struct WhoAmI;
-
-fn parse(args: &Args<'_>) -> Result<Box<dyn Command>, UsageError> {
-    no_args(args)?;
-    Ok(Box::new(WhoAmI))
-}
-
-#[async_trait]
-impl Command for WhoAmI {
-    async fn run(self: Box<Self>, ctx: &Context<'_>) -> Result<Answer, CommandError> {
-        let t = ctx.texts;
-        let status = admin_status(ctx.app, ctx.msg, ctx.binding.as_ref()).await?;
-        let (verdict, why) = describe(status, t);
-        let staff_id = ctx
-            .msg
-            .sender
-            .staff_id
-            .as_ref()
-            .map_or(t.whoami_no_staff_id, |id| id.as_str());
-        Ok(Answer::done(fill(
-            t.whoami,
-            &[text(staff_id), md(verdict), md(&why)],
-        )))
-    }
+async fn run(ctx: &Context<'_>) -> Result<Answer, CommandError> {
+    let t = ctx.texts;
+    let (verdict, why) = describe(ctx.admin_status().await?, t);
+    let staff_id = ctx
+        .msg
+        .sender
+        .staff_id
+        .as_ref()
+        .map_or(t.whoami_no_staff_id, |id| id.as_str());
+    Ok(Answer::done(fill(
+        t.whoami,
+        &[text(staff_id), md(verdict), md(&why)],
+    )))
 }

@@ -1,7 +1,7 @@
 //! Texts of the external-contact commands (`/contact`, `/contact-update`, `/labels`) and
 //! `/audit`.
 
-use super::{Lang, catalog};
+use super::catalog;
 
 catalog! {
     ContactTexts

@@ -1,6 +1,6 @@
 //! Texts of the core commands, the dispatcher and error replies.
 
-use super::{Lang, catalog};
+use super::catalog;
 
 catalog! {
     Texts

@@ -1,6 +1,6 @@
 //! Texts of the group-administration commands (`/mute-all`, `/set`, `/kick`, `/confirm`, …).
 
-use super::{Lang, catalog};
+use super::catalog;
 
 catalog! {
     GroupTexts

@@ -190,12 +190,12 @@ macro_rules! catalog {
 
         impl $name {
             /// The catalog for `lang`.
-            pub fn for_lang(lang: Lang) -> &'static Self {
+            pub fn for_lang(lang: $crate::i18n::Lang) -> &'static Self {
                 static ZH: $name = $name { $($key: $zh,)* };
                 static EN: $name = $name { $($key: $en,)* };
                 match lang {
-                    Lang::Zh => &ZH,
-                    Lang::En => &EN,
+                    $crate::i18n::Lang::Zh => &ZH,
+                    $crate::i18n::Lang::En => &EN,
                 }
             }
 
@@ -207,7 +207,7 @@ macro_rules! catalog {
         }
     };
 }
-use catalog;
+pub(crate) use catalog;
 
 #[cfg(test)]
 mod tests {

@@ -1,6 +1,6 @@
 //! Texts of `/schedule` and of the runs it announces.
 
-use super::{Lang, catalog};
+use super::catalog;
 
 catalog! {
     ScheduleTexts

@@ -200,21 +200,21 @@ impl Reader {
             return self.ack(message_id, CALLBACK_ACK_DATA).await;
         };
         let metrics = self.app.metrics.clone();
-        match admission::prepare(&self.app, incoming).await {
-            Ok(admitted) => {
+        let admission = admission::admit(&self.app, incoming).await;
+        metrics.callback("stream", admission.label());
+        match admission {
+            Admission::Accepted(work) => {
                 let acked = self.ack(message_id, CALLBACK_ACK_DATA).await;
                 // Started even if the acknowledgement failed: its msgId is claimed, so a
                 // delivery on the next connection is a duplicate and would never run.
-                metrics.callback("stream", admitted.start().label());
+                work.start();
                 acked
             }
-            Err(not_run @ (Admission::Busy | Admission::DedupeFull | Admission::Unavailable)) => {
-                metrics.callback("stream", not_run.label());
+            not_run @ (Admission::Busy | Admission::DedupeFull | Admission::Unavailable) => {
                 metrics.stream().unacknowledged(not_run.label());
                 Ok(())
             }
-            Err(done) => {
-                metrics.callback("stream", done.label());
+            Admission::Ignored | Admission::Duplicate => {
                 self.ack(message_id, CALLBACK_ACK_DATA).await
             }
         }

@@ -1,19 +1,14 @@
 //! `/add <staffId>…`: adds people to the group, at most 40 per command (DingTalk's limit
 //! per call; more is refused before any call). People already in the group are skipped.
 
-use async_trait::async_trait;
-
-use super::{
-    members::{member_list, not_members, people, targets},
-    settings::fresh,
-};
+use super::members::{member_list, not_members, people, targets};
 use crate::{
     commands::{
         Access, Answer, Args, Binding, Command, CommandError, Context, Scope, Spec, UsageError,
     },
-    dingtalk::GroupUpdate,
+    group::{Edit, Patch},
     i18n::{fill, md, text},
-    ids::StaffId,
+    ids::{ChatId, StaffId},
 };
 
 /// DingTalk adds at most this many members per group/update.
@@ -33,14 +28,15 @@ pub static SPEC: Spec = Spec {
     scope: Scope::GroupOnly,
     binding: Binding::Required,
     audited: true,
-    parse,
+    parse: |args| {
+        let people = newcomers(args)?;
+        Ok(Command::in_group(people, |ctx, chat, people| {
+            Box::pin(run(ctx, chat, people))
+        }))
+    },
 };
 
-struct Add {
-    people: Vec<StaffId>,
-}
-
-fn parse(args: &Args<'_>) -> Result<Box<dyn Command>, UsageError> {
+fn newcomers(args: &Args<'_>) -> Result<Vec<StaffId>, UsageError> {
     let people = targets(args, args.words).map_err(|e| match e {
         UsageError::Missing(_) => UsageError::Missing("<staffId>"),
         other => other,
@@ -55,54 +51,52 @@ fn parse(args: &Args<'_>) -> Result<Box<dyn Command>, UsageError> {
             ),
         });
     }
-    Ok(Box::new(Add { people }))
+    Ok(people)
 }
 
-#[async_trait]
-impl Command for Add {
-    async fn run(self: Box<Self>, ctx: &Context<'_>) -> Result<Answer, CommandError> {
-        let gt = ctx.app.config.lang.group_texts();
-        let (info, options) = match fresh(ctx).await? {
-            Ok(current) => current,
-            Err(refusal) => return Ok(refusal),
+async fn run(
+    ctx: &Context<'_>,
+    chat: &ChatId,
+    wanted: Vec<StaffId>,
+) -> Result<Answer, CommandError> {
+    let gt = ctx.config.lang.group_texts();
+    ctx.change_group(chat, |info| {
+        let Some(members) = member_list(info) else {
+            return Edit::Keep(Answer::refused(gt.unknown_members));
         };
-        let Some(members) = member_list(&info) else {
-            return Ok(Answer::refused(gt.unknown_members));
-        };
-        let new: Vec<StaffId> = not_members(members, &self.people)
-            .into_iter()
-            .cloned()
-            .collect();
-        let already: Vec<&StaffId> = self.people.iter().filter(|p| !new.contains(p)).collect();
+        let new: Vec<StaffId> = not_members(members, &wanted).into_iter().cloned().collect();
+        let already: Vec<&StaffId> = wanted.iter().filter(|p| !new.contains(p)).collect();
         if new.is_empty() {
             let text = fill(gt.add_nothing, &[md(&people(already))]);
-            return Ok(Answer::unchanged(ctx.dry_run, text));
+            return Edit::Keep(Answer::unchanged(ctx.dry_run, text));
         }
         if members.len() + new.len() > MAX_MEMBERS {
             let (now, more) = (members.len().to_string(), new.len().to_string());
-            return Ok(Answer::refused(fill(
+            return Edit::Keep(Answer::refused(fill(
                 gt.add_full,
                 &[text(&now), text(&more)],
             )));
         }
-        let mut text = if ctx.dry_run {
-            fill(gt.add_preview, &[md(&people(&new))])
+        let template = if ctx.dry_run {
+            gt.add_preview
         } else {
-            fill(gt.add_done, &[md(&people(&new))])
+            gt.add_done
         };
+        let mut text = fill(template, &[md(&people(&new))]);
         if !already.is_empty() {
             text.push(' ');
             text.push_str(&fill(gt.add_already, &[md(&people(already))]));
         }
-        if ctx.dry_run {
-            return Ok(Answer::previewed(text));
-        }
-        let update = GroupUpdate::new(ctx.chat(), options).add_members(&new);
-        let request_id = ctx.app.dingtalk.update_group(&update).await?;
-        Ok(Answer::done(text).with_request_id(request_id))
-    }
-
-    fn rewrites_group(&self) -> bool {
-        true
-    }
+        let answer = if ctx.dry_run {
+            Answer::previewed(text)
+        } else {
+            Answer::done(text)
+        };
+        let patch = Patch {
+            add: new,
+            ..Patch::default()
+        };
+        Edit::Send(answer, patch)
+    })
+    .await
 }

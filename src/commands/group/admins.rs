@@ -1,8 +1,6 @@
 //! `/admin add|remove <@member|staffId>…`: group admins, through subAdministrators by
 //! openConversationId, so it works in a group that is not bound too.
 
-use async_trait::async_trait;
-
 use super::members::{listed, people, targets};
 use crate::{
     commands::{
@@ -28,12 +26,7 @@ pub static SPEC: Spec = Spec {
     parse,
 };
 
-struct Admins {
-    add: bool,
-    people: Vec<StaffId>,
-}
-
-fn parse(args: &Args<'_>) -> Result<Box<dyn Command>, UsageError> {
+fn parse(args: &Args<'_>) -> Result<Command, UsageError> {
     let (action, rest) = args
         .words
         .split_first()
@@ -49,32 +42,29 @@ fn parse(args: &Args<'_>) -> Result<Box<dyn Command>, UsageError> {
             });
         }
     };
-    Ok(Box::new(Admins {
-        add,
-        people: targets(args, rest)?,
-    }))
+    let people = targets(args, rest)?;
+    let verb = if add { "add" } else { "remove" };
+    let audited = format!("{verb} {}", listed(&people));
+    let command = Command::new((add, people), |ctx, (add, people)| {
+        Box::pin(run(ctx, add, people))
+    });
+    Ok(command.audited_as(SPEC.name, audited))
 }
 
-#[async_trait]
-impl Command for Admins {
-    async fn run(self: Box<Self>, ctx: &Context<'_>) -> Result<Answer, CommandError> {
-        let gt = ctx.app.config.lang.group_texts();
-        let action = if self.add { "add" } else { "remove" };
-        ctx.audit_as(SPEC.name, format!("{action} {}", listed(&self.people)));
-        let who = people(&self.people);
-        let (preview, done) = if self.add {
-            (gt.admin_add_preview, gt.admin_added)
-        } else {
-            (gt.admin_remove_preview, gt.admin_removed)
-        };
-        if ctx.dry_run {
-            return Ok(Answer::previewed(fill(preview, &[md(&who)])));
-        }
-        let request_id = ctx
-            .app
-            .dingtalk
-            .set_sub_admins(&ctx.msg.conversation, &self.people, self.add)
-            .await?;
-        Ok(Answer::done(fill(done, &[md(&who)])).with_request_id(request_id))
+async fn run(ctx: &Context<'_>, add: bool, members: Vec<StaffId>) -> Result<Answer, CommandError> {
+    let gt = ctx.config.lang.group_texts();
+    let who = people(&members);
+    let (preview, done) = if add {
+        (gt.admin_add_preview, gt.admin_added)
+    } else {
+        (gt.admin_remove_preview, gt.admin_removed)
+    };
+    if ctx.dry_run {
+        return Ok(Answer::previewed(fill(preview, &[md(&who)])));
     }
+    let request_id = ctx
+        .dingtalk
+        .set_sub_admins(&ctx.msg.conversation, &members, add)
+        .await?;
+    Ok(Answer::done(fill(done, &[md(&who)])).with_request_id(request_id))
 }

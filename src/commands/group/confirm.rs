@@ -1,16 +1,15 @@
 //! `/confirm <code>`: runs a pending `/kick` or `/transfer-owner`, only for its requester,
 //! in the same group, before it expires, once. The run is audited as the command it ran.
 
-use async_trait::async_trait;
-
-use super::pending::{Action, run};
+use super::pending::{Action, run as run_action};
 use crate::{
     clock::now_ms,
     commands::{
-        Access, Answer, Args, Binding, Command, CommandError, Context, Scope, Spec, UsageError,
-        lookup,
+        Access, Answer, AuditAs, Binding, Command, CommandError, Context, Scope, Spec, lookup,
+        one_arg,
     },
     i18n::{fill, text},
+    ids::ChatId,
     message::fold,
     store::ConfirmTake,
 };
@@ -27,58 +26,53 @@ pub static SPEC: Spec = Spec {
     scope: Scope::GroupOnly,
     binding: Binding::Required,
     audited: true,
-    parse,
+    parse: |args| {
+        // Full-width digits from a Chinese keyboard are the same code.
+        let code = fold(one_arg(args, "<code>")?);
+        Ok(Command::in_group(code, |ctx, chat, code| {
+            Box::pin(run(ctx, chat, code))
+        }))
+    },
 };
 
-struct Confirm {
-    code: String,
-}
-
-fn parse(args: &Args<'_>) -> Result<Box<dyn Command>, UsageError> {
-    let code = args.words.first().ok_or(UsageError::Missing("<code>"))?;
-    if let Some(extra) = args.words.get(1) {
-        return Err(UsageError::Extra(extra.clone()));
+async fn run(ctx: &Context<'_>, chat: &ChatId, code: String) -> Result<Answer, CommandError> {
+    let gt = ctx.config.lang.group_texts();
+    let Some(requester) = &ctx.msg.sender.staff_id else {
+        return Ok(Answer::refused(gt.confirm_no_staff_id));
+    };
+    let shown = text(&code);
+    if ctx.dry_run {
+        // A preview of the command is `/kick … --dry-run`; this one would only burn it.
+        return Ok(Answer::previewed(fill(gt.confirm_preview, &[shown])));
     }
-    // Full-width digits from a Chinese keyboard are the same code.
-    Ok(Box::new(Confirm { code: fold(code) }))
-}
-
-#[async_trait]
-impl Command for Confirm {
-    async fn run(self: Box<Self>, ctx: &Context<'_>) -> Result<Answer, CommandError> {
-        let gt = ctx.app.config.lang.group_texts();
-        let Some(requester) = &ctx.msg.sender.staff_id else {
-            return Ok(Answer::refused(gt.confirm_no_staff_id));
-        };
-        let code = text(&self.code);
-        if ctx.dry_run {
-            // A preview of the command is `/kick … --dry-run`; this one would only burn it.
-            return Ok(Answer::previewed(fill(gt.confirm_preview, &[code])));
+    let taken = ctx
+        .store
+        .take_confirmation(&ctx.msg.conversation, &code, requester, now_ms())
+        .await?;
+    let pending = match taken {
+        ConfirmTake::Taken(pending) => pending,
+        ConfirmTake::Unknown => return Ok(Answer::refused(fill(gt.confirm_unknown, &[shown]))),
+        ConfirmTake::Used => return Ok(Answer::refused(fill(gt.confirm_used, &[shown]))),
+        ConfirmTake::Expired => return Ok(Answer::refused(fill(gt.confirm_expired, &[shown]))),
+        ConfirmTake::NotRequester => {
+            return Ok(Answer::refused(fill(gt.confirm_not_requester, &[shown])));
         }
-        let store = &ctx.app.store;
-        let taken = store
-            .take_confirmation(&ctx.msg.conversation, &self.code, requester, now_ms())
-            .await?;
-        let pending = match taken {
-            ConfirmTake::Taken(pending) => pending,
-            ConfirmTake::Unknown => return Ok(Answer::refused(fill(gt.confirm_unknown, &[code]))),
-            ConfirmTake::Used => return Ok(Answer::refused(fill(gt.confirm_used, &[code]))),
-            ConfirmTake::Expired => return Ok(Answer::refused(fill(gt.confirm_expired, &[code]))),
-            ConfirmTake::NotRequester => {
-                return Ok(Answer::refused(fill(gt.confirm_not_requester, &[code])));
-            }
-        };
-        let command = lookup(&pending.command).map_or(SPEC.name, |spec| spec.name);
-        ctx.audit_as(command, pending.args.clone());
-        let action: Action = serde_json::from_str(&pending.action)
-            .map_err(|_| CommandError::Internal("a stored confirmation does not decode"))?;
-        if &pending.chat != ctx.chat() {
-            return Ok(Answer::refused(gt.confirm_other_group));
-        }
-        run(ctx, &pending.chat, &action).await
-    }
-
-    fn rewrites_group(&self) -> bool {
-        true
-    }
+    };
+    // From here on, whatever happens is filed as the command it ran.
+    let audit_as = AuditAs {
+        command: lookup(&pending.command).map_or(SPEC.name, |spec| spec.name),
+        args: pending.args.clone(),
+    };
+    let answer = match serde_json::from_str::<Action>(&pending.action) {
+        Err(_) => Err(CommandError::Internal(
+            "a stored confirmation does not decode",
+        )),
+        Ok(_) if &pending.chat != chat => Ok(Answer::refused(gt.confirm_other_group)),
+        Ok(action) => run_action(ctx, &pending.chat, &action).await,
+    };
+    let answer = answer.unwrap_or_else(|e| {
+        tracing::error!(msg_id = %ctx.msg.msg_id, command = audit_as.command, error = %e, "confirmed command failed");
+        Answer::failure(&e, ctx.texts)
+    });
+    Ok(answer.audited_as(audit_as))
 }

@@ -1,14 +1,11 @@
 //! `/invite-link`: the group's join link (qrcode/get), shared in the sender's name.
 
-use async_trait::async_trait;
 use url::Url;
 
 use crate::{
-    commands::{
-        Access, Answer, Args, Binding, Command, CommandError, Context, Scope, Spec, UsageError,
-        no_args,
-    },
+    commands::{Access, Answer, Binding, Command, CommandError, Context, Scope, Spec, no_args},
     i18n::{fill, md, text},
+    ids::ChatId,
 };
 
 pub static SPEC: Spec = Spec {
@@ -20,39 +17,34 @@ pub static SPEC: Spec = Spec {
     scope: Scope::GroupOnly,
     binding: Binding::Required,
     audited: false,
-    parse,
+    parse: |args| {
+        no_args(args)?;
+        Ok(Command::in_group((), |ctx, chat, ()| {
+            Box::pin(run(ctx, chat))
+        }))
+    },
 };
 
-struct InviteLink;
-
-fn parse(args: &Args<'_>) -> Result<Box<dyn Command>, UsageError> {
-    no_args(args)?;
-    Ok(Box::new(InviteLink))
-}
-
-#[async_trait]
-impl Command for InviteLink {
-    async fn run(self: Box<Self>, ctx: &Context<'_>) -> Result<Answer, CommandError> {
-        let gt = ctx.app.config.lang.group_texts();
-        let Some(sharer) = &ctx.msg.sender.staff_id else {
-            return Ok(Answer::refused(gt.invite_no_staff_id));
-        };
-        let raw = ctx.app.dingtalk.invite_link(ctx.chat(), sharer).await?;
-        // DingTalk's answer is untrusted: only an https link (http where DingTalk itself
-        // is reached over http, as with the simulator) is shown, escaped for markdown.
-        let allowed = ["https", ctx.app.config.oapi_url.scheme()];
-        let Some(url) = Url::parse(&raw)
-            .ok()
-            .filter(|u| allowed.contains(&u.scheme()))
-        else {
-            return Ok(Answer::refused(gt.invite_unusable));
-        };
-        let link = format!("[{}]({})", gt.invite_link_label, link_target(&url));
-        Ok(Answer::done(fill(
-            gt.invite_link,
-            &[text(&ctx.msg.sender.nick), md(&link)],
-        )))
-    }
+async fn run(ctx: &Context<'_>, chat: &ChatId) -> Result<Answer, CommandError> {
+    let gt = ctx.config.lang.group_texts();
+    let Some(sharer) = &ctx.msg.sender.staff_id else {
+        return Ok(Answer::refused(gt.invite_no_staff_id));
+    };
+    let raw = ctx.dingtalk.invite_link(chat, sharer).await?;
+    // DingTalk's answer is untrusted: only an https link (http where DingTalk itself
+    // is reached over http, as with the simulator) is shown, escaped for markdown.
+    let allowed = ["https", ctx.config.oapi_url.scheme()];
+    let Some(url) = Url::parse(&raw)
+        .ok()
+        .filter(|u| allowed.contains(&u.scheme()))
+    else {
+        return Ok(Answer::refused(gt.invite_unusable));
+    };
+    let link = format!("[{}]({})", gt.invite_link_label, link_target(&url));
+    Ok(Answer::done(fill(
+        gt.invite_link,
+        &[text(&ctx.msg.sender.nick), md(&link)],
+    )))
 }
 
 /// A URL as a markdown link target: the characters that could end the target or open

@@ -1,18 +1,14 @@
 //! `/kick <@member|staffId>…`: removes members after the requester's `/confirm`. The
 //! owner is refused outright, and so is anyone chat/get does not list as a member.
 
-use async_trait::async_trait;
-
 use super::{
     members::{TARGET, listed, people, targets},
     pending::{Action, kick_refusal, request},
 };
 use crate::{
-    commands::{
-        Access, Answer, Args, Binding, Command, CommandError, Context, Scope, Spec, UsageError,
-    },
+    commands::{Access, Answer, Binding, Command, CommandError, Context, Scope, Spec},
     i18n::{fill, md, text},
-    ids::StaffId,
+    ids::{ChatId, StaffId},
 };
 
 pub static SPEC: Spec = Spec {
@@ -27,43 +23,42 @@ pub static SPEC: Spec = Spec {
     scope: Scope::GroupOnly,
     binding: Binding::Required,
     audited: true,
-    parse,
+    parse: |args| {
+        let targets = targets(args, args.words)?;
+        let audited = listed(&targets);
+        let command = Command::in_group(targets, |ctx, chat, targets| {
+            Box::pin(run(ctx, chat, targets))
+        });
+        Ok(command.audited_as(SPEC.name, audited))
+    },
 };
 
 const TARGET_ARGS: &str = "<@member|staffId>…";
 const _: () = assert!(TARGET.len() + "…".len() == TARGET_ARGS.len());
 
-struct Kick {
+async fn run(
+    ctx: &Context<'_>,
+    chat: &ChatId,
     targets: Vec<StaffId>,
-}
-
-fn parse(args: &Args<'_>) -> Result<Box<dyn Command>, UsageError> {
-    Ok(Box::new(Kick {
-        targets: targets(args, args.words)?,
-    }))
-}
-
-#[async_trait]
-impl Command for Kick {
-    async fn run(self: Box<Self>, ctx: &Context<'_>) -> Result<Answer, CommandError> {
-        let gt = ctx.app.config.lang.group_texts();
-        ctx.audit_as(SPEC.name, listed(&self.targets));
-        let info = ctx.app.dingtalk.chat_info_fresh(ctx.chat()).await?;
-        if let Some(refusal) = kick_refusal(&info, &self.targets, gt) {
-            return Ok(Answer::refused(refusal));
-        }
-        let who = people(&self.targets);
-        if ctx.dry_run {
-            return Ok(Answer::previewed(fill(gt.kick_preview, &[md(&who)])));
-        }
-        let action = Action::Kick {
-            members: self.targets.iter().map(|t| t.as_str().to_owned()).collect(),
-        };
-        let (code, secs) = request(ctx, SPEC.name, &action).await?;
-        let text = fill(
-            gt.kick_pending,
-            &[md(&who), text(&secs.to_string()), text(&code)],
-        );
-        Ok(Answer::pending(text))
+) -> Result<Answer, CommandError> {
+    let gt = ctx.config.lang.group_texts();
+    let info = ctx.dingtalk.chat_info_fresh(chat).await?;
+    if let Some(refusal) = kick_refusal(&info, &targets, gt) {
+        return Ok(Answer::refused(refusal));
     }
+    let who = people(&targets);
+    if ctx.dry_run {
+        return Ok(Answer::previewed(fill(gt.kick_preview, &[md(&who)])));
+    }
+    let action = Action::Kick {
+        members: targets.iter().map(|t| t.as_str().to_owned()).collect(),
+    };
+    let Some((code, secs)) = request(ctx, chat, SPEC.name, &action).await? else {
+        return Ok(Answer::refused(gt.confirm_no_staff_id));
+    };
+    let text = fill(
+        gt.kick_pending,
+        &[md(&who), text(&secs.to_string()), text(&code)],
+    );
+    Ok(Answer::pending(text))
 }

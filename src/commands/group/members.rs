@@ -7,7 +7,7 @@ use crate::{
     dingtalk::ChatInfo, i18n::Lang, ids::StaffId, incoming::Mention, markdown, message::fold,
 };
 
-use super::super::{Args, UsageError};
+use crate::commands::{Args, UsageError};
 
 /// How a target argument is shown in usage.
 pub const TARGET: &str = "<@member|staffId>";

@@ -1,9 +1,10 @@
 //! Administering the group itself: the commands of this directory change the group in
 //! DingTalk (settings, name, members, owner, admins, nicknames) or share its join link.
 //!
-//! Each command reads chat/get fresh before a group/update and sends all six settings
-//! with it ([`settings::fresh`]): group/update resets a setting it is not sent. Removing
-//! members and transferring ownership wait for `/confirm` ([`pending`]).
+//! Every change that goes through group/update takes [`crate::group`]'s one write path
+//! ([`crate::commands::Context::change_group`]): the group's turn, chat/get fresh, all six
+//! switches sent back. Removing members and transferring ownership wait for `/confirm`
+//! ([`pending`]).
 
 pub mod add;
 pub mod admins;
@@ -17,4 +18,3 @@ pub mod owner;
 pub mod pending;
 pub mod rename;
 pub mod set;
-pub mod settings;

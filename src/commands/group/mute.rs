@@ -1,13 +1,11 @@
 //! `/mute-all` and `/unmute-all`: everyone muted or not (`chatBannedType` 1 / 0), the
 //! other five settings kept as they are.
 
-use async_trait::async_trait;
-
-use super::settings::change;
-use crate::commands::{
-    Access, Answer, Args, Binding, Command, CommandError, Context, Scope, Spec, UsageError, no_args,
+use super::set::change;
+use crate::{
+    commands::{Access, Args, Binding, Command, Scope, Spec, UsageError, no_args},
+    group::Setting,
 };
-use crate::group::Setting;
 
 pub static MUTE: Spec = Spec {
     name: "mute-all",
@@ -36,22 +34,10 @@ pub static UNMUTE: Spec = Spec {
     parse: |args| parse(args, 0),
 };
 
-struct MuteAll {
-    banned: i64,
-}
-
-fn parse(args: &Args<'_>, banned: i64) -> Result<Box<dyn Command>, UsageError> {
+fn parse(args: &Args<'_>, banned: i64) -> Result<Command, UsageError> {
     no_args(args)?;
-    Ok(Box::new(MuteAll { banned }))
-}
-
-#[async_trait]
-impl Command for MuteAll {
-    async fn run(self: Box<Self>, ctx: &Context<'_>) -> Result<Answer, CommandError> {
-        change(ctx, Setting::Muted, self.banned).await
-    }
-
-    fn rewrites_group(&self) -> bool {
-        true
-    }
+    Ok(Command::in_group(
+        (Setting::Muted, banned),
+        |ctx, chat, (setting, value)| Box::pin(change(ctx, chat, setting, value)),
+    ))
 }

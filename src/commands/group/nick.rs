@@ -1,15 +1,14 @@
 //! `/nick <@member|staffId> <nickname>`: a member's nickname in this group
 //! (updategroupnick). The nickname is kept as typed.
 
-use async_trait::async_trait;
-
 use super::members::{TARGET, is_mention_word, one_target, people};
 use crate::{
     commands::{
         Access, Answer, Args, Binding, Command, CommandError, Context, Scope, Spec, UsageError,
+        journal::quoted,
     },
     i18n::{fill, md, text},
-    ids::StaffId,
+    ids::{ChatId, StaffId},
 };
 
 pub static SPEC: Spec = Spec {
@@ -27,14 +26,9 @@ pub static SPEC: Spec = Spec {
     parse,
 };
 
-struct Nick {
-    member: StaffId,
-    nick: String,
-}
-
 /// With an @mention, the member is the mentioned one and the words (past a leading
 /// `@name`) are the nickname; otherwise the first word is a staff id.
-fn parse(args: &Args<'_>) -> Result<Box<dyn Command>, UsageError> {
+fn parse(args: &Args<'_>) -> Result<Command, UsageError> {
     let words = args.words;
     let (member, nick_words) = match (args.mentions.is_empty(), words.first()) {
         (false, Some(first)) if is_mention_word(first) => {
@@ -55,26 +49,25 @@ fn parse(args: &Args<'_>) -> Result<Box<dyn Command>, UsageError> {
             why: args.lang.group_texts().nick_control.to_owned(),
         });
     }
-    Ok(Box::new(Nick { member, nick }))
+    let audited = quoted(&[member.as_str().to_owned(), nick.clone()]);
+    let command = Command::in_group((member, nick), |ctx, chat, (member, nick)| {
+        Box::pin(run(ctx, chat, member, nick))
+    });
+    Ok(command.audited_as(SPEC.name, audited))
 }
 
-#[async_trait]
-impl Command for Nick {
-    async fn run(self: Box<Self>, ctx: &Context<'_>) -> Result<Answer, CommandError> {
-        let gt = ctx.app.config.lang.group_texts();
-        let typed =
-            crate::commands::journal::quoted(&[self.member.as_str().to_owned(), self.nick.clone()]);
-        ctx.audit_as(SPEC.name, typed);
-        let who = people([&self.member]);
-        let args = [md(&who), text(&self.nick)];
-        if ctx.dry_run {
-            return Ok(Answer::previewed(fill(gt.nick_preview, &args)));
-        }
-        let request_id = ctx
-            .app
-            .dingtalk
-            .set_group_nick(ctx.chat(), &self.member, &self.nick)
-            .await?;
-        Ok(Answer::done(fill(gt.nick_done, &args)).with_request_id(request_id))
+async fn run(
+    ctx: &Context<'_>,
+    chat: &ChatId,
+    member: StaffId,
+    nick: String,
+) -> Result<Answer, CommandError> {
+    let gt = ctx.config.lang.group_texts();
+    let who = people([&member]);
+    let args = [md(&who), text(&nick)];
+    if ctx.dry_run {
+        return Ok(Answer::previewed(fill(gt.nick_preview, &args)));
     }
+    let request_id = ctx.dingtalk.set_group_nick(chat, &member, &nick).await?;
+    Ok(Answer::done(fill(gt.nick_done, &args)).with_request_id(request_id))
 }

@@ -3,16 +3,16 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::members::{listed, member_list, not_members, people};
 use crate::{
     clock::now_ms,
-    dingtalk::{ChatInfo, GroupUpdate, ManagementOptions},
+    commands::{Answer, CommandError, Context},
+    dingtalk::ChatInfo,
+    group::{Edit, Patch},
     i18n::{GroupTexts, fill, md},
     ids::{ChatId, StaffId},
     store::Confirmation,
 };
-
-use super::super::{Answer, CommandError, Context};
-use super::members::{listed, member_list, not_members, people};
 
 /// Digits in a confirmation code: easy to type on a phone, and one group rarely has more
 /// than a few pending at once.
@@ -38,26 +38,25 @@ impl Action {
     }
 }
 
-/// Saves `action`, asked for by the command named `command`, for the sender's `/confirm`,
-/// and returns its code and the timeout in seconds.
+/// Saves `action` on the group `chat`, asked for by the command named `command`, for the
+/// sender's `/confirm`; returns its code and the timeout in seconds, or `None` if the
+/// sender has no staff id to confirm with.
 pub async fn request(
     ctx: &Context<'_>,
+    chat: &ChatId,
     command: &'static str,
     action: &Action,
-) -> Result<(String, u64), CommandError> {
-    let requester = ctx
-        .msg
-        .sender
-        .staff_id
-        .clone()
-        .expect("admins have a staff id");
-    let timeout = ctx.app.config.confirm_timeout;
+) -> Result<Option<(String, u64)>, CommandError> {
+    let Some(requester) = ctx.msg.sender.staff_id.clone() else {
+        return Ok(None);
+    };
+    let timeout = ctx.config.confirm_timeout;
     let now = now_ms();
     let mut pending = Confirmation {
         group: ctx.msg.conversation.clone(),
         code: String::new(),
         requester,
-        chat: ctx.chat().clone(),
+        chat: chat.clone(),
         command: command.to_owned(),
         args: listed(&action.staff_ids()),
         action: serde_json::to_string(action).expect("an action serialises"),
@@ -68,8 +67,8 @@ pub async fn request(
         pending.code = (0..CODE_DIGITS)
             .map(|_| fastrand::char('0'..='9'))
             .collect();
-        if ctx.app.store.save_confirmation(&pending).await? {
-            return Ok((pending.code, timeout.as_secs()));
+        if ctx.store.save_confirmation(&pending).await? {
+            return Ok(Some((pending.code, timeout.as_secs())));
         }
     }
     Err(CommandError::Internal("no free confirmation code"))
@@ -102,42 +101,46 @@ pub fn transfer_refusal(info: &ChatInfo, target: &StaffId, gt: &GroupTexts) -> O
     (!strangers.is_empty()).then(|| fill(gt.not_members, &[md(&people(strangers))]))
 }
 
-/// Runs a confirmed action on `chat`: the group is read again, the action checked again
-/// (somebody may have left or become owner meanwhile), and only then changed.
+/// Runs a confirmed action on `chat`, in the group's turn: the group is read again, the
+/// action checked again (somebody may have left or become owner meanwhile), and only then
+/// changed.
 pub async fn run(
     ctx: &Context<'_>,
     chat: &ChatId,
     action: &Action,
 ) -> Result<Answer, CommandError> {
-    let gt = ctx.app.config.lang.group_texts();
-    let info = ctx.app.dingtalk.chat_info_fresh(chat).await?;
-    let options = match ManagementOptions::from_info(&info) {
-        Ok(options) => options,
-        Err(field) => {
-            return Ok(Answer::refused(fill(
-                gt.setting_unknown_current,
-                &[md(field)],
-            )));
-        }
-    };
+    let gt = ctx.config.lang.group_texts();
     let targets = action.staff_ids();
-    let (refusal, update, done) = match action {
-        Action::Kick { .. } => (
-            kick_refusal(&info, &targets, gt),
-            GroupUpdate::new(chat, options).remove_members(&targets),
-            fill(gt.kick_done, &[md(&people(&targets))]),
-        ),
-        Action::TransferOwner { .. } => (
-            transfer_refusal(&info, &targets[0], gt),
-            GroupUpdate::new(chat, options).owner(&targets[0]),
-            fill(gt.owner_done, &[md(&people(&targets))]),
-        ),
-    };
-    if let Some(refusal) = refusal {
-        return Ok(Answer::refused(refusal));
-    }
-    let request_id = ctx.app.dingtalk.update_group(&update).await?;
-    Ok(Answer::done(done).with_request_id(request_id))
+    ctx.change_group(chat, |info| {
+        let (refusal, patch, done) = match (action, targets.first()) {
+            (Action::Kick { .. }, _) => (
+                kick_refusal(info, &targets, gt),
+                Patch {
+                    remove: targets.clone(),
+                    ..Patch::default()
+                },
+                gt.kick_done,
+            ),
+            (Action::TransferOwner { .. }, Some(owner)) => (
+                transfer_refusal(info, owner, gt),
+                Patch {
+                    owner: Some(owner.clone()),
+                    ..Patch::default()
+                },
+                gt.owner_done,
+            ),
+            (Action::TransferOwner { .. }, None) => (
+                Some(gt.unknown_members.to_owned()),
+                Patch::default(),
+                gt.owner_done,
+            ),
+        };
+        match refusal {
+            Some(refusal) => Edit::Keep(Answer::refused(refusal)),
+            None => Edit::Send(Answer::done(fill(done, &[md(&people(&targets))])), patch),
+        }
+    })
+    .await
 }
 
 #[cfg(test)]

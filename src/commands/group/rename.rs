@@ -1,15 +1,13 @@
-//! `/rename <name>`: the group's name, 1–20 characters, kept exactly as typed (no
+//! `/rename <name>`: the group's name, 1 to 20 characters, kept exactly as typed (no
 //! folding: full-width letters stay full-width).
 
-use async_trait::async_trait;
-
-use super::settings::fresh;
 use crate::{
     commands::{
         Access, Answer, Args, Binding, Command, CommandError, Context, Scope, Spec, UsageError,
     },
-    dingtalk::GroupUpdate,
+    group::{Edit, Patch},
     i18n::{fill, text},
+    ids::ChatId,
 };
 
 /// DingTalk's limit for a group name, in characters.
@@ -27,16 +25,17 @@ pub static SPEC: Spec = Spec {
     scope: Scope::GroupOnly,
     binding: Binding::Required,
     audited: true,
-    parse,
+    parse: |args| {
+        let name = name(args)?;
+        Ok(Command::in_group(name, |ctx, chat, name| {
+            Box::pin(run(ctx, chat, name))
+        }))
+    },
 };
 
-struct Rename {
-    name: String,
-}
-
-fn parse(args: &Args<'_>) -> Result<Box<dyn Command>, UsageError> {
+/// One quoted word keeps its spaces; several words are joined by one space.
+fn name(args: &Args<'_>) -> Result<String, UsageError> {
     let gt = args.lang.group_texts();
-    // One quoted word keeps its spaces; several words are joined by one space.
     let name = args.words.join(" ");
     if name.is_empty() {
         return Err(UsageError::Missing("<name>"));
@@ -53,34 +52,27 @@ fn parse(args: &Args<'_>) -> Result<Box<dyn Command>, UsageError> {
     if chars > MAX_NAME_CHARS {
         return Err(invalid(fill(gt.name_length, &[text(&chars.to_string())])));
     }
-    Ok(Box::new(Rename { name }))
+    Ok(name)
 }
 
-#[async_trait]
-impl Command for Rename {
-    async fn run(self: Box<Self>, ctx: &Context<'_>) -> Result<Answer, CommandError> {
-        let gt = ctx.app.config.lang.group_texts();
-        let (info, options) = match fresh(ctx).await? {
-            Ok(current) => current,
-            Err(refusal) => return Ok(refusal),
-        };
+async fn run(ctx: &Context<'_>, chat: &ChatId, name: String) -> Result<Answer, CommandError> {
+    let gt = ctx.config.lang.group_texts();
+    ctx.change_group(chat, |info| {
         let old = info.name.clone().unwrap_or_else(|| gt.unnamed.to_owned());
-        if info.name.as_deref() == Some(self.name.as_str()) {
-            let text = fill(gt.rename_same, &[text(&self.name)]);
-            return Ok(Answer::unchanged(ctx.dry_run, text));
+        if info.name.as_deref() == Some(name.as_str()) {
+            let text = fill(gt.rename_same, &[text(&name)]);
+            return Edit::Keep(Answer::unchanged(ctx.dry_run, text));
         }
-        if ctx.dry_run {
-            let text = fill(gt.rename_preview, &[text(&old), text(&self.name)]);
-            return Ok(Answer::previewed(text));
-        }
-        let mut update = GroupUpdate::new(ctx.chat(), options);
-        update.name = Some(self.name.clone());
-        let request_id = ctx.app.dingtalk.update_group(&update).await?;
-        let text = fill(gt.rename_done, &[text(&self.name), text(&old)]);
-        Ok(Answer::done(text).with_request_id(request_id))
-    }
-
-    fn rewrites_group(&self) -> bool {
-        true
-    }
+        let answer = if ctx.dry_run {
+            Answer::previewed(fill(gt.rename_preview, &[text(&old), text(&name)]))
+        } else {
+            Answer::done(fill(gt.rename_done, &[text(&name), text(&old)]))
+        };
+        let patch = Patch {
+            name: Some(name.clone()),
+            ..Patch::default()
+        };
+        Edit::Send(answer, patch)
+    })
+    .await
 }

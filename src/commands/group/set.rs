@@ -1,16 +1,15 @@
 //! `/set <setting> <value>`: one of the five other switches (searchable, validation,
 //! history, mention-all, management). Without arguments, or with a wrong one, it shows
-//! the usage with the group's current values.
+//! the usage with the group's current values. [`change`] is the change of one switch,
+//! which `/mute-all` and `/unmute-all` make too.
 
-use async_trait::async_trait;
-
-use super::settings::{change, fresh};
-use crate::group::{Setting, in_words};
 use crate::{
     commands::{
         Access, Answer, Args, Binding, Command, CommandError, Context, Scope, Spec, UsageError,
     },
-    i18n::{GroupTexts, Lang, fill, md, text},
+    group::{Edit, Patch, Setting, in_words},
+    i18n::{GroupTexts, fill, md, text},
+    ids::ChatId,
 };
 
 pub static SPEC: Spec = Spec {
@@ -28,13 +27,7 @@ pub static SPEC: Spec = Spec {
     parse,
 };
 
-/// What `/set` was asked; anything but a valid pair is shown with the current values.
-enum Set {
-    Change(Setting, i64),
-    /// Why the arguments do not make a change (`None`: there were none).
-    Usage(Option<Problem>),
-}
-
+/// Why the arguments do not make a change.
 enum Problem {
     NeedsBoth,
     UnknownSetting(String),
@@ -42,20 +35,31 @@ enum Problem {
     Extra(String),
 }
 
-fn parse(args: &Args<'_>) -> Result<Box<dyn Command>, UsageError> {
-    let set = match args.words {
-        [] => Set::Usage(None),
-        [_] => Set::Usage(Some(Problem::NeedsBoth)),
+/// A valid pair is a change; anything else (no arguments included) shows the usage with
+/// the current values, and is marked wrong for a schedule.
+fn parse(args: &Args<'_>) -> Result<Command, UsageError> {
+    let problem = match args.words {
+        [] => None,
+        [_] => Some(Problem::NeedsBoth),
         [name, value, rest @ ..] => match Setting::find(name) {
-            None => Set::Usage(Some(Problem::UnknownSetting(name.clone()))),
+            None => Some(Problem::UnknownSetting(name.clone())),
             Some(setting) => match (setting.parse_value(value), rest.first()) {
-                (None, _) => Set::Usage(Some(Problem::BadValue(setting, value.clone()))),
-                (Some(_), Some(extra)) => Set::Usage(Some(Problem::Extra(extra.clone()))),
-                (Some(v), None) => Set::Change(setting, v),
+                (None, _) => Some(Problem::BadValue(setting, value.clone())),
+                (Some(_), Some(extra)) => Some(Problem::Extra(extra.clone())),
+                (Some(value), None) => {
+                    return Ok(Command::in_group((setting, value), |ctx, chat, (s, v)| {
+                        Box::pin(change(ctx, chat, s, v))
+                    }));
+                }
             },
         },
     };
-    Ok(Box::new(set))
+    let gt = args.lang.group_texts();
+    let why = problem.as_ref().unwrap_or(&Problem::NeedsBoth).text(gt);
+    let command = Command::in_group(problem, |ctx, chat, problem| {
+        Box::pin(usage(ctx, chat, problem))
+    });
+    Ok(command.with_deferred_usage(why))
 }
 
 impl Problem {
@@ -71,39 +75,40 @@ impl Problem {
     }
 }
 
-#[async_trait]
-impl Command for Set {
-    async fn run(self: Box<Self>, ctx: &Context<'_>) -> Result<Answer, CommandError> {
-        match *self {
-            Set::Change(setting, value) => change(ctx, setting, value).await,
-            Set::Usage(problem) => usage(ctx, problem).await,
+/// Sets one switch to `value`, leaving the other five as they are; says what changed.
+pub async fn change(
+    ctx: &Context<'_>,
+    chat: &ChatId,
+    setting: Setting,
+    value: i64,
+) -> Result<Answer, CommandError> {
+    let (t, gt) = (ctx.texts, ctx.config.lang.group_texts());
+    ctx.change_group(chat, |info| {
+        let label = md(setting.label(t));
+        let before = in_words(setting.current(info), setting.words(), t);
+        let after = in_words(Some(value), setting.words(), t);
+        if setting.current(info) == Some(value) {
+            let text = fill(gt.setting_unchanged, &[label, md(&after)]);
+            return Edit::Keep(Answer::unchanged(ctx.dry_run, text));
         }
-    }
-
-    fn rewrites_group(&self) -> bool {
-        matches!(self, Set::Change(..))
-    }
-
-    fn deferred_usage(&self, lang: Lang) -> Option<String> {
-        match self {
-            Set::Change(..) => None,
-            Set::Usage(problem) => Some(
-                problem
-                    .as_ref()
-                    .unwrap_or(&Problem::NeedsBoth)
-                    .text(lang.group_texts()),
-            ),
-        }
-    }
+        let answer = if ctx.dry_run {
+            Answer::previewed(fill(gt.setting_preview, &[label, md(&before), md(&after)]))
+        } else {
+            Answer::done(fill(gt.setting_changed, &[label, md(&before), md(&after)]))
+        };
+        Edit::Send(answer, Patch::switch(setting, value))
+    })
+    .await
 }
 
 /// The problem, the usage and every setting's current value (read from chat/get).
-async fn usage(ctx: &Context<'_>, problem: Option<Problem>) -> Result<Answer, CommandError> {
-    let (t, gt) = (ctx.texts, ctx.app.config.lang.group_texts());
-    let info = match fresh(ctx).await? {
-        Ok((info, _)) => info,
-        Err(refusal) => return Ok(refusal),
-    };
+async fn usage(
+    ctx: &Context<'_>,
+    chat: &ChatId,
+    problem: Option<Problem>,
+) -> Result<Answer, CommandError> {
+    let (t, gt) = (ctx.texts, ctx.config.lang.group_texts());
+    let info = ctx.dingtalk.chat_info_fresh(chat).await?;
     let mut out = match &problem {
         None => String::new(),
         Some(problem) => format!("{}\n\n", problem.text(gt)),

@@ -5,15 +5,10 @@
 
 pub mod rule;
 
-use async_trait::async_trait;
-
 use self::rule::{Rule, RuleError, format_local};
 use super::{
     Access, Answer, Args, Binding, Command, CommandError, Context, Scope, Spec, UsageError,
-    journal::quoted,
-    lookup,
-    permission::{AdminReason, admin_status},
-    refusals::usage_reason,
+    answer::not_bound, journal::quoted, lookup, permission::AdminReason, refusals::usage_reason,
 };
 use crate::{
     clock::now_ms,
@@ -56,7 +51,23 @@ enum ScheduleCommand {
     },
 }
 
-fn parse(args: &Args<'_>) -> Result<Box<dyn Command>, UsageError> {
+fn parse(args: &Args<'_>) -> Result<Command, UsageError> {
+    let command = what(args)?;
+    let audited = match &command {
+        ScheduleCommand::Create { rule, command, .. } => {
+            Some(format!("{} {command}", rule.canonical()))
+        }
+        _ => None,
+    };
+    let command = Command::new(command, |ctx, command| Box::pin(run(ctx, command)));
+    Ok(match audited {
+        Some(args) => command.audited_as(SPEC.name, args),
+        None => command,
+    })
+}
+
+/// What the words ask for: a new schedule, the list, or a removal.
+fn what(args: &Args<'_>) -> Result<ScheduleCommand, UsageError> {
     let st = args.lang.schedule_texts();
     let Some(first) = args.words.first() else {
         return Err(UsageError::Missing("<when>"));
@@ -68,7 +79,7 @@ fn parse(args: &Args<'_>) -> Result<Box<dyn Command>, UsageError> {
     match crate::message::fold(first).to_lowercase().as_str() {
         "list" | "列表" => {
             extra(&args.words[1..])?;
-            return Ok(Box::new(ScheduleCommand::List));
+            return Ok(ScheduleCommand::List);
         }
         "remove" | "删除" => {
             let Some(raw) = args.words.get(1) else {
@@ -85,7 +96,7 @@ fn parse(args: &Args<'_>) -> Result<Box<dyn Command>, UsageError> {
                     value: raw.clone(),
                     why: st.bad_id.to_owned(),
                 })?;
-            return Ok(Box::new(ScheduleCommand::Remove { id }));
+            return Ok(ScheduleCommand::Remove { id });
         }
         _ => {}
     }
@@ -98,11 +109,11 @@ fn parse(args: &Args<'_>) -> Result<Box<dyn Command>, UsageError> {
         });
     }
     let (spec, command) = checked_command(rest, args.lang)?;
-    Ok(Box::new(ScheduleCommand::Create {
+    Ok(ScheduleCommand::Create {
         rule,
         spec,
         command,
-    }))
+    })
 }
 
 fn rule_error(e: RuleError, st: &ScheduleTexts) -> UsageError {
@@ -155,7 +166,7 @@ fn checked_command(words: &[String], lang: Lang) -> Result<(&'static Spec, Strin
         mentions: &[],
     };
     let problem = match (spec.parse)(&args) {
-        Ok(command) => command.deferred_usage(lang),
+        Ok(command) => command.deferred_usage().map(str::to_owned),
         Err(e) => Some(usage_reason(&e, lang.texts())),
     };
     if let Some(problem) = problem {
@@ -170,19 +181,16 @@ fn checked_command(words: &[String], lang: Lang) -> Result<(&'static Spec, Strin
     Ok((spec, line))
 }
 
-#[async_trait]
-impl Command for ScheduleCommand {
-    async fn run(self: Box<Self>, ctx: &Context<'_>) -> Result<Answer, CommandError> {
-        let st = ctx.app.config.lang.schedule_texts();
-        match *self {
-            ScheduleCommand::List => list(ctx, st).await,
-            ScheduleCommand::Remove { id } => remove(ctx, st, id).await,
-            ScheduleCommand::Create {
-                rule,
-                spec,
-                command,
-            } => create(ctx, st, rule, spec, command).await,
-        }
+async fn run(ctx: &Context<'_>, command: ScheduleCommand) -> Result<Answer, CommandError> {
+    let st = ctx.config.lang.schedule_texts();
+    match command {
+        ScheduleCommand::List => list(ctx, st).await,
+        ScheduleCommand::Remove { id } => remove(ctx, st, id).await,
+        ScheduleCommand::Create {
+            rule,
+            spec,
+            command,
+        } => create(ctx, st, rule, spec, command).await,
     }
 }
 
@@ -193,10 +201,9 @@ async fn create(
     spec: &'static Spec,
     command: String,
 ) -> Result<Answer, CommandError> {
-    let zone = &ctx.app.config.timezone;
+    let zone = &ctx.config.timezone;
     let zone_name = zone.iana_name().unwrap_or("UTC");
     let now = now_ms();
-    ctx.audit_as(SPEC.name, format!("{} {command}", rule.canonical()));
     let Some(next) = rule.next_after(now, zone) else {
         let text = fill(
             st.passed,
@@ -206,14 +213,11 @@ async fn create(
     };
     // A command that needs the chatid would be refused at its time: say so now.
     if spec.binding == Binding::Required && ctx.binding.is_none() {
-        let text = fill(
-            ctx.texts.not_bound,
-            &[md(&spec.usage()), text(ctx.msg.conversation.as_str())],
-        );
-        return Ok(Answer::refused(text));
+        let cid = ctx.msg.conversation.as_str();
+        return Ok(not_bound(ctx.texts, &spec.usage(), cid));
     }
     // Only what can be checked again at run time makes a creator an admin here.
-    let status = admin_status(ctx.app, ctx.msg, ctx.binding.as_ref()).await?;
+    let status = ctx.admin_status().await?;
     let Some(creator) = ctx.msg.sender.staff_id.clone() else {
         return Ok(Answer::refused(st.org_admin_only));
     };
@@ -221,7 +225,7 @@ async fn create(
         return Ok(Answer::refused(st.org_admin_only));
     }
     let group = &ctx.msg.conversation;
-    let existing = ctx.app.store.schedules(group).await?.len();
+    let existing = ctx.store.schedules(group).await?.len();
     if existing >= MAX_PER_GROUP {
         return Ok(Answer::refused(fill(
             st.too_many,
@@ -240,7 +244,6 @@ async fn create(
         return Ok(Answer::previewed(fill(st.preview, &args)));
     }
     let id = ctx
-        .app
         .store
         .add_schedule(&NewSchedule {
             group: group.clone(),
@@ -265,11 +268,11 @@ async fn create(
 }
 
 async fn list(ctx: &Context<'_>, st: &ScheduleTexts) -> Result<Answer, CommandError> {
-    let schedules = ctx.app.store.schedules(&ctx.msg.conversation).await?;
+    let schedules = ctx.store.schedules(&ctx.msg.conversation).await?;
     if schedules.is_empty() {
         return Ok(Answer::unchanged(ctx.dry_run, st.list_empty));
     }
-    let zone = &ctx.app.config.timezone;
+    let zone = &ctx.config.timezone;
     let mut out = fill(st.list_head, &[text(zone.iana_name().unwrap_or("UTC"))]);
     for s in &schedules {
         out.push('\n');
@@ -305,7 +308,7 @@ fn row(s: &Schedule, st: &ScheduleTexts, zone: &jiff::tz::TimeZone) -> String {
 
 async fn remove(ctx: &Context<'_>, st: &ScheduleTexts, id: i64) -> Result<Answer, CommandError> {
     let group = &ctx.msg.conversation;
-    let schedules = ctx.app.store.schedules(group).await?;
+    let schedules = ctx.store.schedules(group).await?;
     let Some(found) = schedules.iter().find(|s| s.id == id) else {
         return Ok(Answer::refused(fill(st.no_such, &[text(&id.to_string())])));
     };
@@ -314,7 +317,7 @@ async fn remove(ctx: &Context<'_>, st: &ScheduleTexts, id: i64) -> Result<Answer
     if ctx.dry_run {
         return Ok(Answer::previewed(fill(st.remove_preview, &args)));
     }
-    if !ctx.app.store.remove_schedule(group, id).await? {
+    if !ctx.store.remove_schedule(group, id).await? {
         return Ok(Answer::refused(fill(st.no_such, &[text(&id.to_string())])));
     }
     tracing::info!(schedule = id, cid = %group, "schedule removed");

@@ -8,7 +8,8 @@ use tokio::sync::broadcast;
 use super::{Demo, DemoMode, render, sample};
 use crate::{
     clock::now_ms,
-    commands::outcome::is_failure_title,
+    commands::Outcome,
+    i18n::Lang,
     reply,
     simulator::{Delivered, Destination, SESSION_WEBHOOK_PATH},
     tools::signed::{self, Draft, random_hex},
@@ -139,4 +140,26 @@ fn confirmation_code(text: &str) -> Option<String> {
     let rest = &text[text.find("/confirm ")? + "/confirm ".len()..];
     let code: String = rest.chars().take_while(char::is_ascii_digit).collect();
     (!code.is_empty()).then_some(code)
+}
+/// Whether a reply titled `title` (in either language) says nothing was done, for whoever
+/// only sees the reply, as the group does.
+fn is_failure_title(title: &str) -> bool {
+    [Lang::Zh, Lang::En].iter().any(|lang| {
+        Outcome::ALL
+            .iter()
+            .any(|o| o.is_failure() && o.title(lang.texts()) == title)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn refusal_and_error_titles_read_as_failures_in_both_languages() {
+        assert!(is_failure_title(Lang::Zh.texts().title_refused));
+        assert!(is_failure_title(Lang::En.texts().title_error));
+        assert!(!is_failure_title(Lang::Zh.texts().title_reply));
+        assert!(!is_failure_title(Lang::En.texts().title_reply));
+    }
 }

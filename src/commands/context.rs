@@ -1,0 +1,73 @@
+//! What a command may use while it runs: the settings, DingTalk, the store, the group's
+//! turns, its texts, and the message it answers. Nothing of the transport, and no more of
+//! the application than this.
+
+use super::{
+    Answer, CommandError,
+    permission::{self, AdminStatus},
+};
+use crate::{
+    config::Config,
+    dingtalk::{ChatInfo, DingTalkClient, DingTalkError},
+    group::{Changed, Edit, Mode, Turns, Writer},
+    i18n::{Texts, fill, md},
+    ids::ChatId,
+    incoming::Incoming,
+    store::Store,
+};
+
+/// Everything a command may use while it runs.
+pub struct Context<'a> {
+    pub config: &'a Config,
+    pub dingtalk: &'a DingTalkClient,
+    pub store: &'a dyn Store,
+    pub turns: &'a Turns,
+    pub texts: &'static Texts,
+    /// The message being answered.
+    pub msg: &'a Incoming,
+    /// `--dry-run` (or `预览`) was given: say what would change, call nothing but reads.
+    pub dry_run: bool,
+    /// The group's chatid, when the spec's binding is optional and the group is bound (a
+    /// command whose binding is required gets it as an argument instead).
+    pub binding: Option<&'a ChatId>,
+}
+
+impl Context<'_> {
+    /// Whether the sender is an admin where they wrote, and why.
+    pub async fn admin_status(&self) -> Result<AdminStatus, DingTalkError> {
+        permission::admin_status(self.config, self.dingtalk, self.msg, self.binding).await
+    }
+
+    /// The one write path ([`crate::group`]) for this message's group.
+    pub fn writer(&self) -> Writer<'_> {
+        Writer {
+            dingtalk: self.dingtalk,
+            store: self.store,
+            turns: self.turns,
+        }
+    }
+
+    /// Changes this message's group, whose chatid is `chat`, as `modify` decides on seeing
+    /// it; a dry run previews. The answer gets the change's request id; a group whose
+    /// chat/get left out a switch is refused, unchanged.
+    pub async fn change_group(
+        &self,
+        chat: &ChatId,
+        modify: impl FnOnce(&ChatInfo) -> Edit<Answer>,
+    ) -> Result<Answer, CommandError> {
+        let mode = Mode::of_dry_run(self.dry_run);
+        let changed = self
+            .writer()
+            .read_modify_write(&self.msg.conversation, chat, mode, modify)
+            .await?;
+        Ok(match changed {
+            Changed::Kept(answer) => answer,
+            Changed::Sent(answer, request_id) => answer.with_request_id(request_id),
+            Changed::NotSent(_, e) => return Err(e.into()),
+            Changed::Unreadable(field) => Answer::refused(fill(
+                self.config.lang.group_texts().setting_unknown_current,
+                &[md(field)],
+            )),
+        })
+    }
+}
