@@ -11,7 +11,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use qunguan::simulator::Simulator;
+use qunguan_simulator::Simulator;
 use serde_json::json;
 
 const WINDOW: usize = 32;

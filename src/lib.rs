@@ -53,6 +53,8 @@ pub mod callback;
 pub mod clock;
 pub mod commands;
 pub mod config;
+#[cfg(feature = "demo")]
+pub mod demo;
 pub mod dingtalk;
 pub mod group;
 pub mod i18n;
@@ -66,7 +68,6 @@ pub mod policy;
 pub mod reply;
 pub mod scheduler;
 pub mod server;
-pub mod simulator;
 pub mod store;
 pub mod stream;
 pub mod telemetry;

@@ -5,11 +5,12 @@ use std::{path::PathBuf, process::ExitCode};
 use clap::{Parser, Subcommand};
 use qunguan::{
     config::Config,
-    i18n::Lang,
     policy::Verb,
     server, telemetry,
-    tools::{self, demo, healthcheck, send, setting},
+    tools::{self, healthcheck, send, setting},
 };
+#[cfg(feature = "demo")]
+use qunguan::{demo, i18n::Lang};
 use secrecy::SecretString;
 
 #[derive(Parser)]
@@ -24,6 +25,7 @@ enum Command {
     /// Serve DingTalk robot callbacks (configuration from the environment and `.env`).
     Serve,
     /// Try qunguan without DingTalk: a simulated group in this terminal.
+    #[cfg(feature = "demo")]
     Demo {
         /// Send the lines of FILE instead of prompting; exit 1 if any reply is an error.
         #[arg(long, value_name = "FILE")]
@@ -89,6 +91,7 @@ enum PolicyAction {
     Apply { file: PathBuf },
 }
 
+#[cfg(feature = "demo")]
 fn parse_lang(s: &str) -> Result<Lang, String> {
     s.parse().map_err(|()| format!("`{s}` is not `zh` or `en`"))
 }
@@ -97,6 +100,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Serve => serve(),
+        #[cfg(feature = "demo")]
         Command::Demo { script, lang, mode } => demo::main(demo::Options { script, lang, mode }),
         Command::Send {
             url,

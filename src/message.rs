@@ -9,7 +9,6 @@
 //! changing any other character (whitespace inside quoted values included). [`fold`] is NFKC plus dashes,
 //! for what is structure: the command name, `key=` names, ids and numbers. Free text (a
 //! remark, an address) keeps exactly what was typed, full-width punctuation included.
-//! [`normalise`] is the canonical form of a whole line: `tidy(fold(text))`.
 
 use unicode_normalization::UnicodeNormalization;
 
@@ -56,15 +55,6 @@ pub fn fold(text: &str) -> String {
             c => c,
         })
         .collect()
-}
-
-/// Canonical form of a typed line: folded, trimmed, whitespace collapsed, leading and
-/// trailing mention fragments removed. Idempotent.
-pub fn normalise(text: &str) -> String {
-    tidy(&fold(text))
-        .split_whitespace()
-        .collect::<Vec<_>>()
-        .join(" ")
 }
 
 /// The most leading words looked at for mentions. A message that starts with more
@@ -194,6 +184,15 @@ fn closing_quote(open: char) -> Option<char> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Canonical form of a typed line: folded, trimmed, whitespace collapsed, leading and
+    /// trailing mention fragments removed. Idempotent (the tests say so).
+    pub fn normalise(text: &str) -> String {
+        tidy(&fold(text))
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
 
     #[test]
     fn normalisation_table() {

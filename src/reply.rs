@@ -134,24 +134,11 @@ async fn send_openapi(
 }
 
 /// The title of part `index` of `count`: "title (2/3)", or the title alone.
-fn part_title(title: &str, index: usize, count: usize) -> String {
+pub fn part_title(title: &str, index: usize, count: usize) -> String {
     if count > 1 {
         format!("{title} ({}/{count})", index + 1)
     } else {
         title.to_owned()
-    }
-}
-
-/// Whether a message titled `title` is a part of a split reply with more parts after it
-/// (the reading side of [`part_title`], for whoever receives the parts).
-pub fn more_parts_follow(title: &str) -> bool {
-    let counter = title
-        .strip_suffix(')')
-        .and_then(|t| t.rsplit_once(" ("))
-        .and_then(|(_, c)| c.split_once('/'));
-    match counter {
-        Some((i, n)) => matches!((i.parse::<u32>(), n.parse::<u32>()), (Ok(i), Ok(n)) if i < n),
-        None => false,
     }
 }
 
@@ -307,9 +294,5 @@ mod tests {
     fn numbered_titles_only_when_split() {
         assert_eq!(part_title("t", 0, 1), "t");
         assert_eq!(part_title("t", 1, 3), "t (2/3)");
-        assert!(more_parts_follow(&part_title("群管", 0, 2)));
-        assert!(!more_parts_follow(&part_title("群管", 1, 2)));
-        assert!(!more_parts_follow(&part_title("群管", 0, 1)));
-        assert!(!more_parts_follow("qunguan (note)"));
     }
 }

@@ -7,8 +7,13 @@ use qunguan::{
     incoming::{Content, Mention},
     commands::{Args, REGISTRY},
     i18n::Lang,
-    message::{CommandLine, normalise, text_of},
+    message::{CommandLine, fold, text_of, tidy},
 };
+
+/// A typed line folded, tidied and its whitespace collapsed.
+fn normalise(text: &str) -> String {
+    tidy(&fold(text)).split_whitespace().collect::<Vec<_>>().join(" ")
+}
 
 fuzz_target!(|text: &str| {
     let once = normalise(text);

@@ -1,9 +1,8 @@
-//! The subcommands besides `serve`: [`demo`] (a simulated group in the terminal), [`send`]
-//! (a signed test callback against a deployment), [`healthcheck`] (for containers) and
-//! [`policy`] (one file of settings for many groups).
-//! Each has a `main` that prints and returns the process's exit code.
+//! The subcommands besides `serve` and `demo`: [`send`] (a signed test callback against a
+//! deployment), [`healthcheck`] (for containers) and [`policy`] (one file of settings for
+//! many groups). Each has a `main` that prints and returns the process's exit code.
+//! [`signed`] builds the signed callbacks `send` and the demo post.
 
-pub mod demo;
 pub mod healthcheck;
 pub mod policy;
 pub mod send;

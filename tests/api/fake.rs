@@ -17,7 +17,7 @@ use axum::{
     http::{HeaderMap, Method, StatusCode, Uri},
     response::{IntoResponse, Response},
 };
-use qunguan::simulator::{Group, Request, SESSION_WEBHOOK_PATH, Simulator};
+use qunguan_simulator::{Group, Request, SESSION_WEBHOOK_PATH, Simulator};
 use serde_json::Value;
 use tokio::sync::Notify;
 

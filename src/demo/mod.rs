@@ -27,15 +27,11 @@ use std::{
     time::Duration,
 };
 
+use qunguan_simulator::{Delivered, Simulator};
 use secrecy::SecretString;
 use tokio::sync::{broadcast, mpsc};
 
-use crate::{
-    i18n::Lang,
-    server::RunningServer,
-    simulator::{Delivered, Simulator},
-    telemetry,
-};
+use crate::{i18n::Lang, server::RunningServer, telemetry};
 
 /// What `qunguan demo` was asked to do.
 #[derive(Debug, Clone, Default)]
@@ -82,7 +78,7 @@ pub fn main(options: Options) -> ExitCode {
     // Logs would interleave with the conversation; RUST_LOG turns them on (to stderr).
     let _log_guard = std::env::var_os("RUST_LOG").and_then(|_| telemetry::init());
     let scripted = options.script.is_some();
-    super::block_on(async {
+    crate::tools::block_on(async {
         match run(options).await {
             Ok(summary) if scripted && summary.failures > 0 => ExitCode::FAILURE,
             Ok(_) => ExitCode::SUCCESS,

@@ -4,11 +4,12 @@
 use std::{io::Write, time::Duration};
 
 use super::{Demo, sample};
+use qunguan_simulator::Destination;
+
 use crate::{
     clock::now_ms,
     commands::{Rule, format_local},
     scheduler,
-    simulator::Destination,
 };
 
 impl Demo {

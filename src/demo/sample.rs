@@ -2,7 +2,7 @@
 
 use serde_json::json;
 
-use crate::simulator::Simulator;
+use qunguan_simulator::Simulator;
 
 /// A member of the sample group.
 pub struct Member {

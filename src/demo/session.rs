@@ -6,7 +6,9 @@ use std::{collections::HashMap, io::Write, time::Duration};
 use secrecy::SecretString;
 
 use super::{Demo, DemoError, DemoMode, fleet, sample};
-use crate::{config::Config, i18n::Lang, server, simulator::Simulator, tools::signed::random_hex};
+use qunguan_simulator::Simulator;
+
+use crate::{config::Config, i18n::Lang, server, tools::signed::random_hex};
 
 impl Demo {
     pub(super) async fn start(lang: Lang, color: bool, mode: DemoMode) -> Result<Self, DemoError> {

@@ -1,4 +1,5 @@
-//! A DingTalk simulator on 127.0.0.1, for `qunguan demo` and the end-to-end tests.
+//! A DingTalk simulator on 127.0.0.1, for `qunguan demo` and qunguan's end-to-end tests. It
+//! ships in its own crate, so the server's build can leave it out.
 //!
 //! It answers the APIs qunguan calls in DingTalk's wire formats (see the protocol notes):
 //! both token endpoints, chat/get, friendswitch/update, convertToOpenConversationId, the
@@ -336,7 +337,10 @@ fn api_error(status: StatusCode, code: &str, message: &str) -> Response {
 
 /// Now in epoch milliseconds, as a string (Stream headers carry strings).
 fn now_ms_string() -> String {
-    crate::clock::now_ms().to_string()
+    let since_epoch = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    since_epoch.as_millis().to_string()
 }
 
 fn not_found() -> Response {

@@ -5,13 +5,13 @@ use std::io::Write;
 
 use tokio::sync::broadcast;
 
+use qunguan_simulator::{Delivered, Destination, SESSION_WEBHOOK_PATH};
+
 use super::{Demo, DemoMode, render, sample};
 use crate::{
     clock::now_ms,
     commands::Outcome,
     i18n::Lang,
-    reply,
-    simulator::{Delivered, Destination, SESSION_WEBHOOK_PATH},
     tools::signed::{self, Draft, random_hex},
 };
 
@@ -86,7 +86,7 @@ impl Demo {
                 .ok()
                 .flatten()
                 .ok_or_else(|| format!("no reply within {} s", self.reply_wait.as_secs()))?;
-            let more = reply::more_parts_follow(&part.title);
+            let more = more_parts_follow(&part.title);
             parts.push(part);
             if !more {
                 return Ok(parts);
@@ -141,6 +141,19 @@ fn confirmation_code(text: &str) -> Option<String> {
     let code: String = rest.chars().take_while(char::is_ascii_digit).collect();
     (!code.is_empty()).then_some(code)
 }
+/// Whether a message titled `title` is a part of a split reply with more parts after it
+/// (the reading side of [`crate::reply::part_title`]).
+fn more_parts_follow(title: &str) -> bool {
+    let counter = title
+        .strip_suffix(')')
+        .and_then(|t| t.rsplit_once(" ("))
+        .and_then(|(_, c)| c.split_once('/'));
+    match counter {
+        Some((i, n)) => matches!((i.parse::<u32>(), n.parse::<u32>()), (Ok(i), Ok(n)) if i < n),
+        None => false,
+    }
+}
+
 /// Whether a reply titled `title` (in either language) says nothing was done, for whoever
 /// only sees the reply, as the group does.
 fn is_failure_title(title: &str) -> bool {
@@ -154,6 +167,15 @@ fn is_failure_title(title: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn numbered_titles_say_whether_more_parts_follow() {
+        use crate::reply::part_title;
+        assert!(more_parts_follow(&part_title("群管", 0, 2)));
+        assert!(!more_parts_follow(&part_title("群管", 1, 2)));
+        assert!(!more_parts_follow(&part_title("群管", 0, 1)));
+        assert!(!more_parts_follow("qunguan (note)"));
+    }
 
     #[test]
     fn refusal_and_error_titles_read_as_failures_in_both_languages() {

@@ -6,13 +6,13 @@ use std::{
     path::{Path, PathBuf},
 };
 
+use qunguan_simulator::Simulator;
 use serde_json::json;
 
 use super::{Demo, sample};
 use crate::{
     ids::{ChatId, OpenConversationId},
     policy::{self, Fleet, Progress, Verb},
-    simulator::Simulator,
 };
 
 /// How many groups the fleet has besides the sample group.
