@@ -1,51 +1,49 @@
 //! qunguan (群管): a DingTalk group-admin bot.
 //!
-//! Members @mention the bot in a group and type a command. DingTalk POSTs each message to
-//! `/callback`; qunguan verifies the signature, acknowledges at once, and in the background
-//! parses the command, calls the DingTalk API for that group and replies in the group.
+//! Members @mention the bot in a group and type a command. DingTalk delivers each message by
+//! HTTP callback or over Stream mode; qunguan verifies it, acknowledges at once, and in the
+//! background parses the command, calls the DingTalk API for that group and replies there.
 //!
 //! # Layout
 //!
-//! A callback travels down this list; each module knows only the ones below it.
+//! From the top floor down: each module uses only modules on the floors below its own
+//! (the test at the end of this file holds the imports to it).
 //!
+//! - [`demo`] (the default feature `demo`): `qunguan demo`, a simulated group in the
+//!   terminal, against the simulator crate (`simulator/`).
+//! - [`tools`]: the other subcommands: `send` (a signed test callback against a
+//!   deployment), `healthcheck` (for containers), `policy` (reads the settings, then runs
+//!   [`policy`]).
 //! - [`server`]: routes (`/callback`, `/healthz`, `/readyz`, `/metrics`), start-up and
 //!   graceful shutdown.
-//! - [`callback`]: the `/callback` handler (the HTTP transport): signature extractor,
-//!   body limits, the answer to DingTalk.
-//! - [`stream`]: Stream mode (the WebSocket transport): tickets, frames, acknowledgements,
-//!   keep-alive, reconnects with make-before-break.
-//! - [`incoming`]: the transport-neutral message and the lenient decoding of its JSON.
-//! - [`admission`]: dedupe on msgId, the in-flight bound, background processing and the
-//!   reply, for every transport.
-//! - [`message`]: text normalisation (NFKC, mentions, richText) and tokenising.
-//! - [`commands`]: the registry (names, aliases, usage, permissions, binding needs), the
-//!   dispatcher that applies it, and one file per command (group administration in
-//!   `commands/group/`, with its confirmations).
-//! - [`reply`]: a command's answer as DingTalk markdown; sessionWebhook or OpenAPI fallback.
-//! - [`markdown`]: untrusted text (typed arguments, nicks, DingTalk's fields) made inert
-//!   before it is placed in a reply.
-//! - [`dingtalk`]: the DingTalk client: token caches, retries, the one envelope decoder,
-//!   one file per API family.
-//! - [`store`]: bindings (cid → chatid), seen msgIds, the audit trail, pending
-//!   confirmations, schedules and their claims, and per-group change locks, behind a
-//!   trait; SQLite by default, PostgreSQL for several replicas.
-//! - [`scheduler`]: runs the commands `/schedule` saved when they are due, claimed in the
-//!   store so exactly one replica runs each, through the same dispatcher as a typed one.
-//! - [`app`]: the shared state, the bounded background worker, and one change at a time
-//!   per group.
-//! - [`config`], [`i18n`], [`ids`], [`metrics`], [`telemetry`], [`log_throttle`], [`clock`]:
-//!   settings, reply texts, typed ids, Prometheus counters, logging, quieting floods, time;
-//!   [`tls`]: the TLS client configuration of the connections qunguan opens itself.
-//!
-//! Beside the service:
-//!
+//! - [`callback`], [`stream`], [`scheduler`]: the ways a command starts: the HTTP transport
+//!   (signature extractor, body limits, the answer to DingTalk), the Stream transport
+//!   (tickets, frames, acknowledgements, keep-alive, reconnects), and the runs `/schedule`
+//!   saved, claimed in the store so exactly one replica runs each.
+//! - [`admission`]: the replay defence, the in-flight bound, background processing and
+//!   the reply, for every transport.
 //! - [`policy`]: one TOML file of settings for many groups, read from chat/get, changed
 //!   where they differ, audited with the file as source (`policy check|apply FILE`).
-//! - [`tools`]: the other subcommands: `demo` (a simulated group in the terminal), `send`
-//!   (a signed test callback against a deployment), `healthcheck` (for containers),
-//!   `policy` (reads the settings, then runs [`policy`]).
-//! - [`simulator`]: an in-memory DingTalk on 127.0.0.1 in DingTalk's wire formats, for the
-//!   demo and the end-to-end tests.
+//! - [`commands`]: the registry (names, aliases, usage, permissions, binding needs), the
+//!   dispatcher that applies it, one file per command, and the audit trail.
+//! - [`app`]: the shared state and the bounded background worker.
+//! - [`group`]: a group's six switches and the one way to change a group (its turn, a
+//!   fresh chat/get, all six sent back).
+//! - [`reply`]: a command's answer as DingTalk markdown; sessionWebhook or OpenAPI fallback.
+//! - [`dingtalk`]: the DingTalk client: token caches, retries, the one envelope decoder,
+//!   one file per API family.
+//! - [`store`]: bindings (cid → chatid), the replay defence's msgIds, the audit trail,
+//!   pending confirmations, schedules and their claims, and per-group change locks, behind
+//!   a trait; SQLite by default, PostgreSQL for several replicas.
+//! - [`message`]: text normalisation (NFKC, mentions, richText) and tokenising.
+//! - [`incoming`]: the transport-neutral message and the lenient decoding of its JSON.
+//! - [`config`]: settings from the environment and `.env`, checked in one pass.
+//! - [`i18n`]: every reply text, in Chinese and English.
+//! - [`markdown`]: untrusted text (typed arguments, nicks, DingTalk's fields) made inert
+//!   before it is placed in a reply.
+//! - [`metrics`], [`telemetry`], [`log_throttle`], [`ids`], [`clock`], [`tls`]: Prometheus
+//!   counters, logging, quieting floods, typed ids, time, and the TLS client configuration
+//!   of the connections qunguan opens itself.
 
 pub mod admission;
 pub mod app;
@@ -73,3 +71,6 @@ pub mod stream;
 pub mod telemetry;
 pub mod tls;
 pub mod tools;
+
+#[cfg(test)]
+mod layout;

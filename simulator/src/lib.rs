@@ -1,7 +1,8 @@
 //! A DingTalk simulator on 127.0.0.1, for `qunguan demo` and qunguan's end-to-end tests. It
 //! ships in its own crate, so the server's build can leave it out.
 //!
-//! It answers the APIs qunguan calls in DingTalk's wire formats (see the protocol notes):
+//! It answers the APIs qunguan calls in DingTalk's wire formats (as qunguan's client decodes
+//! them, `src/dingtalk/`):
 //! both token endpoints, chat/get, friendswitch/update, convertToOpenConversationId, the
 //! group administration APIs (group/update, subAdministrators, updategroupnick,
 //! qrcode/get), the extcontact reads, the TOP gateway's extcontact.update, the

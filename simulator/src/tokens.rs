@@ -21,8 +21,8 @@ impl Token {
         }
     }
 
-    /// The valid token, or a new one. Within its life the same token comes back
-    /// (reference §3).
+    /// The valid token, or a new one. Within its life the same token comes back, as
+    /// DingTalk's gettoken does (it returns the valid token and extends its life).
     fn current(&mut self) -> String {
         if self.valid.is_none() {
             self.issued += 1;

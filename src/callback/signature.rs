@@ -100,7 +100,8 @@ mod tests {
 
     #[test]
     fn documented_vectors_match() {
-        // Vectors from the protocol notes; the first contains `+`.
+        // HMAC-SHA256 of "timestamp\nsecret", standard Base64 with padding, as DingTalk's
+        // receive-message page describes it, computed independently; the first has a `+`.
         assert_eq!(
             sign(&secret("this is secret"), "1577262236757"),
             "hmPWwU+7lVdm3ZZz0r9tSfx0L4Q26jWOZr9+Gs6EZQM="

@@ -1,4 +1,6 @@
-//! Group APIs on the legacy chatid: chat/get (seed 001) and friendswitch/update (seed 000).
+//! Group APIs on the legacy chatid: chat/get (`GET /chat/get`, the group's settings and
+//! members) and friendswitch/update (`POST /topapi/chat/member/friendswitch/update`, whether
+//! members may add each other as friends).
 
 use std::{
     collections::HashMap,

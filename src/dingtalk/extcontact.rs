@@ -1,5 +1,5 @@
 //! External contacts: extcontact/get and listlabelgroups on the old-style API, and the TOP
-//! gateway's `dingtalk.corp.extcontact.update` (seed 002).
+//! gateway's `dingtalk.corp.extcontact.update`.
 
 use std::{
     sync::{Arc, Mutex},

@@ -6,7 +6,8 @@ use serde_json::{Value, json};
 
 use crate::{callback::signature, clock::now_ms};
 
-/// How long DingTalk keeps a sessionWebhook usable (reference §2.1).
+/// How long DingTalk keeps a sessionWebhook usable: `sessionWebhookExpiredTime` is about
+/// 90 minutes after the message in every callback DingTalk documents.
 const WEBHOOK_LIFETIME_MS: i64 = 90 * 60 * 1000;
 
 /// The parts of a callback that differ from one message to the next.

@@ -229,7 +229,9 @@ fn classify_code(code: &str) -> Option<ErrorKind> {
     })
 }
 
-/// Old-style errcodes (reference §3 and §6).
+/// Old-style errcodes, as DingTalk's global error-code page lists them
+/// (open.dingtalk.com, 全局错误码): gettoken's own errors are about the credentials, except
+/// a busy system (-1), a throttle (90002, 90018) and an egress IP off the whitelist (60020).
 fn classify_errcode(api: Api, errcode: i64, sub_code: Option<&str>, sub_msg: &str) -> ErrorKind {
     if matches!(api, Api::GetToken) && !matches!(errcode, -1 | 90002 | 90018 | 60020) {
         return ErrorKind::Credentials;

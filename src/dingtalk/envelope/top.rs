@@ -101,8 +101,9 @@ pub(super) fn decode<T: DeserializeOwned>(
         .map_err(|e| DingTalkError::rejected(api, "decode", e.to_string()))
 }
 
-/// TOP gateway codes (reference §5.1): 15 and a remote timeout are transient, 26/27 mean
-/// a missing or invalid session (the access token), 7 is a call limit.
+/// TOP gateway codes (the TOP error-code page, developer.alibaba.com): 15 and a remote
+/// timeout are transient, 26/27 mean a missing or invalid session (the access token), 7 is
+/// a call limit.
 fn classify_top(code: i64, sub_code: &str) -> ErrorKind {
     match code {
         _ if sub_code == "isp.top-remote-connection-timeout" => ErrorKind::Transient,
