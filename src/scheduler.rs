@@ -15,6 +15,7 @@
 use std::{collections::HashMap, sync::Arc, time::Duration};
 
 use tokio::sync::OwnedSemaphorePermit;
+use tracing::Instrument;
 
 use crate::{
     admission,
@@ -102,10 +103,16 @@ pub async fn tick(app: &Arc<App>, now_ms: i64) -> Result<usize, StoreError> {
             app.worker.spawn(slot, msg_id, async move {
                 let app = task_app;
                 for run in runs {
+                    // Each run's log lines carry its msgId, as a delivered message's do.
+                    let span = tracing::info_span!("schedule", id = run.schedule.id, msg_id = %run.msg.msg_id);
                     let outcome = if run.readable {
-                        run_claimed(&app, &run.schedule, &run.msg, run.late_ms).await
+                        run_claimed(&app, &run.schedule, &run.msg, run.late_ms)
+                            .instrument(span)
+                            .await
                     } else {
-                        unreadable(&app, &run.schedule, &run.msg).await
+                        unreadable(&app, &run.schedule, &run.msg)
+                            .instrument(span)
+                            .await
                     };
                     if let Err(e) = app.store.finish_schedule(run.schedule.id, outcome).await {
                         tracing::warn!(schedule = run.schedule.id, error = %e, "cannot record how the schedule's run ended");

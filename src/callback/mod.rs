@@ -83,6 +83,7 @@ pub async fn handle(
             return (StatusCode::BAD_REQUEST, "undecodable callback body").into_response();
         }
     };
+    tracing::Span::current().record("msg_id", tracing::field::display(&incoming.msg_id));
     let admission = admission::admit(&app, incoming).await;
     app.metrics.callback("http", admission.label());
     match admission {

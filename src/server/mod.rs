@@ -14,6 +14,7 @@ use axum::{
     routing::{get, post},
 };
 use tokio::{net::TcpListener, sync::oneshot, task::JoinHandle};
+use tower_http::trace::TraceLayer;
 
 use crate::{
     app::{App, StartError},
@@ -29,7 +30,10 @@ const STARTUP_BINDING_DEADLINE: Duration = Duration::from_secs(15);
 const PRUNE_INTERVAL: Duration = Duration::from_secs(60);
 
 /// The routes, over a built [`App`]. `/callback` exists only where HTTP callbacks are
-/// the mode (`http`, `both`): in `stream` mode nothing runs from an unsigned path.
+/// the mode (`http`, `both`): in `stream` mode nothing runs from an unsigned path. Each
+/// request runs in a `request` span at INFO; `/callback` records the msgId on it once the
+/// body is decoded, and its command runs in the same span, so every log line of one
+/// message carries its msgId.
 pub fn router(app: Arc<App>) -> Router {
     let routes = Router::new();
     let routes = if app.config.mode.http() {
@@ -44,7 +48,23 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(request_span)
+                // qunguan logs its own failures (503s included) once, throttled.
+                .on_failure(()),
+        )
         .with_state(app)
+}
+
+/// The span of one HTTP request; the msgId is recorded by `/callback` when it is known.
+fn request_span(request: &axum::http::Request<axum::body::Body>) -> tracing::Span {
+    tracing::info_span!(
+        "request",
+        method = %request.method(),
+        path = %request.uri().path(),
+        msg_id = tracing::field::Empty,
+    )
 }
 
 async fn readyz(State(app): State<Arc<App>>) -> impl IntoResponse {

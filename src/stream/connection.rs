@@ -14,6 +14,7 @@ use futures_util::{SinkExt, StreamExt};
 use tokio::{sync::oneshot, task::JoinHandle};
 use tokio_tungstenite::tungstenite::Message;
 use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
 
 use super::{
     dial::Socket,
@@ -154,7 +155,14 @@ impl Reader {
                 message_id,
                 topic,
                 data,
-            } => self.callback(&message_id, &topic, data).await,
+            } => {
+                // As a request's span on HTTP: the command runs in it, and the msgId is
+                // recorded once the message is decoded.
+                let span = tracing::info_span!("frame", msg_id = tracing::field::Empty);
+                self.callback(&message_id, &topic, data)
+                    .instrument(span)
+                    .await
+            }
             Frame::Event { message_id } => self.ack(&message_id, EVENT_ACK_DATA).await,
             Frame::Ping { message_id, data } => self.ack(&message_id, &data).await,
             Frame::System { message_id } => self.ack(&message_id, "").await,
@@ -199,6 +207,7 @@ impl Reader {
             self.reject("bad_data");
             return self.ack(message_id, CALLBACK_ACK_DATA).await;
         };
+        tracing::Span::current().record("msg_id", tracing::field::display(&incoming.msg_id));
         let metrics = self.app.metrics.clone();
         let admission = admission::admit(&self.app, incoming).await;
         metrics.callback("stream", admission.label());

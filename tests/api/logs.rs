@@ -148,6 +148,60 @@ async fn a_nick_cannot_forge_a_log_line_or_carry_escapes() {
     assert!(!log.contains('\u{1b}') && !log.contains('\u{7}'), "{log:?}");
 }
 
+/// The line that says a schedule was made: the command writes it without its msgId.
+fn schedule_created(log: &str) -> &str {
+    log.lines()
+        .find(|l| l.contains("schedule created"))
+        .unwrap_or_else(|| panic!("no schedule line in:\n{log}"))
+}
+
+#[tokio::test]
+async fn every_log_line_of_a_callback_carries_its_msg_id_at_info() {
+    let fake = fake_with_contact().await;
+    let body = admin_says("/schedule daily 22:00 /mute-all", fake.webhook_url("s1"));
+    let msg_id = body["msgId"].as_str().unwrap().to_owned();
+    let log = log_of(&fake, &[("RUST_LOG", "info")], &[body], |fake, _| {
+        fake.count("/robot/sendBySession") > 0
+    })
+    .await;
+    let line = schedule_created(&log);
+    assert!(
+        line.contains(&format!(
+            "request{{method=POST path=/callback msg_id={msg_id}}}"
+        )),
+        "{line}"
+    );
+}
+
+#[tokio::test]
+async fn every_log_line_of_a_stream_frame_carries_its_msg_id_at_info() {
+    let fake = fake_with_contact().await;
+    let dir = tempfile::tempdir().unwrap();
+    let settings = [
+        ("RUST_LOG", "info"),
+        ("QUNGUAN_ADMINS", ADMIN),
+        ("QUNGUAN_MODE", "stream"),
+    ];
+    let (child, base) = spawn_binary(&fake, dir.path(), &settings);
+    wait_healthy(&base).await;
+    eventually("a Stream connection", async || {
+        fake.sim().stream_links().open == 1
+    })
+    .await;
+    let body = admin_says("/schedule daily 22:00 /mute-all", fake.webhook_url("s2"));
+    let msg_id = body["msgId"].as_str().unwrap().to_owned();
+    fake.sim().push_message(&body).unwrap();
+    fake.webhook_reply("s2").await;
+    let (_, log) = tokio::task::spawn_blocking(move || sigterm_and_wait(child))
+        .await
+        .unwrap();
+    let line = schedule_created(&log);
+    assert!(
+        line.contains(&format!("frame{{msg_id={msg_id}}}")),
+        "{line}"
+    );
+}
+
 #[tokio::test]
 async fn a_log_nobody_reads_does_not_stall_callbacks() {
     let fake = FakeDingTalk::start().await;
