@@ -57,6 +57,13 @@ def rss_kib(pid, field):
     return 0
 
 
+def cpu_ms(pid):
+    """The CPU time (user + system) process `pid` has used, in milliseconds."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) * 1000 / os.sysconf("SC_CLK_TCK")
+
+
 def wrk(args, url, cmd, path, seconds, run_id):
     ts = str(int(time.time() * 1000))
     env = dict(os.environ, TS=ts, SIGN=sign(ts), CMD=cmd, CALLBACK_PATH=path, ADMIN="true", RUN=run_id)
@@ -72,13 +79,19 @@ def wrk(args, url, cmd, path, seconds, run_id):
     return {"rate": rate, "p50": latency(50), "p99": latency(99), "non2xx": int(non2xx.group(1)) if non2xx else 0, "total": total}
 
 
-def measure(args, who, cmd, run_id, qunguan_pid):
+def measure(args, who, cmd, run_id, qunguan_pid, floor_pid):
     url, path = (f"http://{QUNGUAN_ADDR}/callback", "/callback") if who == "qunguan" else (f"http://{FLOOR_ADDR}/", "/")
+    pid = qunguan_pid if who == "qunguan" else floor_pid
     before_replies = replies_logged()
     before = metrics() if who == "qunguan" else None
+    before_cpu = cpu_ms(pid)
     result = wrk(args, url, cmd, path, args.seconds, run_id)
     time.sleep(2.5)  # nginx flushes the reply log every second
-    result["replies"] = (replies_logged() - before_replies) / args.seconds
+    delivered = replies_logged() - before_replies
+    result["replies"] = delivered / args.seconds
+    # CPU per reply: the server's own time over what it delivered, which the machine's other
+    # load moves far less than the rates.
+    result["cpu"] = (cpu_ms(pid) - before_cpu) / max(delivered, 1) * 1000
     if who == "qunguan":
         after_load = metrics()
         time.sleep(5)  # then count what is still owed 5 s after the load stopped
@@ -196,11 +209,11 @@ def main():
             for cmd in args.commands.split(","):
                 for who in ["floor", "qunguan"]:
                     run_id = f"{int(time.time())}{rnd}{who[0]}{cmd[1]}"
-                    r = measure(args, who, cmd, run_id, qunguan.pid)
+                    r = measure(args, who, cmd, run_id, qunguan.pid, floor.pid)
                     results.setdefault((cmd, who), []).append(r)
                     extra = f" owed={r['owed']} busy={r['busy']} tokens={r['tokens']}" if who == "qunguan" else ""
                     print(f"  round {rnd + 1} {cmd:6} {who:8} callbacks/s={r['rate']:9.0f} replies/s={r['replies']:9.0f} "
-                          f"p50={r['p50']:.2f}ms p99={r['p99']:.2f}ms non2xx={r['non2xx']}{extra}", flush=True)
+                          f"p50={r['p50']:.2f}ms p99={r['p99']:.2f}ms cpu={r['cpu']:.1f}ms/1k non2xx={r['non2xx']}{extra}", flush=True)
                 if cmd == "/help" and replicas:
                     r = measure_replicas(args, cmd, f"{int(time.time())}{rnd}p")
                     results.setdefault((cmd, "replicas"), []).append(r)
@@ -211,13 +224,15 @@ def main():
                     results.setdefault((cmd, "stream"), []).append(r)
                     print(f"  round {rnd + 1} {cmd:6} {'stream':8} frames/s={r['rate']:12.0f} replies/s={r['replies']:9.0f}", flush=True)
         print()
-        print(f"{'path':8}{'callbacks/s q / floor':>26}{'replies/s q / floor':>26}{'ratio':>8}{'p50 ms':>9}{'p99 ms':>9}{'owed':>6}{'tokens':>8}")
+        print(f"{'path':8}{'callbacks/s q / floor':>26}{'replies/s q / floor':>26}{'ratio':>8}{'p50 ms':>9}{'p99 ms':>9}"
+              f"{'CPU ms/1k replies q / floor':>30}{'ratio':>7}{'owed':>6}{'tokens':>8}")
         for cmd in args.commands.split(","):
             q, f = results[(cmd, "qunguan")], results[(cmd, "floor")]
             avg = lambda rs, k: sum(r[k] for r in rs) / len(rs)
             ratio = avg(q, "replies") / avg(f, "replies")
             print(f"{cmd:8}{avg(q, 'rate'):>14.0f} / {avg(f, 'rate'):<9.0f}{avg(q, 'replies'):>14.0f} / {avg(f, 'replies'):<9.0f}"
                   f"{ratio:>8.2f}{max(r['p50'] for r in q):>9.2f}{max(r['p99'] for r in q):>9.2f}"
+                  f"{avg(q, 'cpu'):>21.1f} / {avg(f, 'cpu'):<6.1f}{avg(q, 'cpu') / avg(f, 'cpu'):>7.2f}"
                   f"{max(r['owed'] for r in q):>6}{sum(r['tokens'] for r in q):>8}")
         if ("/help", "stream") in results:
             avg = lambda rs, k: sum(r[k] for r in rs) / len(rs)

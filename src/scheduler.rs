@@ -98,31 +98,33 @@ pub async fn tick(app: &Arc<App>, now_ms: i64) -> Result<usize, StoreError> {
             let Some(first) = runs.first() else {
                 continue;
             };
-            let task_app = app.clone();
             let msg_id = first.msg.msg_id.clone();
-            app.worker.spawn(slot, msg_id, async move {
-                let app = task_app;
-                for run in runs {
-                    // Each run's log lines carry its msgId, as a delivered message's do.
-                    let span = tracing::info_span!("schedule", id = run.schedule.id, msg_id = %run.msg.msg_id);
-                    let outcome = if run.readable {
-                        run_claimed(&app, &run.schedule, &run.msg, run.late_ms)
-                            .instrument(span)
-                            .await
-                    } else {
-                        unreadable(&app, &run.schedule, &run.msg)
-                            .instrument(span)
-                            .await
-                    };
-                    if let Err(e) = app.store.finish_schedule(run.schedule.id, outcome).await {
-                        tracing::warn!(schedule = run.schedule.id, error = %e, "cannot record how the schedule's run ended");
-                    }
-                }
-            });
+            app.worker
+                .spawn(slot, msg_id, run_in_turn(app.clone(), runs));
         }
         // Claimed runs have moved on; a full batch may hide more that are due.
         if due.len() < BATCH || started == 0 {
             return Ok(claimed);
+        }
+    }
+}
+
+/// Runs one group's claimed runs, one after another, and records how each ended.
+async fn run_in_turn(app: Arc<App>, runs: Vec<Claimed>) {
+    for run in runs {
+        // Each run's log lines carry its msgId, as a delivered message's do.
+        let span = tracing::info_span!("schedule", id = run.schedule.id, msg_id = %run.msg.msg_id);
+        let outcome = if run.readable {
+            run_claimed(&app, &run.schedule, &run.msg, run.late_ms)
+                .instrument(span)
+                .await
+        } else {
+            unreadable(&app, &run.schedule, &run.msg)
+                .instrument(span)
+                .await
+        };
+        if let Err(e) = app.store.finish_schedule(run.schedule.id, outcome).await {
+            tracing::warn!(schedule = run.schedule.id, error = %e, "cannot record how the schedule's run ended");
         }
     }
 }

@@ -8,6 +8,7 @@
 //! for a bad file. Calls go through the same client as `serve`: its rate limit, retries
 //! of transient errors and one envelope decoder.
 
+mod apply;
 mod file;
 mod plan;
 mod report;
@@ -23,11 +24,10 @@ use report::{Bar, Change, GroupResult, Summary};
 
 use crate::{
     clock::now_ms,
-    commands::journal,
     dingtalk::{DingTalkClient, DingTalkError},
-    group::{ChangeError, Changed, Edit, Mode, Patch, Setting, Turns, Writer},
-    ids::{ChatId, MsgId, OpenConversationId},
-    store::{AuditRecord, Store},
+    group::{Setting, Turns, Writer},
+    ids::{ChatId, OpenConversationId},
+    store::Store,
 };
 
 /// Groups worked on at once (the rate limit paces the calls themselves).
@@ -207,139 +207,6 @@ impl Run<'_> {
             Ok(info) => GroupResult::Ok(drift(&info, w).into_iter().map(Change::from).collect()),
             Err(e) => GroupResult::Failed(failure(&e)),
         }
-    }
-
-    async fn apply(&self, index: usize, w: &Wanted) -> GroupResult {
-        // The group's conversation id first: every change is audited under it.
-        let cid = match self.cids.get(&w.chat) {
-            Some(cid) => cid.clone(),
-            None => match self.fleet.dingtalk.open_conversation_id(&w.chat).await {
-                Ok(cid) => cid,
-                Err(e) => return GroupResult::Failed(failure(&e)),
-            },
-        };
-        let audit = Audit {
-            run: self,
-            index,
-            cid: &cid,
-            chat: &w.chat,
-            written: Default::default(),
-        };
-        let mut changed = Vec::new();
-        let mut failed = Vec::new();
-        // The switches: in the group's turn, through the one write path.
-        let switched = self
-            .fleet
-            .writer()
-            .read_modify_write(&cid, &w.chat, Mode::Change, |info| {
-                let drifted = drift(info, w);
-                let switches = drifted
-                    .iter()
-                    .filter_map(|d| match d.key {
-                        Key::Switch(setting) => Some((setting, d.want)),
-                        Key::Friending => None,
-                    })
-                    .collect::<Vec<_>>();
-                if switches.is_empty() {
-                    return Edit::Keep(drifted);
-                }
-                let patch = Patch {
-                    switches,
-                    ..Patch::default()
-                };
-                Edit::Send(drifted, patch)
-            })
-            .await;
-        match switched {
-            Ok(Changed::Kept(_)) => {}
-            Ok(Changed::Sent(drifted, request_id)) => {
-                for d in &drifted {
-                    audit.write(d.key, d.want, &Ok(request_id.clone())).await;
-                }
-                changed.extend(drifted.into_iter().map(Change::from));
-            }
-            Ok(Changed::Unreadable(field)) => failed.push(format!(
-                "chat/get did not report `{field}`, and a change sends all six settings; not changed"
-            )),
-            Ok(Changed::NotSent(drifted, e)) => {
-                let failed_send = Err(e);
-                for d in &drifted {
-                    audit.write(d.key, d.want, &failed_send).await;
-                }
-                if let Err(e) = failed_send {
-                    failed.push(failure(&e));
-                }
-            }
-            // Neither read nor locked: nothing else is tried on this group.
-            Err(ChangeError::DingTalk(e)) => return GroupResult::Failed(failure(&e)),
-            Err(ChangeError::Store(e)) => {
-                return GroupResult::Failed(format!("cannot lock the group's changes: {e}"));
-            }
-        }
-        // Friending cannot be read, so it is always set.
-        if let Some(&(locked, line)) = w.wants.get(&Key::Friending) {
-            let result = self
-                .fleet
-                .dingtalk
-                .set_friending_prohibited(&w.chat, locked == 1)
-                .await;
-            audit.write(Key::Friending, locked, &result).await;
-            match result {
-                Ok(_) => changed.push(Change {
-                    key: Key::Friending,
-                    now: None,
-                    want: locked,
-                    line,
-                }),
-                Err(e) => failed.push(failure(&e)),
-            }
-        }
-        if failed.is_empty() {
-            GroupResult::Ok(changed)
-        } else {
-            GroupResult::Failed(failed.join("; "))
-        }
-    }
-}
-
-/// Writes the audit records of one group's changes, numbered within the group.
-struct Audit<'a> {
-    run: &'a Run<'a>,
-    index: usize,
-    cid: &'a OpenConversationId,
-    chat: &'a ChatId,
-    written: std::sync::atomic::AtomicUsize,
-}
-
-impl Audit<'_> {
-    async fn write(&self, key: Key, value: i64, outcome: &Result<Option<String>, DingTalkError>) {
-        let n = 1 + self
-            .written
-            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let Ok(msg_id) = MsgId::parse(&format!("policy-{}-{}-{n}", self.run.batch, self.index))
-        else {
-            return;
-        };
-        let (command, args) = command_of(key, value);
-        let record = AuditRecord {
-            at_ms: now_ms(),
-            msg_id,
-            conversation: self.cid.clone(),
-            chat: Some(self.chat.clone()),
-            sender_staff_id: None,
-            sender_nick: "policy".to_owned(),
-            command: command.to_owned(),
-            args,
-            outcome: if outcome.is_ok() { "done" } else { "failed" }.to_owned(),
-            errcode: outcome.as_ref().err().map(|e| e.code.clone()),
-            request_id: match outcome {
-                Ok(id) => id.clone(),
-                Err(e) => e.request_id.clone(),
-            },
-            duration_ms: 0,
-            source: Some(self.run.source.to_owned()),
-        };
-        journal::write(self.run.fleet.store, &record).await;
     }
 }
 

@@ -13,6 +13,7 @@ use super::{
 use crate::{
     clock::now_ms,
     i18n::{Lang, ScheduleTexts, fill, md, text},
+    ids::StaffId,
     store::{NewSchedule, Schedule},
 };
 
@@ -211,27 +212,11 @@ async fn create(
         );
         return Ok(Answer::refused(text));
     };
-    // A command that needs the chatid would be refused at its time: say so now.
-    if spec.binding == Binding::Required && ctx.binding.is_none() {
-        let cid = ctx.msg.conversation.as_str();
-        return Ok(not_bound(ctx.texts, &spec.usage(), cid));
-    }
-    // Only what can be checked again at run time makes a creator an admin here.
-    let status = ctx.admin_status().await?;
-    let Some(creator) = ctx.msg.sender.staff_id.clone() else {
-        return Ok(Answer::refused(st.org_admin_only));
+    let creator = match creator(ctx, st, spec).await? {
+        Ok(creator) => creator,
+        Err(refusal) => return Ok(refusal),
     };
-    if status == Ok(AdminReason::OrgAdmin) {
-        return Ok(Answer::refused(st.org_admin_only));
-    }
     let group = &ctx.msg.conversation;
-    let existing = ctx.store.schedules(group).await?.len();
-    if existing >= MAX_PER_GROUP {
-        return Ok(Answer::refused(fill(
-            st.too_many,
-            &[text(&existing.to_string())],
-        )));
-    }
     let when = format_local(next, zone);
     let canonical = rule.canonical();
     if ctx.dry_run {
@@ -265,6 +250,33 @@ async fn create(
         text(zone_name),
     ];
     Ok(Answer::done(fill(st.created, &args)))
+}
+
+/// Who the schedule runs as, or why it cannot be made here, by this sender, of `spec`.
+async fn creator(
+    ctx: &Context<'_>,
+    st: &ScheduleTexts,
+    spec: &Spec,
+) -> Result<Result<StaffId, Answer>, CommandError> {
+    // A command that needs the chatid would be refused at its time: say so now.
+    if spec.binding == Binding::Required && ctx.binding.is_none() {
+        let cid = ctx.msg.conversation.as_str();
+        return Ok(Err(not_bound(ctx.texts, &spec.usage(), cid)));
+    }
+    // Only what can be checked again at run time makes a creator an admin here.
+    let status = ctx.admin_status().await?;
+    let Some(creator) = ctx.msg.sender.staff_id.clone() else {
+        return Ok(Err(Answer::refused(st.org_admin_only)));
+    };
+    if status == Ok(AdminReason::OrgAdmin) {
+        return Ok(Err(Answer::refused(st.org_admin_only)));
+    }
+    let existing = ctx.store.schedules(&ctx.msg.conversation).await?.len();
+    if existing >= MAX_PER_GROUP {
+        let count = existing.to_string();
+        return Ok(Err(Answer::refused(fill(st.too_many, &[text(&count)]))));
+    }
+    Ok(Ok(creator))
 }
 
 async fn list(ctx: &Context<'_>, st: &ScheduleTexts) -> Result<Answer, CommandError> {
