@@ -14,6 +14,11 @@ use crate::{
     ids::{ChatId, StaffId},
 };
 
+mod parse;
+
+use parse::Parser;
+pub use parse::without_password;
+
 /// Everything qunguan needs to run, parsed and checked.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -290,165 +295,9 @@ fn one_problem(problem: String) -> ConfigError {
     }
 }
 
-struct Parser<'a> {
-    lookup: &'a dyn Fn(&str) -> Option<String>,
-    problems: Vec<String>,
-}
-
-impl Parser<'_> {
-    fn optional(&self, name: &str) -> Option<String> {
-        (self.lookup)(name).map(|v| v.trim().to_owned())
-    }
-
-    fn required(&mut self, name: &str, what: &str) -> Option<String> {
-        let value = self.optional(name);
-        if value.is_none() {
-            self.problems
-                .push(format!("{name} is required: set it to {what}"));
-        }
-        value
-    }
-
-    fn parsed<T: std::str::FromStr>(&mut self, name: &str, default: &str, want: &str) -> Option<T> {
-        let raw = self.optional(name).unwrap_or_else(|| default.to_owned());
-        let value = raw.parse().ok();
-        if value.is_none() {
-            self.problems
-                .push(format!("{name}={raw:?} is not valid: expected {want}"));
-        }
-        value
-    }
-
-    fn positive(&mut self, name: &str, default: u64, max: u64) -> Option<u64> {
-        let value: u64 = self.parsed(name, &default.to_string(), "a whole number")?;
-        if value == 0 || value > max {
-            self.problems.push(format!(
-                "{name}={value} is out of range: expected 1 to {max}"
-            ));
-            return None;
-        }
-        Some(value)
-    }
-
-    fn timezone(&mut self, name: &str, default: &str) -> Option<jiff::tz::TimeZone> {
-        let raw = self.optional(name).unwrap_or_else(|| default.to_owned());
-        let zone = jiff::tz::TimeZone::get(&raw).ok();
-        if zone.is_none() {
-            self.problems.push(format!(
-                "{name}={raw:?} is not a time zone: expected an IANA name like Asia/Shanghai"
-            ));
-        }
-        zone
-    }
-
-    fn boolean(&mut self, name: &str, default: bool) -> Option<bool> {
-        let Some(raw) = self.optional(name) else {
-            return Some(default);
-        };
-        match raw.to_ascii_lowercase().as_str() {
-            "true" | "1" | "yes" | "on" => Some(true),
-            "false" | "0" | "no" | "off" => Some(false),
-            _ => {
-                self.problems.push(format!(
-                    "{name}={raw:?} is not valid: expected true or false"
-                ));
-                None
-            }
-        }
-    }
-
-    fn url(&mut self, name: &str, default: &str) -> Option<Url> {
-        let raw = self.optional(name).unwrap_or_else(|| default.to_owned());
-        match Url::parse(&raw) {
-            Ok(url)
-                if matches!(url.scheme(), "http" | "https")
-                    && url.host().is_some()
-                    && url.query().is_none()
-                    && url.fragment().is_none() =>
-            {
-                Some(url)
-            }
-            _ => {
-                self.problems.push(format!(
-                    "{name}={raw:?} is not valid: expected an http(s) URL like {default}"
-                ));
-                None
-            }
-        }
-    }
-
-    fn list<T, E: fmt::Display>(&mut self, name: &str, parse: fn(&str) -> Result<T, E>) -> Vec<T> {
-        let raw = self.optional(name).unwrap_or_default();
-        let mut items = Vec::new();
-        for item in raw.split(',').map(str::trim).filter(|s| !s.is_empty()) {
-            match parse(item) {
-                Ok(value) => items.push(value),
-                Err(e) => self
-                    .problems
-                    .push(format!("{name}: item {item:?} is not valid: it {e}")),
-            }
-        }
-        items
-    }
-
-    fn database(&mut self) -> Option<Database> {
-        let raw = self
-            .optional("QUNGUAN_DATABASE_URL")
-            .unwrap_or_else(|| DEFAULT_DATABASE_URL.to_owned());
-        match parse_database_url(&raw) {
-            Ok(db) => Some(db),
-            Err(why) => {
-                let shown = without_password(&raw);
-                self.problems.push(format!(
-                    "QUNGUAN_DATABASE_URL={shown:?} is not valid: {why}"
-                ));
-                None
-            }
-        }
-    }
-}
-
-/// A database URL as it may be shown in a message or a log: a password becomes `***`.
-pub fn without_password(raw: &str) -> String {
-    match url::Url::parse(raw) {
-        Ok(mut url) if url.password().is_some() => {
-            let _ = url.set_password(Some("***"));
-            url.to_string()
-        }
-        _ => raw.to_owned(),
-    }
-}
-
-/// Accepts `sqlite::memory:`, `sqlite://PATH`, `sqlite:PATH` or a plain file path.
-fn parse_database_url(raw: &str) -> Result<Database, String> {
-    if raw == "sqlite::memory:" {
-        return Ok(Database::SqliteMemory);
-    }
-    let path = match raw.split_once(':') {
-        Some(("postgres" | "postgresql", rest)) if rest.starts_with("//") => {
-            let url = url::Url::parse(raw).map_err(|e| format!("not a URL: {e}"))?;
-            if url.host_str().is_none_or(str::is_empty) {
-                return Err("the PostgreSQL URL names no host".into());
-            }
-            return Ok(Database::Postgres(PostgresUrl(raw.to_owned())));
-        }
-        Some(("sqlite", rest)) => rest.strip_prefix("//").unwrap_or(rest),
-        Some((scheme, rest)) if rest.starts_with("//") => {
-            return Err(format!(
-                "scheme `{scheme}` is not supported; use sqlite://PATH (a file), sqlite::memory: or postgres://USER:PASSWORD@HOST:PORT/DB"
-            ));
-        }
-        _ => raw,
-    };
-    let path = path.split('?').next().unwrap_or_default();
-    if path.is_empty() {
-        return Err("the SQLite file path is empty".into());
-    }
-    Ok(Database::SqliteFile(PathBuf::from(path)))
-}
-
 #[cfg(test)]
 mod tests {
+    use super::parse::parse_database_url;
     use super::*;
 
     fn config(pairs: &[(&str, &str)]) -> Result<Config, ConfigError> {
