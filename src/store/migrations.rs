@@ -32,6 +32,7 @@ pub const SQLITE: &[Migration] = &[
     migration!("sqlite", 2, "0002_audit"),
     migration!("sqlite", 3, "0003_confirmations"),
     migration!("sqlite", 4, "0004_schedules"),
+    migration!("sqlite", 5, "0005_welcomes"),
 ];
 
 /// PostgreSQL's migrations; the table `qunguan_schema` records how many ran.
@@ -40,6 +41,7 @@ pub const POSTGRES: &[Migration] = &[
     migration!("postgres", 2, "0002_audit"),
     migration!("postgres", 3, "0003_confirmations"),
     migration!("postgres", 4, "0004_schedules"),
+    migration!("postgres", 5, "0005_welcomes"),
 ];
 
 /// Why the schema cannot be used.
@@ -82,7 +84,7 @@ mod tests {
         assert!(pending(SQLITE, SQLITE.len() as i64).unwrap().is_empty());
         let e = pending(POSTGRES, 99).unwrap_err().to_string();
         assert!(
-            e.contains("version 99, newer than this qunguan knows (4)"),
+            e.contains("version 99, newer than this qunguan knows (5)"),
             "{e}"
         );
     }

@@ -127,6 +127,9 @@ pub enum BindOutcome {
     ChatTaken { by: OpenConversationId },
 }
 
+/// The audit trail's `source` of a change made in the DingTalk client (a group event).
+pub const DINGTALK_SOURCE: &str = "dingtalk";
+
 /// One run of a changing command, kept so every change made through qunguan can be traced.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AuditRecord {
@@ -175,6 +178,26 @@ pub struct Confirmation {
 /// ones when it saves a new one.
 pub const KEEP_ENDED_CONFIRMATIONS_MS: i64 = 24 * 60 * 60 * 1000;
 
+/// The message a group's newcomers are greeted with (`/welcome`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Welcome {
+    /// As the admin typed it; `{name}` stands for the newcomers' names.
+    pub text: String,
+    pub set_by: StaffId,
+    pub set_at_ms: i64,
+}
+
+/// Whether a group's welcome may go out now.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum WelcomeTurn {
+    /// Yes, this text: the turn is taken (no other replica sends one within the window).
+    Send(String),
+    /// One went out within the window; the next may go at this time (epoch ms).
+    WaitUntil(i64),
+    /// The group has no welcome.
+    Off,
+}
+
 /// What `/confirm <code>` found.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ConfirmTake {
@@ -199,6 +222,10 @@ pub trait Store: Send + Sync {
     /// SQLite decides in memory (its one process is the only writer) and persists in
     /// batches; PostgreSQL claims in the database.
     async fn claim_message(&self, msg_id: &MsgId, now_ms: i64) -> Result<Claim, StoreError>;
+
+    /// Gives up a claim [`Store::claim_message`] made, whose work could not be done, so a
+    /// redelivery is new again.
+    async fn release_message(&self, msg_id: &MsgId) -> Result<(), StoreError>;
 
     /// Drops msgIds whose retention has passed; returns how many were deleted.
     async fn forget_messages(&self, now_ms: i64) -> Result<u64, StoreError>;
@@ -225,6 +252,32 @@ pub trait Store: Send + Sync {
 
     /// Removes a group's binding; returns the chatid it had.
     async fn unbind(&self, group: &OpenConversationId) -> Result<Option<ChatId>, StoreError>;
+
+    /// Forgets a dissolved group: its binding, schedules, pending confirmations and
+    /// welcome, in one transaction. Its audit trail stays.
+    async fn forget_group(&self, group: &OpenConversationId) -> Result<(), StoreError>;
+
+    /// The group's welcome, if it has one.
+    async fn welcome(&self, group: &OpenConversationId) -> Result<Option<Welcome>, StoreError>;
+
+    /// Sets (or replaces) the group's welcome.
+    async fn set_welcome(
+        &self,
+        group: &OpenConversationId,
+        welcome: &Welcome,
+    ) -> Result<(), StoreError>;
+
+    /// Removes the group's welcome; `false` if it had none.
+    async fn remove_welcome(&self, group: &OpenConversationId) -> Result<bool, StoreError>;
+
+    /// Takes the group's turn to send its welcome at `now_ms`, unless one went out within
+    /// `window_ms` (here or on another replica).
+    async fn claim_welcome(
+        &self,
+        group: &OpenConversationId,
+        now_ms: i64,
+        window_ms: i64,
+    ) -> Result<WelcomeTurn, StoreError>;
 
     /// Appends an audit record.
     async fn record_audit(&self, record: &AuditRecord) -> Result<(), StoreError>;

@@ -6,7 +6,7 @@
 //! have to rest on it (a chatid held by an unreadable group) the operation fails with
 //! [`StoreError::Corrupt`], naming the table, and changes nothing.
 
-use super::{AuditRecord, BindOutcome, Confirmation, Schedule, StoreError};
+use super::{AuditRecord, BindOutcome, Confirmation, Schedule, StoreError, Welcome, WelcomeTurn};
 use crate::ids::{ChatId, MsgId, OpenConversationId, StaffId};
 
 /// A row of either backend, by column index.
@@ -201,5 +201,27 @@ pub fn not_taken(row: &impl Row, now_ms: i64) -> Result<super::ConfirmTake, Stor
         ConfirmTake::Expired
     } else {
         ConfirmTake::NotRequester
+    })
+}
+
+/// A welcome, from [`super::sql::WELCOME`]'s columns; `None` if who set it does not parse.
+pub fn welcome(row: &impl Row) -> Result<Option<Welcome>, StoreError> {
+    let Ok(set_by) = StaffId::parse(&row.text(1)?) else {
+        left_out("welcomes");
+        return Ok(None);
+    };
+    Ok(Some(Welcome {
+        text: row.text(0)?,
+        set_by,
+        set_at_ms: row.int(2)?,
+    }))
+}
+
+/// Why a welcome's turn was not taken, from [`super::sql::LAST_WELCOME`]'s column (no row:
+/// the group has none).
+pub fn welcome_wait(row: Option<&impl Row>, window_ms: i64) -> Result<WelcomeTurn, StoreError> {
+    Ok(match row {
+        None => WelcomeTurn::Off,
+        Some(row) => WelcomeTurn::WaitUntil(row.maybe_int(0)?.unwrap_or(0) + window_ms),
     })
 }

@@ -46,6 +46,7 @@ pub static UNBIND: Sql =
     Sql::new("DELETE FROM bindings WHERE conversation_id = ?1 RETURNING chat_id");
 
 pub static FORGET_MESSAGES: Sql = Sql::new("DELETE FROM seen_messages WHERE keep_until_ms <= ?1");
+pub static RELEASE_MESSAGE: Sql = Sql::new("DELETE FROM seen_messages WHERE msg_id = ?1");
 
 pub static RECORD_AUDIT: Sql = Sql::new(
     "INSERT INTO audit (at_ms, msg_id, conversation_id, chat_id, sender_staff_id,
@@ -107,6 +108,35 @@ pub static CLAIM_SCHEDULE: Sql = Sql::new(
      WHERE id = ?3 AND next_run_ms = ?4",
 );
 pub static FINISH_SCHEDULE: Sql = Sql::new("UPDATE schedules SET last_outcome = ?1 WHERE id = ?2");
+
+pub static WELCOME: Sql =
+    Sql::new("SELECT text, set_by, set_at_ms FROM welcomes WHERE conversation_id = ?1");
+pub static SET_WELCOME: Sql = Sql::new(
+    "INSERT INTO welcomes (conversation_id, text, set_by, set_at_ms) VALUES (?1, ?2, ?3, ?4)
+     ON CONFLICT (conversation_id) DO UPDATE SET text = excluded.text, set_by = excluded.set_by,
+     set_at_ms = excluded.set_at_ms",
+);
+pub static REMOVE_WELCOME: Sql = Sql::new("DELETE FROM welcomes WHERE conversation_id = ?1");
+/// Takes the group's turn to be welcomed: only if no welcome went out since `?3`.
+pub static CLAIM_WELCOME: Sql = Sql::new(
+    "UPDATE welcomes SET last_sent_ms = ?2
+     WHERE conversation_id = ?1 AND (last_sent_ms IS NULL OR last_sent_ms <= ?3)
+     RETURNING text",
+);
+pub static LAST_WELCOME: Sql =
+    Sql::new("SELECT last_sent_ms FROM welcomes WHERE conversation_id = ?1");
+
+/// What a dissolved group leaves behind, but its audit trail: each takes the group's id.
+pub static FORGET_GROUP: [&Sql; 4] = [
+    &FORGET_BINDING,
+    &FORGET_SCHEDULES,
+    &FORGET_CONFIRMATIONS,
+    &REMOVE_WELCOME,
+];
+pub static FORGET_BINDING: Sql = Sql::new("DELETE FROM bindings WHERE conversation_id = ?1");
+pub static FORGET_SCHEDULES: Sql = Sql::new("DELETE FROM schedules WHERE conversation_id = ?1");
+pub static FORGET_CONFIRMATIONS: Sql =
+    Sql::new("DELETE FROM confirmations WHERE conversation_id = ?1");
 
 #[cfg(test)]
 mod tests {

@@ -692,3 +692,148 @@ async fn corrupt_rows_read_the_same_on_both_backends() {
         );
     }
 }
+
+#[tokio::test]
+async fn a_welcome_is_kept_replaced_removed_and_sent_at_most_once_per_window() {
+    use qunguan::store::{Welcome, WelcomeTurn};
+    for (name, store) in backends().await {
+        let group = cid("cidW==");
+        assert_eq!(store.welcome(&group).await.unwrap(), None, "{name}");
+        assert_eq!(
+            store.claim_welcome(&group, 1_000, 10_000).await.unwrap(),
+            WelcomeTurn::Off,
+            "{name}"
+        );
+        let welcome = |text: &str| Welcome {
+            text: text.into(),
+            set_by: StaffId::parse("u1").unwrap(),
+            set_at_ms: 5,
+        };
+        store
+            .set_welcome(&group, &welcome("hi {name}"))
+            .await
+            .unwrap();
+        store
+            .set_welcome(&group, &welcome("欢迎 {name}"))
+            .await
+            .unwrap();
+        assert_eq!(
+            store.welcome(&group).await.unwrap(),
+            Some(welcome("欢迎 {name}")),
+            "{name}"
+        );
+        let turns = futures_util::future::join_all(
+            (0..6).map(|_| store.claim_welcome(&group, 20_000, 10_000)),
+        )
+        .await;
+        let sent = turns
+            .iter()
+            .filter(
+                |t| matches!(t.as_ref().unwrap(), WelcomeTurn::Send(text) if text == "欢迎 {name}"),
+            )
+            .count();
+        assert_eq!(sent, 1, "{name}: six at once, one turn");
+        assert!(
+            turns
+                .iter()
+                .any(|t| *t.as_ref().unwrap() == WelcomeTurn::WaitUntil(30_000)),
+            "{name}"
+        );
+        assert!(
+            matches!(
+                store.claim_welcome(&group, 30_000, 10_000).await.unwrap(),
+                WelcomeTurn::Send(_)
+            ),
+            "{name}"
+        );
+        assert!(store.remove_welcome(&group).await.unwrap(), "{name}");
+        assert!(!store.remove_welcome(&group).await.unwrap(), "{name}");
+    }
+}
+
+#[tokio::test]
+async fn a_dissolved_group_leaves_only_its_audit_trail() {
+    use qunguan::store::Welcome;
+    for (name, store) in backends().await {
+        let (gone, kept) = (cid("cidGone=="), cid("cidKept=="));
+        for (group, chat_id) in [(&gone, "chatgone"), (&kept, "chatkept")] {
+            store.bind(group, &chat(chat_id), 1).await.unwrap();
+            store
+                .add_schedule(&NewSchedule {
+                    group: group.clone(),
+                    creator: StaffId::parse("u1").unwrap(),
+                    creator_nick: "n".into(),
+                    rule: "daily 22:00".into(),
+                    command: "/mute-all".into(),
+                    created_at_ms: 1,
+                    next_run_ms: 5,
+                })
+                .await
+                .unwrap();
+            let welcome = Welcome {
+                text: "hi".into(),
+                set_by: StaffId::parse("u1").unwrap(),
+                set_at_ms: 1,
+            };
+            store.set_welcome(group, &welcome).await.unwrap();
+            store
+                .record_audit(&AuditRecord {
+                    at_ms: 1,
+                    msg_id: MsgId::parse("m1").unwrap(),
+                    conversation: group.clone(),
+                    chat: None,
+                    sender_staff_id: None,
+                    sender_nick: "n".into(),
+                    command: "bind".into(),
+                    args: String::new(),
+                    outcome: "done".into(),
+                    errcode: None,
+                    request_id: None,
+                    duration_ms: 0,
+                    source: None,
+                })
+                .await
+                .unwrap();
+        }
+        store.forget_group(&gone).await.unwrap();
+        assert_eq!(store.binding(&gone).await.unwrap(), None, "{name}");
+        assert!(store.schedules(&gone).await.unwrap().is_empty(), "{name}");
+        assert_eq!(store.welcome(&gone).await.unwrap(), None, "{name}");
+        assert_eq!(
+            store.recent_audit(&gone, 5).await.unwrap().len(),
+            1,
+            "{name}: the audit stays"
+        );
+        assert!(
+            store.binding(&kept).await.unwrap().is_some(),
+            "{name}: another group is untouched"
+        );
+        assert_eq!(store.schedules(&kept).await.unwrap().len(), 1, "{name}");
+    }
+}
+
+#[tokio::test]
+async fn a_released_claim_is_new_again() {
+    for (name, store) in backends().await {
+        let id = MsgId::parse("event-ev1").unwrap();
+        let now = qunguan::clock::now_ms();
+        assert_eq!(
+            store.claim_message(&id, now).await.unwrap(),
+            Claim::New,
+            "{name}"
+        );
+        store.flush_messages().await;
+        store.release_message(&id).await.unwrap();
+        store.flush_messages().await;
+        assert_eq!(
+            store.claim_message(&id, now + 1).await.unwrap(),
+            Claim::New,
+            "{name}"
+        );
+        assert_eq!(
+            store.claim_message(&id, now + 2).await.unwrap(),
+            Claim::Seen,
+            "{name}"
+        );
+    }
+}

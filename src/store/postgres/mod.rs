@@ -17,7 +17,7 @@ use tokio_postgres::config::SslMode;
 
 use super::{
     AuditRecord, BackendError, BindOutcome, Claim, ConfirmTake, Confirmation, GroupLock,
-    NewSchedule, Replay, Schedule, ScheduleClaim, Store, StoreError,
+    NewSchedule, Replay, Schedule, ScheduleClaim, Store, StoreError, Welcome, WelcomeTurn,
 };
 use crate::{
     config::PostgresUrl,
@@ -108,6 +108,39 @@ impl Store for PostgresStore {
             true => Claim::New,
             false => Claim::Seen,
         })
+    }
+
+    async fn release_message(&self, msg_id: &MsgId) -> Result<(), StoreError> {
+        queries::release_message(&**self.client().await?, msg_id).await
+    }
+
+    async fn forget_group(&self, group: &OpenConversationId) -> Result<(), StoreError> {
+        queries::forget_group(&mut **self.client().await?, group).await
+    }
+
+    async fn welcome(&self, group: &OpenConversationId) -> Result<Option<Welcome>, StoreError> {
+        queries::welcome(&**self.client().await?, group).await
+    }
+
+    async fn set_welcome(
+        &self,
+        group: &OpenConversationId,
+        welcome: &Welcome,
+    ) -> Result<(), StoreError> {
+        queries::set_welcome(&**self.client().await?, group, welcome).await
+    }
+
+    async fn remove_welcome(&self, group: &OpenConversationId) -> Result<bool, StoreError> {
+        queries::remove_welcome(&**self.client().await?, group).await
+    }
+
+    async fn claim_welcome(
+        &self,
+        group: &OpenConversationId,
+        now_ms: i64,
+        window_ms: i64,
+    ) -> Result<WelcomeTurn, StoreError> {
+        queries::claim_welcome(&**self.client().await?, group, now_ms, window_ms).await
     }
 
     async fn forget_messages(&self, now_ms: i64) -> Result<u64, StoreError> {

@@ -4,10 +4,10 @@
 use tokio_postgres::{Client, error::SqlState};
 
 use crate::{
-    ids::{ChatId, OpenConversationId, StaffId},
+    ids::{ChatId, MsgId, OpenConversationId, StaffId},
     store::{
         AuditRecord, BindOutcome, ConfirmTake, Confirmation, KEEP_ENDED_CONFIRMATIONS_MS,
-        NewSchedule, Schedule, ScheduleClaim, StoreError, rows, sql,
+        NewSchedule, Schedule, ScheduleClaim, StoreError, Welcome, WelcomeTurn, rows, sql,
     },
 };
 
@@ -22,6 +22,73 @@ pub async fn forget_messages(client: &Client, now_ms: i64) -> Result<u64> {
     Ok(client
         .execute(sql::FORGET_MESSAGES.postgres(), &[&now_ms])
         .await?)
+}
+
+pub async fn release_message(client: &Client, msg_id: &MsgId) -> Result<()> {
+    client
+        .execute(sql::RELEASE_MESSAGE.postgres(), &[&msg_id.as_str()])
+        .await?;
+    Ok(())
+}
+
+/// Drops everything of a dissolved group but its audit trail, in one transaction.
+pub async fn forget_group(client: &mut Client, group: &OpenConversationId) -> Result<()> {
+    let tx = client.transaction().await?;
+    for statement in sql::FORGET_GROUP {
+        tx.execute(statement.postgres(), &[&group.as_str()]).await?;
+    }
+    Ok(tx.commit().await?)
+}
+
+pub async fn welcome(client: &Client, group: &OpenConversationId) -> Result<Option<Welcome>> {
+    match client
+        .query_opt(sql::WELCOME.postgres(), &[&group.as_str()])
+        .await?
+    {
+        Some(row) => rows::welcome(&row),
+        None => Ok(None),
+    }
+}
+
+pub async fn set_welcome(client: &Client, group: &OpenConversationId, w: &Welcome) -> Result<()> {
+    client
+        .execute(
+            sql::SET_WELCOME.postgres(),
+            &[&group.as_str(), &w.text, &w.set_by.as_str(), &w.set_at_ms],
+        )
+        .await?;
+    Ok(())
+}
+
+pub async fn remove_welcome(client: &Client, group: &OpenConversationId) -> Result<bool> {
+    let n = client
+        .execute(sql::REMOVE_WELCOME.postgres(), &[&group.as_str()])
+        .await?;
+    Ok(n == 1)
+}
+
+/// One statement takes the turn (PostgreSQL locks the row, so of two replicas one takes
+/// it); only if it took nothing is the row read again to say why.
+pub async fn claim_welcome(
+    client: &Client,
+    group: &OpenConversationId,
+    now_ms: i64,
+    window_ms: i64,
+) -> Result<WelcomeTurn> {
+    let since = now_ms - window_ms;
+    if let Some(row) = client
+        .query_opt(
+            sql::CLAIM_WELCOME.postgres(),
+            &[&group.as_str(), &now_ms, &since],
+        )
+        .await?
+    {
+        return Ok(WelcomeTurn::Send(row.try_get(0)?));
+    }
+    let last = client
+        .query_opt(sql::LAST_WELCOME.postgres(), &[&group.as_str()])
+        .await?;
+    rows::welcome_wait(last.as_ref(), window_ms)
 }
 
 pub async fn binding(client: &Client, group: &OpenConversationId) -> Result<Option<ChatId>> {

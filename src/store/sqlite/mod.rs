@@ -15,7 +15,7 @@ use rusqlite::Connection;
 
 use super::{
     AuditRecord, BindOutcome, Claim, ConfirmTake, Confirmation, NewSchedule, Replay, Schedule,
-    ScheduleClaim, Store, StoreError, migrations,
+    ScheduleClaim, Store, StoreError, Welcome, WelcomeTurn, migrations,
 };
 use crate::{
     clock::now_ms,
@@ -111,6 +111,11 @@ impl Store for SqliteStore {
         Ok(self.seen.claim(msg_id, now_ms))
     }
 
+    async fn release_message(&self, msg_id: &MsgId) -> Result<(), StoreError> {
+        self.seen.release(msg_id);
+        Ok(())
+    }
+
     async fn forget_messages(&self, now_ms: i64) -> Result<u64, StoreError> {
         self.seen.forget_expired(now_ms);
         self.with(move |conn| queries::forget_messages(conn, now_ms))
@@ -166,6 +171,52 @@ impl Store for SqliteStore {
             Ok(removed)
         })
         .await
+    }
+
+    async fn forget_group(&self, group: &OpenConversationId) -> Result<(), StoreError> {
+        let group = group.clone();
+        let bindings = self.bindings.clone();
+        self.with(move |conn| {
+            queries::forget_group(conn, &group)?;
+            bindings
+                .write()
+                .expect("bindings lock poisoned")
+                .remove(&group);
+            Ok(())
+        })
+        .await
+    }
+
+    async fn welcome(&self, group: &OpenConversationId) -> Result<Option<Welcome>, StoreError> {
+        let group = group.clone();
+        self.with(move |conn| queries::welcome(conn, &group)).await
+    }
+
+    async fn set_welcome(
+        &self,
+        group: &OpenConversationId,
+        welcome: &Welcome,
+    ) -> Result<(), StoreError> {
+        let (group, welcome) = (group.clone(), welcome.clone());
+        self.with(move |conn| queries::set_welcome(conn, &group, &welcome))
+            .await
+    }
+
+    async fn remove_welcome(&self, group: &OpenConversationId) -> Result<bool, StoreError> {
+        let group = group.clone();
+        self.with(move |conn| queries::remove_welcome(conn, &group))
+            .await
+    }
+
+    async fn claim_welcome(
+        &self,
+        group: &OpenConversationId,
+        now_ms: i64,
+        window_ms: i64,
+    ) -> Result<WelcomeTurn, StoreError> {
+        let group = group.clone();
+        self.with(move |conn| queries::claim_welcome(conn, &group, now_ms, window_ms))
+            .await
     }
 
     async fn bindings(&self) -> Result<Vec<(OpenConversationId, ChatId)>, StoreError> {

@@ -7,7 +7,7 @@ use crate::{
     ids::{ChatId, OpenConversationId, StaffId},
     store::{
         AuditRecord, BindOutcome, ConfirmTake, Confirmation, KEEP_ENDED_CONFIRMATIONS_MS,
-        NewSchedule, Schedule, ScheduleClaim, StoreError, rows, sql,
+        NewSchedule, Schedule, ScheduleClaim, StoreError, Welcome, WelcomeTurn, rows, sql,
     },
 };
 
@@ -16,6 +16,72 @@ type Result<T> = std::result::Result<T, StoreError>;
 pub(super) fn check(conn: &mut Connection) -> Result<()> {
     conn.query_row(sql::CHECK.sqlite(), [], |_| Ok(()))?;
     Ok(())
+}
+
+/// Drops everything of a dissolved group but its audit trail, in one transaction.
+pub(super) fn forget_group(conn: &mut Connection, group: &OpenConversationId) -> Result<()> {
+    let tx = conn.transaction()?;
+    for statement in sql::FORGET_GROUP {
+        tx.execute(statement.sqlite(), [group.as_str()])?;
+    }
+    tx.commit()?;
+    Ok(())
+}
+
+pub(super) fn welcome(
+    conn: &mut Connection,
+    group: &OpenConversationId,
+) -> Result<Option<Welcome>> {
+    let mut stmt = conn.prepare_cached(sql::WELCOME.sqlite())?;
+    let mut found = stmt.query([group.as_str()])?;
+    match found.next()? {
+        Some(row) => rows::welcome(row),
+        None => Ok(None),
+    }
+}
+
+pub(super) fn set_welcome(
+    conn: &mut Connection,
+    group: &OpenConversationId,
+    w: &Welcome,
+) -> Result<()> {
+    conn.prepare_cached(sql::SET_WELCOME.sqlite())?
+        .execute(params![
+            group.as_str(),
+            w.text,
+            w.set_by.as_str(),
+            w.set_at_ms
+        ])?;
+    Ok(())
+}
+
+pub(super) fn remove_welcome(conn: &mut Connection, group: &OpenConversationId) -> Result<bool> {
+    Ok(conn.execute(sql::REMOVE_WELCOME.sqlite(), [group.as_str()])? == 1)
+}
+
+/// The turn is taken by one statement; only if it took nothing is the row read again to
+/// say why.
+pub(super) fn claim_welcome(
+    conn: &mut Connection,
+    group: &OpenConversationId,
+    now_ms: i64,
+    window_ms: i64,
+) -> Result<WelcomeTurn> {
+    let tx = conn.transaction()?;
+    let turn = {
+        let mut claim = tx.prepare_cached(sql::CLAIM_WELCOME.sqlite())?;
+        let mut claimed = claim.query(params![group.as_str(), now_ms, now_ms - window_ms])?;
+        match claimed.next()? {
+            Some(row) => WelcomeTurn::Send(row.get(0)?),
+            None => {
+                let mut last = tx.prepare_cached(sql::LAST_WELCOME.sqlite())?;
+                let mut found = last.query([group.as_str()])?;
+                rows::welcome_wait(found.next()?, window_ms)?
+            }
+        }
+    };
+    tx.commit()?;
+    Ok(turn)
 }
 
 pub(super) fn forget_messages(conn: &mut Connection, now_ms: i64) -> Result<u64> {

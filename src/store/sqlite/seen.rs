@@ -26,7 +26,7 @@ use tokio::sync::oneshot;
 
 use crate::{
     ids::MsgId,
-    store::{Claim, Replay, StoreError},
+    store::{Claim, Replay, StoreError, sql},
 };
 
 /// How often claimed msgIds are written to the file.
@@ -56,6 +56,8 @@ pub struct SeenSet {
 enum Job {
     /// A newly claimed msgId and its keep-until time.
     Seen(MsgId, i64),
+    /// A claim given up: deleted from the file after everything queued before it.
+    Forget(MsgId),
     /// Answered once everything queued before it is in the file.
     Flush(oneshot::Sender<()>),
 }
@@ -136,6 +138,17 @@ impl SeenSet {
         Claim::New
     }
 
+    /// Gives up the claim of `msg_id`, in memory and (in order with the writes) in the
+    /// file, so it is new again.
+    pub fn release(&self, msg_id: &MsgId) {
+        let key = self.hasher.hash_one(msg_id.as_str());
+        let mut buckets = self.buckets.lock().expect("seen msgIds lock poisoned");
+        for (_, keys) in buckets.iter_mut() {
+            keys.remove(&key);
+        }
+        let _ = self.to_file.send(Job::Forget(msg_id.clone()));
+    }
+
     fn bucket_len(&self) -> i64 {
         self.retention_ms / BUCKETS
     }
@@ -198,20 +211,35 @@ fn write_batches(conn: &Mutex<Connection>, queue: &mpsc::Receiver<Job>) {
         for job in std::iter::once(first).chain(queue.try_iter().take(BATCH - 1)) {
             match job {
                 Job::Seen(msg_id, keep_until_ms) => seen.push((msg_id, keep_until_ms)),
+                Job::Forget(msg_id) => {
+                    write(conn, &mut seen);
+                    let conn = conn.lock().unwrap_or_else(|p| p.into_inner());
+                    let deleted = conn.execute(sql::RELEASE_MESSAGE.sqlite(), [msg_id.as_str()]);
+                    if let Err(e) = deleted {
+                        tracing::error!(error = %e, "cannot forget a given-up msgId in the file");
+                    }
+                }
                 Job::Flush(done) => waiting.push(done),
             }
         }
-        if !seen.is_empty() {
-            let mut conn = conn.lock().unwrap_or_else(|p| p.into_inner());
-            if let Err(e) = remember(&mut conn, &seen) {
-                tracing::error!(error = %e, count = seen.len(), "cannot record msgIds; they are deduplicated in memory only");
-            }
-        }
+        write(conn, &mut seen);
         for done in waiting {
             let _ = done.send(());
         }
         std::thread::sleep(FLUSH_EVERY);
     }
+}
+
+/// Writes the msgIds gathered so far, and empties `seen`.
+fn write(conn: &Mutex<Connection>, seen: &mut Vec<(MsgId, i64)>) {
+    if seen.is_empty() {
+        return;
+    }
+    let mut conn = conn.lock().unwrap_or_else(|p| p.into_inner());
+    if let Err(e) = remember(&mut conn, seen) {
+        tracing::error!(error = %e, count = seen.len(), "cannot record msgIds; they are deduplicated in memory only");
+    }
+    seen.clear();
 }
 
 /// Records msgIds as seen until their keep-until times, in one transaction.
