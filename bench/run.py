@@ -117,6 +117,15 @@ def measure_stream(args, gateway, cmd, run_id):
             "replies": (replies_logged() - before_replies) / args.seconds}
 
 
+def measure_events(args, gateway, run_id):
+    """Group events (renames) pushed by the local gateway to the Stream-mode qunguan."""
+    gateway.stdin.write(f"events {args.seconds} {run_id}\n")
+    gateway.stdin.flush()
+    line = gateway.stdout.readline().strip()
+    counts = dict(part.split("=") for part in line.split())
+    return {"rate": int(counts["acked"]) / args.seconds}
+
+
 def start_replicas(work, database_url):
     """Two HTTP-mode qunguan replicas sharing one PostgreSQL database."""
     procs = []
@@ -158,7 +167,8 @@ def start_stream(work):
     api = gateway.stdout.readline().split()[1]
     env = dict(os.environ, DINGTALK_APP_KEY="dingbenchkey", DINGTALK_APP_SECRET=SECRET,
                DINGTALK_OAPI_URL=FAKE, DINGTALK_API_URL=api, QUNGUAN_LISTEN=STREAM_ADDR, QUNGUAN_MODE="stream",
-               QUNGUAN_DATABASE_URL=f"sqlite://{work}/stream.db", RUST_LOG=os.environ.get("BENCH_LOG", "info"))
+               QUNGUAN_DATABASE_URL=f"sqlite://{work}/stream.db", RUST_LOG=os.environ.get("BENCH_LOG", "info"),
+               QUNGUAN_GROUPS=",".join(f"chatBENCH{i}" for i in range(16)))
     log = open(f"{work}/qunguan-stream.log", "w")
     qunguan = subprocess.Popen([os.path.abspath("target/release/qunguan"), "serve"], env=env, stderr=log, cwd=work)
     if gateway.stdout.readline().strip() != "connected":
@@ -223,6 +233,9 @@ def main():
                     r = measure_stream(args, gateway, cmd, f"{int(time.time())}{rnd}s")
                     results.setdefault((cmd, "stream"), []).append(r)
                     print(f"  round {rnd + 1} {cmd:6} {'stream':8} frames/s={r['rate']:12.0f} replies/s={r['replies']:9.0f}", flush=True)
+                    r = measure_events(args, gateway, f"{int(time.time())}{rnd}e")
+                    results.setdefault(("events", "stream"), []).append(r)
+                    print(f"  round {rnd + 1} {'events':6} {'stream':8} handled/s={r['rate']:11.0f}", flush=True)
         print()
         print(f"{'path':8}{'callbacks/s q / floor':>26}{'replies/s q / floor':>26}{'ratio':>8}{'p50 ms':>9}{'p99 ms':>9}"
               f"{'CPU ms/1k replies q / floor':>30}{'ratio':>7}{'owed':>6}{'tokens':>8}")
@@ -240,6 +253,12 @@ def main():
             print(f"/help over Stream: {avg(s, 'replies'):.0f} replies/s ({avg(s, 'rate'):.0f} frames/s acknowledged); "
                   f"over HTTP {avg(h, 'replies'):.0f}: Stream / HTTP = {avg(s, 'replies') / avg(h, 'replies'):.2f}, "
                   f"Stream / floor = {avg(s, 'replies') / avg(f, 'replies'):.2f}")
+        if ("events", "stream") in results:
+            avg = lambda rs, k: sum(r[k] for r in rs) / len(rs)
+            e, s = results[("events", "stream")], results[("/help", "stream")]
+            print(f"group events over Stream: {avg(e, 'rate'):.0f} handled/s (bound groups renamed: audited, "
+                  f"cache dropped, acknowledged once written) against {avg(s, 'rate'):.0f} robot messages/s "
+                  f"acknowledged: events / messages = {avg(e, 'rate') / avg(s, 'rate'):.2f}")
         if ("/help", "replicas") in results:
             avg = lambda rs, k: sum(r[k] for r in rs) / len(rs)
             p, f = results[("/help", "replicas")], results[("/help", "floor")]

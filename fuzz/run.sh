@@ -7,7 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")"
 command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --locked
 seconds="${1:-60}"
-for target in callback_decode command_parse reply_render; do
+for target in callback_decode command_parse reply_render event_decode; do
   mkdir -p "corpus/$target"
   echo "== $target (${seconds}s)"
   RUSTC_BOOTSTRAP=1 cargo fuzz run --sanitizer none "$target" "corpus/$target" -- \

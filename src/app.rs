@@ -16,8 +16,9 @@ use tokio_util::task::TaskTracker;
 
 use crate::{
     config::Config,
+    crypto::EventCrypto,
     dingtalk::DingTalkClient,
-    group::Turns,
+    group::{Greeter, Turns},
     ids::MsgId,
     log_throttle::LogThrottle,
     metrics::Metrics,
@@ -39,6 +40,10 @@ pub struct App {
     pub overloaded: LogThrottle,
     /// One change at a time per group (with the store's lock, across replicas too).
     pub turns: Turns,
+    /// The people waiting for their group's welcome.
+    pub greeter: Arc<Greeter>,
+    /// The HTTP event push's signature and encryption, when its secrets are set.
+    pub event_crypto: Option<EventCrypto>,
 }
 
 /// Why the application could not be assembled.
@@ -63,6 +68,10 @@ impl App {
         let metrics = Metrics::default();
         let dingtalk = DingTalkClient::new(&config, metrics.clone())?;
         let worker = Worker::new(config.max_in_flight);
+        let event_crypto = config
+            .events
+            .as_ref()
+            .map(|secrets| EventCrypto::new(secrets, &config.app_key));
         let app = App {
             config,
             dingtalk,
@@ -73,6 +82,8 @@ impl App {
             duplicates: LogThrottle::default(),
             overloaded: LogThrottle::default(),
             turns: Turns::default(),
+            greeter: Arc::default(),
+            event_crypto,
         };
         Ok(app)
     }

@@ -18,8 +18,12 @@
 //!   graceful shutdown.
 //! - [`callback`], [`stream`], [`scheduler`]: the ways a command starts: the HTTP transport
 //!   (signature extractor, body limits, the answer to DingTalk), the Stream transport
-//!   (tickets, frames, acknowledgements, keep-alive, reconnects), and the runs `/schedule`
-//!   saved, claimed in the store so exactly one replica runs each.
+//!   (tickets, frames, acknowledgements, keep-alive, reconnects; group events too), and the
+//!   runs `/schedule` saved, claimed in the store so exactly one replica runs each.
+//! - [`events`]: group events from the DingTalk client, over Stream or HTTP `/events`
+//!   (verified, decrypted), each handled once: the group binds itself, the audit trail
+//!   records the change, a new owner is seen at once, a dissolved group is forgotten,
+//!   newcomers are welcomed.
 //! - [`admission`]: the replay defence, the in-flight bound, background processing and
 //!   the reply, for every transport.
 //! - [`policy`]: one TOML file of settings for many groups, read from chat/get, changed
@@ -41,9 +45,10 @@
 //! - [`i18n`]: every reply text, in Chinese and English.
 //! - [`markdown`]: untrusted text (typed arguments, nicks, DingTalk's fields) made inert
 //!   before it is placed in a reply.
-//! - [`metrics`], [`telemetry`], [`log_throttle`], [`ids`], [`clock`], [`tls`]: Prometheus
-//!   counters, logging, quieting floods, typed ids, time, and the TLS client configuration
-//!   of the connections qunguan opens itself.
+//! - [`metrics`], [`telemetry`], [`log_throttle`], [`ids`], [`clock`], [`tls`], [`crypto`]:
+//!   Prometheus counters, logging, quieting floods, typed ids, time, the TLS client
+//!   configuration of the connections qunguan opens itself, and DingTalk's encryption of
+//!   pushed events.
 
 pub mod admission;
 pub mod app;
@@ -51,9 +56,11 @@ pub mod callback;
 pub mod clock;
 pub mod commands;
 pub mod config;
+pub mod crypto;
 #[cfg(feature = "demo")]
 pub mod demo;
 pub mod dingtalk;
+pub mod events;
 pub mod group;
 pub mod i18n;
 pub mod ids;

@@ -77,6 +77,8 @@ pub(super) struct Gateway {
     arrived: Notify,
     /// Whether received frames are kept for [`Simulator::upstream`] (off for benchmarks).
     forget_upstream: AtomicBool,
+    /// The subscriptions of the last connections/open.
+    subscriptions: Mutex<Vec<Value>>,
 }
 
 impl Simulator {
@@ -109,10 +111,14 @@ impl Simulator {
                 "clientId 或 clientSecret 不正确",
             );
         }
-        let subscribed = body["subscriptions"].as_array().is_some_and(|subs| {
-            subs.iter()
-                .any(|s| s["type"] == "CALLBACK" && s["topic"] == BOT_TOPIC)
-        });
+        let subscriptions = body["subscriptions"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        let subscribed = subscriptions
+            .iter()
+            .any(|s| s["type"] == "CALLBACK" && s["topic"] == BOT_TOPIC);
+        *lock(&self.inner.gateway.subscriptions) = subscriptions;
         if !subscribed {
             return api_error(
                 StatusCode::BAD_REQUEST,
@@ -145,6 +151,37 @@ impl Simulator {
     /// CALLBACK frame; returns the frame's messageId, or `None` with no connection.
     pub fn push_message(&self, body: &Value) -> Option<String> {
         self.push_frame("CALLBACK", BOT_TOPIC, &body.to_string())
+    }
+
+    /// The subscriptions qunguan asked for when it last opened a connection.
+    pub fn stream_subscriptions(&self) -> Vec<Value> {
+        lock(&self.inner.gateway.subscriptions).clone()
+    }
+
+    /// Whether the last connection asked for events (`{"type":"EVENT","topic":"*"}`).
+    pub fn events_subscribed(&self) -> bool {
+        lock(&self.inner.gateway.subscriptions)
+            .iter()
+            .any(|s| s["type"] == "EVENT" && s["topic"] == "*")
+    }
+
+    /// Pushes a group event to the newest connection as an EVENT frame (its type, id, corp
+    /// and time in the headers, as strings; its data a JSON string); returns the frame's
+    /// messageId, or `None` with no connection.
+    pub fn push_event(&self, event: &super::SimEvent) -> Option<String> {
+        let n = self.inner.gateway.next.fetch_add(1, Ordering::Relaxed);
+        let message_id = format!("sim{n:x}_event");
+        let frame = json!({
+            "specVersion": "1.0", "type": "EVENT",
+            "headers": {"appId": "sim-app", "connectionId": "sim-conn", "contentType": "application/json",
+                        "messageId": message_id, "time": super::now_ms_string(), "topic": "*",
+                        "eventType": event.event_type, "eventId": event.event_id,
+                        "eventCorpId": "dingsimcorp", "eventBornTime": super::now_ms_string(),
+                        "eventUnifiedAppId": "sim-unified"},
+            "data": event.data.to_string(),
+        });
+        self.to_newest(Command::Send(frame.to_string()))
+            .then_some(message_id)
     }
 
     /// Pushes a frame of `kind` and `topic` carrying `data`; returns its messageId.

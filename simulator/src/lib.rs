@@ -16,8 +16,10 @@
 //! published to [`Simulator::subscribe`].
 
 mod chat;
+mod events;
 mod extcontact;
 mod gateway;
+pub use events::SimEvent;
 pub use gateway::StreamLinks;
 mod group;
 mod robot;
@@ -130,6 +132,10 @@ struct Inner {
     label_groups: Mutex<Vec<Value>>,
     top_calls: Mutex<u32>,
     outbox: broadcast::Sender<Delivered>,
+    /// Group events the simulated client caused.
+    events: broadcast::Sender<events::SimEvent>,
+    /// Members' names, by userid.
+    names: Mutex<HashMap<String, String>>,
     gateway: gateway::Gateway,
 }
 
@@ -162,6 +168,8 @@ impl Simulator {
                 label_groups: Mutex::default(),
                 top_calls: Mutex::new(0),
                 outbox: broadcast::channel(64).0,
+                events: broadcast::channel(64).0,
+                names: Mutex::default(),
                 gateway: gateway::Gateway::default(),
             }),
         }
@@ -272,6 +280,7 @@ impl Simulator {
                     "/topapi/chat/qrcode/get" => self.qrcode_get(r),
                     "/topapi/extcontact/get" => self.extcontact_get(r),
                     "/topapi/extcontact/listlabelgroups" => self.list_label_groups(r),
+                    "/topapi/v2/user/get" => self.user_get(r),
                     _ => not_found(),
                 }
             }

@@ -1,28 +1,36 @@
-//! `/audit [n]`: the last n changes made through qunguan in this group.
+//! `/audit [n]`: the last n changes to this group: those made through qunguan, and those
+//! made in the DingTalk client (reported by group events), with the people by name.
 
 use super::{
     Access, Answer, Binding, Command, CommandError, Context, Scope, Spec, UsageError, optional_arg,
 };
+use std::collections::HashMap;
+
 use crate::{
     clock::format_gmt8,
-    i18n::{ContactTexts, fill, text},
+    i18n::{ContactTexts, fill, md, text},
+    ids::StaffId,
     markdown,
     message::fold,
-    store::AuditRecord,
+    store::{AuditRecord, DINGTALK_SOURCE},
 };
 
 /// Shown when no count is given.
 const DEFAULT_COUNT: usize = 10;
 /// The most a reply lists.
 const MAX_COUNT: usize = 50;
+/// The most people one reply looks up by name; the rest are shown by staff id.
+const MAX_NAMES: usize = 50;
+/// The most people one line lists.
+const MAX_PEOPLE: usize = 20;
 
 pub static SPEC: Spec = Spec {
     name: "audit",
     alias: "审计",
     args: "[n]",
     summary: [
-        "本群最近 n 条通过群管做的变更（默认 10，最多 50）",
-        "The last n changes made through qunguan in this group (default 10, at most 50)",
+        "本群最近 n 条变更，通过群管和在钉钉里做的（默认 10，最多 50）",
+        "The last n changes to this group, through qunguan and in DingTalk (default 10, at most 50)",
     ],
     access: Access::Admin,
     scope: Scope::GroupOnly,
@@ -56,13 +64,94 @@ async fn run(ctx: &Context<'_>, count: usize) -> Result<Answer, CommandError> {
     if records.is_empty() {
         return Ok(Answer::done(ct.audit_none));
     }
+    let names = names_in(ctx, &records).await;
     let mut text = fill(ct.audit_header, &[text(&records.len().to_string())]);
     text.push_str("\n\n");
     for record in &records {
-        text.push_str(&line(record, ct));
+        let line = match record.source.as_deref() {
+            Some(DINGTALK_SOURCE) => in_dingtalk(record, ct, &names),
+            _ => line(record, ct),
+        };
+        text.push_str(&line);
         text.push('\n');
     }
     Ok(Answer::done(text))
+}
+
+/// The names of the people the changes made in DingTalk are by and about (at most
+/// [`MAX_NAMES`] of them), by staff id.
+async fn names_in(ctx: &Context<'_>, records: &[AuditRecord]) -> HashMap<String, String> {
+    let mut people: Vec<StaffId> = Vec::new();
+    for r in records
+        .iter()
+        .filter(|r| r.source.as_deref() == Some(DINGTALK_SOURCE))
+    {
+        // The arguments are people, but for a new name and a bound chatid.
+        let about: Vec<StaffId> = match r.command.as_str() {
+            "chat_update_title" | "bind" => Vec::new(),
+            _ => r
+                .args
+                .split_whitespace()
+                .filter_map(|id| StaffId::parse(id).ok())
+                .collect(),
+        };
+        for who in r.sender_staff_id.iter().cloned().chain(about) {
+            if people.len() < MAX_NAMES && !people.contains(&who) {
+                people.push(who);
+            }
+        }
+    }
+    let names = ctx.dingtalk.names_of(&people, ctx.config.lang).await;
+    people
+        .into_iter()
+        .zip(names)
+        .filter_map(|(id, name)| Some((id.as_str().to_owned(), name?)))
+        .collect()
+}
+
+/// Someone as the group knows them: "李娜 (lina01)", or the staff id alone; inert.
+fn person(id: &str, names: &HashMap<String, String>) -> String {
+    let id_shown = markdown::inert(id, markdown::ECHO_LIMIT);
+    match names.get(id) {
+        Some(name) => format!(
+            "{} ({id_shown})",
+            markdown::inert(name, markdown::ECHO_LIMIT)
+        ),
+        None => id_shown,
+    }
+}
+
+/// `- `time` who in DingTalk: what they did`, for a change a group event reported.
+fn in_dingtalk(r: &AuditRecord, ct: &ContactTexts, names: &HashMap<String, String>) -> String {
+    let who = r.sender_staff_id.as_ref().map_or_else(
+        || ct.audit_someone.to_owned(),
+        |id| person(id.as_str(), names),
+    );
+    let ids: Vec<&str> = r.args.split_whitespace().collect();
+    let mut people: Vec<String> = ids
+        .iter()
+        .take(MAX_PEOPLE)
+        .map(|id| person(id, names))
+        .collect();
+    if ids.len() > MAX_PEOPLE {
+        people.push(format!("… (+{})", ids.len() - MAX_PEOPLE));
+    }
+    let people = people.join(", ");
+    let what = match r.command.as_str() {
+        "chat_add_member" => fill(ct.audit_added, &[md(&people)]),
+        "chat_remove_member" => fill(ct.audit_removed, &[md(&people)]),
+        "chat_quit" => ct.audit_quit.to_owned(),
+        "chat_update_owner" => fill(ct.audit_new_owner, &[md(&people)]),
+        "chat_update_title" => fill(ct.audit_renamed, &[text(&r.args)]),
+        "chat_disband" => ct.audit_disbanded.to_owned(),
+        "bind" => fill(ct.audit_bound, &[text(&r.args)]),
+        other => markdown::code(other, markdown::ECHO_LIMIT),
+    };
+    format!(
+        "- `{}` {who} {}: {what}",
+        format_gmt8(r.at_ms),
+        ct.audit_in_dingtalk
+    )
 }
 
 /// `- `time` nick (staff) `/command args`: outcome, request id`.

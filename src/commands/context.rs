@@ -11,8 +11,9 @@ use crate::{
     dingtalk::{ChatInfo, DingTalkClient, DingTalkError},
     group::{Changed, Edit, Mode, Turns, Writer},
     i18n::{Texts, fill, md},
-    ids::ChatId,
+    ids::{ChatId, StaffId},
     incoming::Incoming,
+    markdown,
     store::Store,
 };
 
@@ -36,6 +37,26 @@ impl Context<'_> {
     /// Whether the sender is an admin where they wrote, and why.
     pub async fn admin_status(&self) -> Result<AdminStatus, DingTalkError> {
         permission::admin_status(self.config, self.dingtalk, self.msg, self.binding).await
+    }
+
+    /// People as the group reads them, by name where DingTalk gives one: "李娜
+    /// (`lina01`)", or the staff id alone; joined by commas.
+    pub async fn people(&self, ids: &[StaffId]) -> String {
+        let names = self.dingtalk.names_of(ids, self.config.lang).await;
+        let shown: Vec<String> = ids
+            .iter()
+            .zip(names)
+            .map(|(id, name)| {
+                let id = markdown::code(id.as_str(), markdown::ECHO_LIMIT);
+                match name {
+                    Some(name) => {
+                        format!("{} ({id})", markdown::inert(&name, markdown::ECHO_LIMIT))
+                    }
+                    None => id,
+                }
+            })
+            .collect();
+        shown.join(", ")
     }
 
     /// The one write path ([`crate::group`]) for this message's group.

@@ -5,7 +5,7 @@ use crate::{
     dingtalk::ChatInfo,
     group::{Words, in_words},
     i18n::{Texts, fill, text},
-    ids::{ChatId, OpenConversationId},
+    ids::{ChatId, OpenConversationId, StaffId},
     markdown,
 };
 
@@ -31,11 +31,33 @@ pub static SPEC: Spec = Spec {
 
 async fn run(ctx: &Context<'_>, chat: &ChatId) -> Result<Answer, CommandError> {
     let info = ctx.dingtalk.chat_info(chat).await?;
-    let text = render(&info, &ctx.msg.conversation, chat, ctx.texts);
-    Ok(Answer::done(text))
+    let owner = match info.owner.as_deref().map(StaffId::parse) {
+        Some(Ok(owner)) => ctx.dingtalk.name_of(&owner, ctx.config.lang).await,
+        _ => None,
+    };
+    let group = Group {
+        cid: &ctx.msg.conversation,
+        chat,
+        owner_name: owner.as_deref(),
+    };
+    Ok(Answer::done(render(&info, &group, ctx.texts)))
 }
 
-fn render(info: &ChatInfo, cid: &OpenConversationId, chat: &ChatId, t: &Texts) -> String {
+/// The group `/info` describes, besides what chat/get says.
+#[derive(Clone, Copy)]
+struct Group<'a> {
+    cid: &'a OpenConversationId,
+    chat: &'a ChatId,
+    /// The owner's name, where DingTalk gives it.
+    owner_name: Option<&'a str>,
+}
+
+fn render(info: &ChatInfo, group: &Group<'_>, t: &Texts) -> String {
+    let Group {
+        cid,
+        chat,
+        owner_name,
+    } = *group;
     let status = match info.status {
         None => t.info_missing.to_owned(),
         Some(1) => t.info_status_normal.to_owned(),
@@ -49,10 +71,15 @@ fn render(info: &ChatInfo, cid: &OpenConversationId, chat: &ChatId, t: &Texts) -
     let rows = [
         (
             t.info_owner,
-            info.owner.as_deref().map_or_else(
-                || t.info_missing.to_owned(),
-                |o| markdown::inert(o, markdown::ECHO_LIMIT),
-            ),
+            match (info.owner.as_deref(), owner_name) {
+                (None, _) => t.info_missing.to_owned(),
+                (Some(owner), None) => markdown::inert(owner, markdown::ECHO_LIMIT),
+                (Some(owner), Some(name)) => format!(
+                    "{} ({})",
+                    markdown::inert(name, markdown::ECHO_LIMIT),
+                    markdown::inert(owner, markdown::ECHO_LIMIT)
+                ),
+            },
         ),
         (t.info_members, members),
         (t.info_status, status),
@@ -109,7 +136,17 @@ mod tests {
         .unwrap();
         let cid = OpenConversationId::parse("cid1==").unwrap();
         let chat = ChatId::parse("chat1").unwrap();
-        let text = render(&info, &cid, &chat, Lang::Zh.texts());
+        let group = Group {
+            cid: &cid,
+            chat: &chat,
+            owner_name: None,
+        };
+        let text = render(&info, &group, Lang::Zh.texts());
+        let named = Group {
+            owner_name: Some("李群主"),
+            ..group
+        };
+        assert!(render(&info, &named, Lang::Zh.texts()).contains("群主: 李群主 (boss)"));
         for want in [
             "**项目群**",
             "群主: boss",
@@ -133,7 +170,12 @@ mod tests {
         let info: ChatInfo = serde_json::from_str(r#"{"searchable":7}"#).unwrap();
         let cid = OpenConversationId::parse("cid1").unwrap();
         let chat = ChatId::parse("chat1").unwrap();
-        let text = render(&info, &cid, &chat, Lang::En.texts());
+        let group = Group {
+            cid: &cid,
+            chat: &chat,
+            owner_name: None,
+        };
+        let text = render(&info, &group, Lang::En.texts());
         assert!(
             text.contains("(unnamed group)") && text.contains("unknown (7)"),
             "{text}"

@@ -8,7 +8,7 @@ use crate::{
     clock::now_ms,
     ids::ChatId,
     incoming::Incoming,
-    store::{AuditRecord, Store},
+    store::{AuditRecord, Store, StoreError},
 };
 
 /// Writes the record of one run of `command` with `words` as typed. A store failure is
@@ -44,11 +44,13 @@ pub async fn record(
         duration_ms: took.as_millis() as i64,
         source: msg.source.clone(),
     };
-    write(app.store.as_ref(), &record).await;
+    // Logged by `write`; the reply goes out regardless.
+    let _ = write(app.store.as_ref(), &record).await;
 }
 
-/// Logs `record` and appends it to the store's audit trail; a store failure is logged.
-pub async fn write(store: &dyn Store, record: &AuditRecord) {
+/// Logs `record` and appends it to the store's audit trail; a store failure is logged too,
+/// and returned for whoever must not go on without the record.
+pub async fn write(store: &dyn Store, record: &AuditRecord) -> Result<(), StoreError> {
     tracing::info!(
         target: crate::telemetry::AUDIT_TARGET,
         at_ms = record.at_ms,
@@ -66,9 +68,11 @@ pub async fn write(store: &dyn Store, record: &AuditRecord) {
         source = record.source.as_deref(),
         "audit"
     );
-    if let Err(e) = store.record_audit(record).await {
+    let written = store.record_audit(record).await;
+    if let Err(e) = &written {
         tracing::error!(msg_id = %record.msg_id, error = %e, "cannot write the audit record");
     }
+    written
 }
 
 /// Arguments as typed, quoting any that contain spaces.

@@ -35,6 +35,7 @@ pub mod refusals;
 mod schedule;
 mod spec;
 mod unbind;
+mod welcome;
 mod whoami;
 
 pub use answer::{Answer, AuditAs, CommandError, Outcome};
@@ -63,6 +64,7 @@ pub static REGISTRY: &[&Spec] = &[
     &group::nick::SPEC,
     &group::invite_link::SPEC,
     &group::confirm::SPEC,
+    &welcome::SPEC,
     &schedule::SPEC,
     &bind::SPEC,
     &unbind::SPEC,
@@ -120,6 +122,7 @@ mod tests {
                 "admin",
                 "nick",
                 "confirm",
+                "welcome",
                 "schedule",
                 "bind",
                 "unbind",

@@ -10,6 +10,7 @@ use secrecy::SecretString;
 use url::Url;
 
 use crate::{
+    crypto::EventSecrets,
     i18n::Lang,
     ids::{ChatId, StaffId},
 };
@@ -82,6 +83,9 @@ pub struct Config {
     /// `QUNGUAN_MAX_REMEMBERED_MSGIDS`: the replay defence's ceiling; when it is full,
     /// `/callback` answers 503 with `Retry-After` until old msgIds expire.
     pub max_remembered_msg_ids: usize,
+    /// `DINGTALK_EVENT_TOKEN` and `DINGTALK_EVENT_AES_KEY`: the HTTP event push's secrets;
+    /// without them `/events` does not exist.
+    pub events: Option<EventSecrets>,
 }
 
 /// Where the store lives.
@@ -199,6 +203,7 @@ impl Config {
         let keepalive = p.positive("QUNGUAN_STREAM_KEEPALIVE_SECS", 20, 600);
         let timezone = p.timezone("QUNGUAN_TIMEZONE", "Asia/Shanghai");
         let grace = p.positive("QUNGUAN_SCHEDULE_GRACE_SECS", 600, 7 * 86_400);
+        let events = p.event_secrets();
         if !p.problems.is_empty() {
             return Err(ConfigError {
                 problems: p.problems,
@@ -232,6 +237,7 @@ impl Config {
             stream_keepalive: Duration::from_secs(keepalive.unwrap()),
             timezone: timezone.unwrap(),
             schedule_grace: Duration::from_secs(grace.unwrap()),
+            events: events.unwrap(),
         })
     }
 }
@@ -413,6 +419,47 @@ mod tests {
         assert!(
             e.contains("QUNGUAN_SCHEDULE_GRACE_SECS=0 is out of range"),
             "{e}"
+        );
+    }
+
+    #[test]
+    fn the_event_push_takes_its_token_and_key_together_and_never_shows_them() {
+        assert!(
+            config(MINIMAL).unwrap().events.is_none(),
+            "off without them"
+        );
+        let key = "o1w0aum42yaptlz8alnhwikjd3jenzt9cb9wmzptgus";
+        let with = |pairs: &[(&'static str, &'static str)]| {
+            let mut all = MINIMAL.to_vec();
+            all.extend_from_slice(pairs);
+            config(&all)
+        };
+        let both = with(&[
+            ("DINGTALK_EVENT_TOKEN", "tok3n"),
+            ("DINGTALK_EVENT_AES_KEY", key),
+        ]);
+        assert!(both.unwrap().events.is_some());
+        let alone = with(&[("DINGTALK_EVENT_TOKEN", "tok3n")])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            alone.contains("DINGTALK_EVENT_TOKEN and DINGTALK_EVENT_AES_KEY go together"),
+            "{alone}"
+        );
+        let short = &key[..42];
+        let bad = with(&[
+            ("DINGTALK_EVENT_TOKEN", "tok3n"),
+            ("DINGTALK_EVENT_AES_KEY", short),
+        ])
+        .unwrap_err()
+        .to_string();
+        assert!(
+            bad.contains("DINGTALK_EVENT_AES_KEY is not valid") && bad.contains("43"),
+            "{bad}"
+        );
+        assert!(
+            !bad.contains(short) && !bad.contains("tok3n"),
+            "no secret shown: {bad}"
         );
     }
 

@@ -1,12 +1,14 @@
 //! Reading each kind of setting: required and optional text, numbers in a range, URLs,
-//! lists of ids, time zones, the database URL. Each reader
+//! lists of ids, time zones, the database URL, the event push's secrets. Each reader
 //! records what is wrong with its setting and goes on, so every problem is reported at once.
 
 use std::{fmt, path::PathBuf};
 
+use secrecy::SecretString;
 use url::Url;
 
 use super::{Database, PostgresUrl};
+use crate::crypto::EventSecrets;
 
 pub(super) struct Parser<'a> {
     pub(super) lookup: &'a dyn Fn(&str) -> Option<String>,
@@ -116,6 +118,37 @@ impl Parser<'_> {
             }
         }
         items
+    }
+
+    /// `DINGTALK_EVENT_TOKEN` and `DINGTALK_EVENT_AES_KEY`, the HTTP event push's secrets:
+    /// both or neither (`Some(None)`: the push is off). Their values are never shown.
+    pub(super) fn event_secrets(&mut self) -> Option<Option<EventSecrets>> {
+        const TOKEN: &str = "DINGTALK_EVENT_TOKEN";
+        const KEY: &str = "DINGTALK_EVENT_AES_KEY";
+        let (token, key) = match (self.optional(TOKEN), self.optional(KEY)) {
+            (None, None) => return Some(None),
+            (Some(token), Some(key)) => (token, key),
+            _ => {
+                self.problems.push(format!(
+                    "{TOKEN} and {KEY} go together: set both (事件订阅's HTTP push: 签名 token and 加密 aes_key) or neither"
+                ));
+                return None;
+            }
+        };
+        let mut ok = true;
+        if token.len() > 128 || !token.chars().all(|c| c.is_ascii_alphanumeric()) {
+            self.problems.push(format!(
+                "{TOKEN} is not valid: expected the console's token (letters and digits)"
+            ));
+            ok = false;
+        }
+        let secrets = EventSecrets::new(SecretString::from(token), &SecretString::from(key));
+        if secrets.is_err() {
+            self.problems.push(format!(
+                "{KEY} is not valid: expected the console's aes_key, exactly 43 letters and digits"
+            ));
+        }
+        secrets.ok().filter(|_| ok).map(Some)
     }
 
     pub(super) fn database(&mut self) -> Option<Database> {

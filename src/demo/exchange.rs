@@ -61,17 +61,22 @@ impl Demo {
             text: text.to_owned(),
             session_webhook: format!("{}{SESSION_WEBHOOK_PATH}?session={session}", self.sim_url),
         };
+        // `@李娜` is a real mention: DingTalk lists the member beside the bot.
+        let mut body = draft.body(now_ms());
+        if let Some(at) = body["atUsers"].as_array_mut() {
+            at.extend(super::client::mentions_in(text));
+        }
         // Whatever arrived after an earlier reply was given up on is not this reply.
         while self.outbox.try_recv().is_ok() {}
         match self.mode {
             DemoMode::Stream => {
                 self.sim
-                    .push_message(&draft.body(now_ms()))
+                    .push_message(&body)
                     .ok_or("qunguan has no Stream connection")?;
             }
             DemoMode::Http => {
                 let url = format!("http://{}/callback", self.server.addr);
-                let response = signed::post(&self.http, &url, &self.secret, &draft.body(now_ms()))
+                let response = signed::post(&self.http, &url, &self.secret, &body)
                     .await
                     .map_err(|e| format!("could not reach qunguan: {e}"))?;
                 if !response.status().is_success() {

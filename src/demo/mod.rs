@@ -13,6 +13,7 @@ macro_rules! out {
     }};
 }
 
+mod client;
 mod clock;
 mod exchange;
 mod fleet;
@@ -209,4 +210,6 @@ struct Demo {
     last_code: Option<String>,
     /// The script's directory, where `:policy` looks for a relative file first.
     script_dir: Option<PathBuf>,
+    /// DingTalk's side of the event push, for forwarding the client's events in HTTP mode.
+    events: crate::crypto::EventCrypto,
 }

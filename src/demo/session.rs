@@ -5,16 +5,23 @@ use std::{collections::HashMap, io::Write, time::Duration};
 
 use secrecy::SecretString;
 
-use super::{Demo, DemoError, DemoMode, fleet, sample};
+use super::{Demo, DemoError, DemoMode, client, fleet, sample};
 use qunguan_simulator::Simulator;
 
-use crate::{config::Config, i18n::Lang, server, tools::signed::random_hex};
+use crate::{
+    config::Config,
+    crypto::{EventCrypto, random_chars},
+    i18n::Lang,
+    server,
+    tools::signed::random_hex,
+};
 
 impl Demo {
     pub(super) async fn start(lang: Lang, color: bool, mode: DemoMode) -> Result<Self, DemoError> {
         let start = |e: String| DemoError::Start(e);
         let sim = Simulator::new();
         sample::populate(&sim);
+        client::name_members(&sim);
         fleet::populate(&sim);
         let app_key = "dingdemoappkey";
         let secret = random_hex(40);
@@ -24,6 +31,8 @@ impl Demo {
             .await
             .map_err(|e| start(e.to_string()))?;
         let sim_url = format!("http://{sim_addr}");
+        // The HTTP event push's secrets, made up for this run.
+        let (event_token, event_key) = (random_chars(16), random_chars(43));
         let settings: HashMap<&str, String> = [
             ("DINGTALK_APP_KEY", app_key.to_owned()),
             ("DINGTALK_APP_SECRET", secret.clone()),
@@ -35,6 +44,8 @@ impl Demo {
             ("QUNGUAN_DATABASE_URL", "sqlite::memory:".to_owned()),
             ("QUNGUAN_ADMINS", sample::IT_ADMIN.to_owned()),
             ("QUNGUAN_GROUPS", sample::CHATID.to_owned()),
+            ("DINGTALK_EVENT_TOKEN", event_token.clone()),
+            ("DINGTALK_EVENT_AES_KEY", event_key.clone()),
             // The simulator has no rate limit; a policy over the fleet need not wait.
             ("QUNGUAN_RATE_LIMIT_PER_SEC", "1000".to_owned()),
             (
@@ -55,6 +66,11 @@ impl Demo {
         .collect();
         let config = Config::from_lookup(|name| settings.get(name).cloned())
             .map_err(|e| start(e.to_string()))?;
+        let events = config
+            .events
+            .as_ref()
+            .map(|secrets| EventCrypto::new(secrets, app_key))
+            .ok_or_else(|| start("the event push is not configured".into()))?;
         let reply_wait = config.command_timeout + Duration::from_secs(5);
         let outbox = sim.subscribe();
         let server = server::start(config)
@@ -77,6 +93,7 @@ impl Demo {
             last_code: None,
             mode,
             script_dir: None,
+            events,
         };
         demo.bind_fleet().await.map_err(start)?;
         Ok(demo)
@@ -165,6 +182,9 @@ impl Demo {
             return self.say(line).await;
         };
         let all: Vec<&str> = command.split_whitespace().collect();
+        if let Some(ok) = self.client(&all).await {
+            return ok;
+        }
         match all.as_slice() {
             ["at", rest @ ..] => return self.at(rest).await,
             ["policy", verb, file] => return self.policy(verb, file).await,
@@ -181,6 +201,12 @@ impl Demo {
                     "  :policy check|apply FILE   a policy file over the sample group and {} more",
                     fleet::FLEET
                 );
+                out!(
+                    "  :add <staffId> [name]   the speaker adds someone in DingTalk (a welcome follows)"
+                );
+                out!("  :remove <staffId>       the speaker removes someone in DingTalk");
+                out!("  :rename <name>          the speaker renames the group in DingTalk");
+                out!("  :event <type> [key=value…]   DingTalk pushes any group event");
                 out!("  :help          this list");
                 out!("  :quit, Ctrl-D  leave the demo");
                 out!("  anything else is sent to the group as an @mention of the bot");

@@ -87,6 +87,12 @@ impl ChatInfoCache {
 }
 
 impl DingTalkClient {
+    /// Forgets what chat/get said of `chat`, so the next look asks again (the group
+    /// changed in the client: a new owner, a new name).
+    pub fn forget_chat_info(&self, chat: &ChatId) {
+        self.inner.chats.forget(chat);
+    }
+
     /// GET {oapi}/chat/get?access_token=&chatid= (cached for a few seconds).
     pub async fn chat_info(&self, chat: &ChatId) -> Result<Arc<ChatInfo>, DingTalkError> {
         let cell = self.inner.chats.cell(chat);

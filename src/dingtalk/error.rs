@@ -38,6 +38,8 @@ pub enum Api {
     InviteLink,
     /// POST {api}/v1.0/gateway/connections/open (a Stream ticket)
     StreamOpen,
+    /// POST {oapi}/topapi/v2/user/get (a member's name)
+    UserGet,
 }
 
 /// How an API reports errors: old-style errcode in a 200, new-style HTTP status + code, or
@@ -69,6 +71,7 @@ impl Api {
             Api::GroupNick => "updategroupnick",
             Api::InviteLink => "qrcode_get",
             Api::StreamOpen => "gateway_connections_open",
+            Api::UserGet => "user_get",
         }
     }
 
@@ -83,6 +86,7 @@ impl Api {
             Api::GroupSend | Api::DirectSend | Api::SessionWebhook => "qyapi_robot_sendmsg",
             Api::ExtContactGet | Api::LabelGroups => "qyapi_ext_read",
             Api::ExtContactUpdate => "qyapi_ext_write",
+            Api::UserGet => "qyapi_get_member",
             Api::GetToken | Api::OAuthToken | Api::StreamOpen => "(none)",
         }
     }
@@ -101,7 +105,8 @@ impl Api {
             | Api::ExtContactGet
             | Api::LabelGroups
             | Api::GroupNick
-            | Api::InviteLink => Style::Oapi,
+            | Api::InviteLink
+            | Api::UserGet => Style::Oapi,
             Api::OAuthToken
             | Api::ConvertChatId
             | Api::GroupSend

@@ -6,8 +6,10 @@ use url::Url;
 
 use super::{Api, Auth, DingTalkClient, DingTalkError};
 
-/// The topic of robot messages, the only subscription qunguan makes.
+/// The topic of robot messages.
 pub const BOT_MESSAGE_TOPIC: &str = "/v1.0/im/bot/messages/get";
+/// Every event the app subscribes to in the console (the group events among them).
+pub const EVENT_TOPIC: &str = "*";
 
 /// Where to connect, and the ticket that admits one connection (once, within 90 s).
 #[derive(Clone)]
@@ -26,9 +28,10 @@ impl std::fmt::Debug for StreamTicket {
 }
 
 impl DingTalkClient {
-    /// POST {api}/v1.0/gateway/connections/open with the app's credentials and the robot
-    /// message subscription. The endpoint must be `wss://`; `ws://` only when the API itself
-    /// is reached over plain http (tests, the demo).
+    /// POST {api}/v1.0/gateway/connections/open with the app's credentials and two
+    /// subscriptions: robot messages, and every event (the group events). The endpoint must
+    /// be `wss://`; `ws://` only when the API itself is reached over plain http (tests, the
+    /// demo).
     pub async fn open_stream(&self) -> Result<StreamTicket, DingTalkError> {
         #[derive(Deserialize)]
         struct Answer {
@@ -41,7 +44,10 @@ impl DingTalkClient {
         let body = serde_json::json!({
             "clientId": self.inner.app_key,
             "clientSecret": self.inner.app_secret.expose_secret(),
-            "subscriptions": [{"type": "CALLBACK", "topic": BOT_MESSAGE_TOPIC}],
+            "subscriptions": [
+                {"type": "CALLBACK", "topic": BOT_MESSAGE_TOPIC},
+                {"type": "EVENT", "topic": EVENT_TOPIC},
+            ],
             "ua": concat!("qunguan/", env!("CARGO_PKG_VERSION")),
         });
         let answer: Answer = self

@@ -10,6 +10,7 @@ mod gateway;
 mod group;
 mod robot;
 pub mod token;
+mod user;
 
 use std::{num::NonZeroU32, sync::Arc, time::Duration};
 
@@ -22,7 +23,7 @@ use url::Url;
 pub use chat::{ChatInfo, ChatInfoCache};
 pub use error::{Api, DingTalkError, ErrorKind};
 pub use extcontact::{ExtContact, Label, LabelCache, LabelGroup};
-pub use gateway::{BOT_MESSAGE_TOPIC, StreamTicket};
+pub use gateway::{BOT_MESSAGE_TOPIC, EVENT_TOPIC, StreamTicket};
 pub use group::{GroupUpdate, ManagementOptions};
 pub use robot::OpenApiTarget;
 use token::{AccessToken, AccessTokenCache, FetchedToken};
@@ -69,6 +70,7 @@ struct Inner {
     api_token: AccessTokenCache,
     chats: ChatInfoCache,
     labels: LabelCache,
+    names: user::NameCache,
     /// One token bucket per API: DingTalk limits internal apps per API (20/s documented).
     limiter: DefaultKeyedRateLimiter<Api>,
     metrics: Metrics,
@@ -97,6 +99,7 @@ impl DingTalkClient {
                 api_token: AccessTokenCache::default(),
                 chats: ChatInfoCache::default(),
                 labels: LabelCache::default(),
+                names: user::NameCache::default(),
                 limiter: DefaultKeyedRateLimiter::keyed(Quota::per_second(
                     NonZeroU32::new(config.rate_limit_share()).unwrap_or(NonZeroU32::MIN),
                 )),

@@ -3,13 +3,19 @@
 //! read chat/get fresh, let the caller decide what to change, send group/update with all
 //! six switches (group/update resets a switch it is not sent). The commands (`/set` and
 //! its siblings, `/rename`, `/add`, a confirmed `/kick` or `/transfer-owner`), their
-//! schedules and `policy apply` all change a group through here.
+//! schedules and `policy apply` all change a group through here. [`Greeter`] greets the
+//! people who join a group with its welcome.
 
 mod setting;
 mod turns;
+mod welcome;
 
 pub use setting::{Setting, Words, in_words};
 pub use turns::{Turn, Turns};
+pub use welcome::{
+    Greeter, Greeting, MAX_WELCOME_CHARS, NAME_PLACEHOLDER, WINDOW as WELCOME_WINDOW,
+    render as render_welcome,
+};
 
 use crate::{
     dingtalk::{ChatInfo, DingTalkClient, DingTalkError, GroupUpdate, ManagementOptions},

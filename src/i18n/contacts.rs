@@ -70,8 +70,8 @@ catalog! {
     labels_header { zh: "**外部联系人标签**", en: "**External-contact labels**" }
     labels_none { zh: "还没有任何外部联系人标签。", en: "There are no external-contact labels yet." }
 
-    audit_header { zh: "**本群最近 {0} 条变更**", en: "**The last {0} changes in this group**" }
-    audit_none { zh: "还没有人通过群管修改过本群。", en: "Nothing has been changed through qunguan in this group yet." }
+    audit_header { zh: "**本群最近 {0} 条变更**（通过群管和在钉钉里的）", en: "**The last {0} changes in this group** (through qunguan and in DingTalk)" }
+    audit_none { zh: "本群还没有变更记录（通过群管或在钉钉里的）。", en: "Nothing has been changed in this group yet (through qunguan or in DingTalk)." }
     audit_done { zh: "完成", en: "done" }
     audit_refused { zh: "被拒绝", en: "refused" }
     audit_dry_run { zh: "预览（没有修改）", en: "dry run (nothing changed)" }
@@ -81,5 +81,14 @@ catalog! {
     audit_failed { zh: "失败（{0}）", en: "failed ({0})" }
     audit_request { zh: "请求 ID `{0}`", en: "request id `{0}`" }
     audit_bad_count { zh: "需要 1 到 50 之间的整数", en: "expects a whole number from 1 to 50" }
+    audit_in_dingtalk { zh: "在钉钉里", en: "in DingTalk" }
+    audit_someone { zh: "有人", en: "someone" }
+    audit_added { zh: "把 {0} 拉进了群", en: "added {0}" }
+    audit_removed { zh: "把 {0} 移出了群", en: "removed {0}" }
+    audit_quit { zh: "退出了群", en: "left the group" }
+    audit_new_owner { zh: "把群主转给了 {0}", en: "made {0} the owner" }
+    audit_renamed { zh: "把群名改为 {0}", en: "renamed the group to {0}" }
+    audit_disbanded { zh: "解散了群", en: "dissolved the group" }
+    audit_bound { zh: "（钉钉事件）本群自动绑定到 chatid `{0}`", en: "(a DingTalk event) bound the group to its chatid `{0}`" }
     arg_count { zh: "条数", en: "the count" }
 }

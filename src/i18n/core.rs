@@ -38,8 +38,8 @@ catalog! {
     usage_invalid { zh: "{0} `{1}` 无效：{2}", en: "{0} `{1}` is not valid: {2}" }
     group_only { zh: "`{0}` 只能在群聊中使用：请在群里 @我 发送。", en: "`{0}` works in a group only: @mention me in the group." }
     not_bound {
-        zh: "本群还没有绑定 chatid，所以无法执行 `{0}`，什么也没有改。\n\n管理员请在本群发送 `/bind <chatid>`。chatid 以 `chat` 开头：创建群的接口（chat/create）会返回它，也可以用客户端 JSAPI `chooseChat` 或部门群的 `dept_group_chat_id` 获得。本群的 openConversationId 是 `{1}`。",
-        en: "This group is not bound to its chatid yet, so `{0}` cannot run; nothing was changed.\n\nAn admin can send `/bind <chatid>` here. A chatid starts with `chat`: the group-creation API (chat/create) returns it, and so do the client JSAPI `chooseChat` and a department group's `dept_group_chat_id`. This group's openConversationId is `{1}`."
+        zh: "本群还没有绑定 chatid，所以无法执行 `{0}`，什么也没有改。\n\n最简单的办法：在钉钉里改一下群名（可以再改回来）或拉一个人进群，本群就会自动绑定，然后再发一次命令。\n\n也可以由管理员在本群发送 `/bind <chatid>`。chatid 以 `chat` 开头：创建群的接口（chat/create）会返回它，也可以用客户端 JSAPI `chooseChat` 或部门群的 `dept_group_chat_id` 获得。本群的 openConversationId 是 `{1}`。",
+        en: "This group is not bound to its chatid yet, so `{0}` cannot run; nothing was changed.\n\nThe easy way: rename the group in DingTalk (you can rename it back) or add someone to it, and it binds itself; then send the command again.\n\nOr an admin can send `/bind <chatid>` here. A chatid starts with `chat`: the group-creation API (chat/create) returns it, and so do the client JSAPI `chooseChat` and a department group's `dept_group_chat_id`. This group's openConversationId is `{1}`."
     }
     refused_not_admin {
         zh: "只有管理员可以执行 `{0}`，什么也没有改。你{1}。",

@@ -209,26 +209,33 @@ macro_rules! catalog {
 }
 pub(crate) use catalog;
 
+/// Asserts that every entry of a catalog says something in both languages, with the same
+/// placeholders (for the tests of catalogs kept beside their commands).
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn placeholders(s: &str) -> Vec<usize> {
+pub(crate) fn assert_entries_agree(entries: Vec<(&str, &str, &str)>) {
+    let placeholders = |s: &str| -> Vec<usize> {
         (0..10)
             .filter(|i| s.contains(&format!("{{{i}}}")))
             .collect()
+    };
+    for (key, zh, en) in entries {
+        assert_eq!(placeholders(zh), placeholders(en), "entry {key}");
+        assert!(!zh.is_empty() && !en.is_empty(), "entry {key} is empty");
     }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
 
     #[test]
     fn both_languages_use_the_same_placeholders() {
         let all = Texts::entries()
             .into_iter()
             .chain(ContactTexts::entries())
-            .chain(GroupTexts::entries());
-        for (key, zh, en) in all {
-            assert_eq!(placeholders(zh), placeholders(en), "entry {key}");
-            assert!(!zh.is_empty() && !en.is_empty(), "entry {key} is empty");
-        }
+            .chain(GroupTexts::entries())
+            .chain(ScheduleTexts::entries());
+        assert_entries_agree(all.collect());
     }
 
     #[test]

@@ -48,6 +48,12 @@ struct ApiLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct EventLabels {
+    r#type: &'static str,
+    result: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct KindLabels {
     kind: &'static str,
 }
@@ -58,6 +64,7 @@ struct Inner {
     stream: stream::StreamMetrics,
     signature_failures: Family<ReasonLabels, Counter>,
     commands: Family<CommandLabels, Counter>,
+    events: Family<EventLabels, Counter>,
     dingtalk_calls: Family<CallLabels, Counter>,
     replies: Family<ReplyLabels, Counter>,
     token_fetches: Family<KindLabels, Counter>,
@@ -84,6 +91,7 @@ impl Default for Metrics {
             stream: stream::StreamMetrics::default(),
             signature_failures: Family::default(),
             commands: Family::default(),
+            events: Family::default(),
             dingtalk_calls: Family::default(),
             replies: Family::default(),
             token_fetches: Family::default(),
@@ -111,6 +119,11 @@ impl Default for Metrics {
             "commands",
             "Commands run, by command and outcome (done, dry_run, pending, refused, usage, failed, timeout)",
             inner.commands.clone(),
+        );
+        registry.register(
+            "events",
+            "Group events received, by type (chat_add_member, chat_remove_member, chat_quit, chat_update_owner, chat_update_title, chat_disband, check_url, other) and result (handled, duplicate, incomplete, ignored, later, unauthorized, bad_request)",
+            inner.events.clone(),
         );
         registry.register(
             "dingtalk_calls",
@@ -192,6 +205,17 @@ impl Metrics {
         self.0
             .commands
             .get_or_create(&CommandLabels { command, outcome })
+            .inc();
+    }
+
+    /// One group event of `kind` (its type, or `unknown` before it could be read).
+    pub fn event(&self, kind: &'static str, result: &'static str) {
+        self.0
+            .events
+            .get_or_create(&EventLabels {
+                r#type: kind,
+                result,
+            })
             .inc();
     }
 

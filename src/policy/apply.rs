@@ -174,6 +174,6 @@ impl Audit<'_> {
             duration_ms: 0,
             source: Some(self.run.source.to_owned()),
         };
-        journal::write(self.run.fleet.store, &record).await;
+        let _ = journal::write(self.run.fleet.store, &record).await;
     }
 }

@@ -21,6 +21,7 @@ use crate::{
     callback,
     clock::now_ms,
     config::Config,
+    events,
     stream::{self, Stream},
 };
 
@@ -40,6 +41,16 @@ pub fn router(app: Arc<App>) -> Router {
         routes.route(
             "/callback",
             post(callback::handle).layer(DefaultBodyLimit::max(callback::MAX_BODY_BYTES)),
+        )
+    } else {
+        routes
+    };
+    // Group events pushed over HTTP, whatever the mode, once their secrets are set.
+    let routes = if app.event_crypto.is_some() {
+        routes.route(
+            "/events",
+            post(events::http::handle_push)
+                .layer(DefaultBodyLimit::max(events::http::MAX_BODY_BYTES)),
         )
     } else {
         routes

@@ -1,6 +1,8 @@
 //! One Stream connection: read frames, acknowledge each at once, hand robot messages to
-//! admission, answer pings, watch for a half-open socket. Each connection has its own
-//! cancellation, so nothing of an old socket reaches a newer one.
+//! admission and group events to [`crate::events`], answer pings, watch for a half-open
+//! socket. Each connection has its own cancellation, so nothing of an old socket reaches a
+//! newer one. An event is handled by a task of its own, which acknowledges it through the
+//! reader once its state is written, so the reader never waits for it.
 
 use std::{
     sync::{
@@ -18,13 +20,14 @@ use tracing::Instrument;
 
 use super::{
     dial::Socket,
-    frame::{self, CALLBACK_ACK_DATA, EVENT_ACK_DATA, Frame},
+    frame::{self, CALLBACK_ACK_DATA, EVENT_ACK_DATA, EVENT_LATER_DATA, Frame},
 };
 use crate::{
     admission::{self, Admission},
     app::App,
     clock::now_ms,
     dingtalk::BOT_MESSAGE_TOPIC,
+    events::{self, GroupEvent},
     incoming::Incoming,
 };
 
@@ -70,12 +73,15 @@ pub struct Link {
 pub fn spawn(app: Arc<App>, socket: Socket, cancel: CancellationToken) -> Link {
     let (away_tx, going_away) = oneshot::channel();
     let heard = Arc::new(AtomicBool::new(false));
+    let (acks, acks_due) = tokio::sync::mpsc::unbounded_channel();
     let reader = Reader {
         app,
         socket,
         cancel: cancel.clone(),
         away: Some(away_tx),
         heard: heard.clone(),
+        acks,
+        acks_due,
     };
     Link {
         going_away,
@@ -91,6 +97,9 @@ struct Reader {
     cancel: CancellationToken,
     away: Option<oneshot::Sender<()>>,
     heard: Arc<AtomicBool>,
+    /// Acknowledgements of events, sent by their tasks once handled.
+    acks: tokio::sync::mpsc::UnboundedSender<String>,
+    acks_due: tokio::sync::mpsc::UnboundedReceiver<String>,
 }
 
 impl Reader {
@@ -124,6 +133,12 @@ impl Reader {
                         Message::Close(_) => return End::Closed,
                         Message::Ping(_) | Message::Pong(_) | Message::Frame(_) => {}
                     }
+                }
+                Some(ack) = self.acks_due.recv() => {
+                    if let Err(e) = self.socket.send(Message::Text(ack.into())).await {
+                        return End::Dropped(crate::telemetry::causes(&e));
+                    }
+                    self.app.metrics.stream().ack();
                 }
                 _ = tick.tick() => match pinged {
                     Some(at) if at.elapsed() >= keepalive => return End::HalfOpen,
@@ -163,7 +178,11 @@ impl Reader {
                     .instrument(span)
                     .await
             }
-            Frame::Event { message_id } => self.ack(&message_id, EVENT_ACK_DATA).await,
+            Frame::Event {
+                message_id,
+                headers,
+                data,
+            } => self.event(message_id, &headers, data).await,
             Frame::Ping { message_id, data } => self.ack(&message_id, &data).await,
             Frame::System { message_id } => self.ack(&message_id, "").await,
             Frame::Disconnect { message_id } => {
@@ -227,6 +246,40 @@ impl Reader {
                 self.ack(message_id, CALLBACK_ACK_DATA).await
             }
         }
+    }
+
+    /// An EVENT frame: handled by a task of its own, acknowledged (`SUCCESS`, or `LATER`
+    /// when its state could not be written) once handled. One that cannot be read is
+    /// acknowledged at once: it will not read any better when pushed again.
+    async fn event(
+        &mut self,
+        message_id: String,
+        headers: &serde_json::Map<String, serde_json::Value>,
+        data: Option<String>,
+    ) -> Result<(), End> {
+        let event = match GroupEvent::from_stream(headers, data.as_deref().unwrap_or("{}")) {
+            Ok(event) => event,
+            Err(why) => {
+                self.reject(why.label());
+                return self.ack(&message_id, EVENT_ACK_DATA).await;
+            }
+        };
+        let (app, acks) = (self.app.clone(), self.acks.clone());
+        let span = tracing::info_span!("event", event_id = %event.id);
+        tokio::spawn(
+            async move {
+                let handled = events::handle(&app, event).await;
+                let data = if handled.acknowledged() {
+                    EVENT_ACK_DATA
+                } else {
+                    EVENT_LATER_DATA
+                };
+                // Gone with its connection: DingTalk pushes the event again.
+                let _ = acks.send(frame::ack(&message_id, data));
+            }
+            .instrument(span),
+        );
+        Ok(())
     }
 
     async fn ack(&mut self, message_id: &str, data: &str) -> Result<(), End> {

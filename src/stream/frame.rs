@@ -22,8 +22,13 @@ pub enum Frame {
         topic: String,
         data: Option<String>,
     },
-    /// An EVENT frame (qunguan subscribes to none, but acknowledges any).
-    Event { message_id: String },
+    /// An EVENT frame: a group event, its `eventType`, `eventId` and the rest in the
+    /// headers, its data a JSON string.
+    Event {
+        message_id: String,
+        headers: serde_json::Map<String, Value>,
+        data: Option<String>,
+    },
     /// SYSTEM `ping`: answered with its data echoed.
     Ping { message_id: String, data: String },
     /// SYSTEM `disconnect`: DingTalk closes this connection in about 10 s.
@@ -65,13 +70,19 @@ pub fn parse(text: &str) -> Result<Frame, Rejected> {
         _ => None,
     };
     let topic = header("topic").unwrap_or_default();
+    if envelope.kind.as_deref() == Some("EVENT") {
+        return Ok(Frame::Event {
+            message_id,
+            headers,
+            data,
+        });
+    }
     Ok(match envelope.kind.as_deref() {
         Some("CALLBACK") => Frame::Callback {
             message_id,
             topic,
             data,
         },
-        Some("EVENT") => Frame::Event { message_id },
         Some("SYSTEM") => match topic.as_str() {
             "ping" => Frame::Ping {
                 message_id,
@@ -99,6 +110,8 @@ pub fn ack(message_id: &str, data: &str) -> String {
 pub const CALLBACK_ACK_DATA: &str = r#"{"response":null}"#;
 /// `data` of an event's acknowledgement: handled, do not deliver again.
 pub const EVENT_ACK_DATA: &str = r#"{"status":"SUCCESS","message":"OK"}"#;
+/// `data` of an event given back: its state could not be written, deliver it again.
+pub const EVENT_LATER_DATA: &str = r#"{"status":"LATER","message":"not written yet"}"#;
 
 #[cfg(test)]
 mod tests {
@@ -133,6 +146,20 @@ mod tests {
                 message_id: "d".into()
             }
         );
+        let event = r#"{"type":"EVENT","headers":{"topic":"*","messageId":"e","eventType":"chat_quit",
+            "eventId":"ev1"},"data":"{\"openConversationId\":\"cid1\"}"}"#;
+        match parse(event).unwrap() {
+            Frame::Event {
+                message_id,
+                headers,
+                data,
+            } => {
+                assert_eq!(message_id, "e");
+                assert_eq!(headers["eventType"], "chat_quit");
+                assert_eq!(data.as_deref(), Some(r#"{"openConversationId":"cid1"}"#));
+            }
+            other => panic!("{other:?}"),
+        }
         let other = r#"{"type":"SYSTEM","headers":{"topic":"KEEPALIVE","messageId":"k"}}"#;
         assert_eq!(
             parse(other).unwrap(),

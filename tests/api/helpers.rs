@@ -249,6 +249,17 @@ impl TestApp {
     }
 }
 
+/// Like [`spawn_app_with`] (the settings name a mode with Stream in it), once its Stream
+/// connection to the fake's gateway is open.
+pub async fn spawn_connected(settings: &[(&str, &str)]) -> TestApp {
+    let app = spawn_app_with(settings).await;
+    eventually("a Stream connection", async || {
+        app.fake.sim().stream_links().open == 1
+    })
+    .await;
+    app
+}
+
 /// How long [`eventually`] waits before failing.
 const EVENTUALLY: Duration = Duration::from_secs(20);
 

@@ -7,6 +7,7 @@ mod commands;
 mod connections;
 mod contacts;
 mod dingtalk;
+mod events;
 mod fake;
 mod faults;
 mod group_members;

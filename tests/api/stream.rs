@@ -13,12 +13,7 @@ const BOT_TOPIC: &str = "/v1.0/im/bot/messages/get";
 async fn stream_app(extra: &[(&str, &str)]) -> TestApp {
     let mut settings = vec![("QUNGUAN_MODE", "stream")];
     settings.extend_from_slice(extra);
-    let app = spawn_app_with(&settings).await;
-    eventually("a Stream connection", async || {
-        app.fake.sim().stream_links().open == 1
-    })
-    .await;
-    app
+    spawn_connected(&settings).await
 }
 
 /// The acknowledgement qunguan sent for `message_id`, if any.
@@ -59,7 +54,7 @@ async fn the_open_call_carries_the_documented_fields() {
     assert_eq!(body["clientSecret"], SECRET);
     assert_eq!(
         body["subscriptions"],
-        json!([{"type": "CALLBACK", "topic": BOT_TOPIC}])
+        json!([{"type": "CALLBACK", "topic": BOT_TOPIC}, {"type": "EVENT", "topic": "*"}])
     );
     assert!(
         body["ua"].as_str().unwrap().starts_with("qunguan/"),

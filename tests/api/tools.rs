@@ -78,7 +78,7 @@ async fn the_tour_script_runs_clean_and_changes_show_in_the_simulator() {
         "{confirm}"
     );
     assert!(
-        confirm.contains("Removed member02 from the group."),
+        confirm.contains("Removed 李娜 (member02) from the group."),
         "{confirm}"
     );
     assert!(
@@ -296,5 +296,44 @@ async fn the_tour_runs_over_stream_too() {
         "{text}"
     );
     assert!(text.contains(", 0 failed."), "{text}");
-    assert!(text.contains("Removed member02 from the group."), "{text}");
+    assert!(
+        text.contains("Removed 李娜 (member02) from the group."),
+        "{text}"
+    );
+}
+
+#[tokio::test]
+async fn in_the_demo_a_mention_names_the_member_and_the_client_greets_newcomers() {
+    let script = script(
+        ":as owner01\n/kick @李娜 --dry-run\n/welcome Hello {name}!\n:add member09 新同事\n:rename 新名字\n/audit 2\n",
+    );
+    let path = script.path().to_str().unwrap().to_owned();
+    let out = qunguan(&["demo", "--script", &path, "--lang", "en"], &[]).await;
+    let text = stdout(&out);
+    assert!(out.status.success(), "{text}\n{}", stderr(&out));
+    assert!(
+        text.contains("李娜 (member02)"),
+        "the @mention is the member: {text}"
+    );
+    assert!(text.contains("Hello 新同事!"), "the welcome: {text}");
+    assert!(
+        text.contains("in DingTalk: renamed the group to 新名字"),
+        "{text}"
+    );
+}
+
+#[tokio::test]
+async fn the_demo_over_stream_hears_the_clients_events_too() {
+    let script = script(":as owner01\n/welcome 欢迎 {name}\n:add member09 新同事\n");
+    let path = script.path().to_str().unwrap().to_owned();
+    let out = qunguan(
+        &[
+            "demo", "--script", &path, "--lang", "en", "--mode", "stream",
+        ],
+        &[],
+    )
+    .await;
+    let text = stdout(&out);
+    assert!(out.status.success(), "{text}\n{}", stderr(&out));
+    assert!(text.contains("欢迎 新同事"), "{text}");
 }

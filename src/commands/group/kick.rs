@@ -2,7 +2,7 @@
 //! owner is refused outright, and so is anyone chat/get does not list as a member.
 
 use super::{
-    members::{TARGET, listed, people, targets},
+    members::{TARGET, listed, targets},
     pending::{Action, kick_refusal, request},
 };
 use crate::{
@@ -46,7 +46,7 @@ async fn run(
     if let Some(refusal) = kick_refusal(&info, &targets, gt) {
         return Ok(Answer::refused(refusal));
     }
-    let who = people(&targets);
+    let who = ctx.people(&targets).await;
     if ctx.dry_run {
         return Ok(Answer::previewed(fill(gt.kick_preview, &[md(&who)])));
     }

@@ -2,14 +2,13 @@
 //! requester's `/confirm`.
 
 use super::{
-    members::{TARGET, listed, one_target, people},
+    members::{TARGET, listed, one_target},
     pending::{Action, request, transfer_refusal},
 };
 use crate::{
     commands::{Access, Answer, Binding, Command, CommandError, Context, Scope, Spec},
     i18n::{fill, md, text},
     ids::{ChatId, StaffId},
-    markdown,
 };
 
 pub static SPEC: Spec = Spec {
@@ -39,11 +38,11 @@ async fn run(ctx: &Context<'_>, chat: &ChatId, target: StaffId) -> Result<Answer
     if let Some(refusal) = transfer_refusal(&info, &target, gt) {
         return Ok(Answer::refused(refusal));
     }
-    let owner = info.owner.as_deref().map_or_else(
-        || t.info_missing.to_owned(),
-        |o| markdown::code(o, markdown::ECHO_LIMIT),
-    );
-    let new = people([&target]);
+    let owner = match info.owner.as_deref().map(StaffId::parse) {
+        Some(Ok(owner)) => ctx.people(&[owner]).await,
+        Some(Err(_)) | None => t.info_missing.to_owned(),
+    };
+    let new = ctx.people(std::slice::from_ref(&target)).await;
     if ctx.dry_run {
         return Ok(Answer::previewed(fill(
             gt.owner_preview,

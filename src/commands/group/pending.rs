@@ -111,6 +111,7 @@ pub async fn run(
 ) -> Result<Answer, CommandError> {
     let gt = ctx.config.lang.group_texts();
     let targets = action.staff_ids();
+    let who = ctx.people(&targets).await;
     ctx.change_group(chat, |info| {
         let (refusal, patch, done) = match (action, targets.first()) {
             (Action::Kick { .. }, _) => (
@@ -137,7 +138,7 @@ pub async fn run(
         };
         match refusal {
             Some(refusal) => Edit::Keep(Answer::refused(refusal)),
-            None => Edit::Send(Answer::done(fill(done, &[md(&people(&targets))])), patch),
+            None => Edit::Send(Answer::done(fill(done, &[md(&who)])), patch),
         }
     })
     .await

@@ -1,0 +1,418 @@
+//! Group events, over Stream (EVENT frames from the simulator's gateway) and over HTTP
+//! (`POST /events`, encrypted as DingTalk encrypts them): the subscription, both
+//! acknowledgements, groups binding themselves, the audit trail, a new owner, a dissolved
+//! group, welcomes, refusals, replicas and a database outage.
+
+use qunguan::crypto::{EventCrypto, EventSecrets, random_chars};
+use qunguan_simulator::SimEvent;
+use secrecy::SecretString;
+use serde_json::{Value, json};
+
+use crate::helpers::*;
+
+/// The test app's event push secrets (the aes_key is DingTalk's sample key).
+const EVENT_TOKEN: &str = "tokenxxxx";
+const EVENT_AES_KEY: &str = "o1w0aum42yaptlz8alnhwikjd3jenzt9cb9wmzptgus";
+
+/// Settings that turn the HTTP event push on.
+pub const EVENT_SETTINGS: [(&str, &str); 2] = [
+    ("DINGTALK_EVENT_TOKEN", EVENT_TOKEN),
+    ("DINGTALK_EVENT_AES_KEY", EVENT_AES_KEY),
+];
+
+/// DingTalk's side of the push, for the app `owner`.
+pub fn dingtalk_crypto(owner: &str) -> EventCrypto {
+    let secrets = EventSecrets::new(
+        SecretString::from(EVENT_TOKEN.to_owned()),
+        &SecretString::from(EVENT_AES_KEY.to_owned()),
+    )
+    .unwrap();
+    EventCrypto::new(&secrets, owner)
+}
+
+/// An app with the HTTP push on, and more settings.
+async fn events_app(extra: &[(&str, &str)]) -> TestApp {
+    let mut settings = EVENT_SETTINGS.to_vec();
+    settings.extend_from_slice(extra);
+    spawn_app_with(&settings).await
+}
+
+/// An app taking messages over HTTP and Stream (`both`), its Stream connection open.
+async fn stream_app(extra: &[(&str, &str)]) -> TestApp {
+    let mut settings = vec![("QUNGUAN_MODE", "both")];
+    settings.extend_from_slice(extra);
+    spawn_connected(&settings).await
+}
+
+/// `body` encrypted for `owner` and POSTed to `/events` as DingTalk pushes it.
+async fn push(app: &TestApp, body: &Value, owner: &str) -> reqwest::Response {
+    let crypto = dingtalk_crypto(owner);
+    let encrypt = crypto.encrypt(&body.to_string(), &random_chars(16));
+    let (timestamp, nonce) = (qunguan::clock::now_ms().to_string(), random_chars(8));
+    let signature = crypto.signature(&timestamp, &nonce, &encrypt);
+    let url = format!(
+        "{}?msg_signature={signature}&timestamp={timestamp}&nonce={nonce}",
+        app.url("/events")
+    );
+    app.http
+        .post(url)
+        .json(&json!({ "encrypt": encrypt }))
+        .send()
+        .await
+        .unwrap()
+}
+
+/// Pushes `event` over HTTP and expects DingTalk's `success`, encrypted and signed.
+async fn push_http(app: &TestApp, event: &SimEvent) {
+    let response = push(app, &event.http_body(), APP_KEY).await;
+    assert_eq!(response.status(), 200);
+    let answer: Value = response.json().await.unwrap();
+    let crypto = dingtalk_crypto(APP_KEY);
+    let (signature, ts, nonce, encrypt) = (
+        answer["msg_signature"].as_str().unwrap(),
+        answer["timeStamp"].as_str().unwrap(),
+        answer["nonce"].as_str().unwrap(),
+        answer["encrypt"].as_str().unwrap(),
+    );
+    assert!(crypto.verify(signature, ts, nonce, encrypt), "{answer}");
+    assert_eq!(crypto.decrypt(encrypt).unwrap(), "success");
+}
+
+/// Pushes `event` over Stream and returns the `status` its acknowledgement carries.
+async fn push_stream(app: &TestApp, event: &SimEvent) -> String {
+    let id = app.fake.sim().push_event(event).expect("a connection");
+    eventually("the event's acknowledgement", async || {
+        ack(app, &id).is_some()
+    })
+    .await;
+    let ack = ack(app, &id).unwrap();
+    assert_eq!(ack["code"], 200, "{ack}");
+    let data: Value = serde_json::from_str(ack["data"].as_str().unwrap()).unwrap();
+    data["status"].as_str().unwrap().to_owned()
+}
+
+fn ack(app: &TestApp, message_id: &str) -> Option<Value> {
+    app.fake
+        .sim()
+        .upstream()
+        .into_iter()
+        .find(|f| f["headers"]["messageId"] == message_id)
+}
+
+/// An event about the sample group, with both its ids and `fields`.
+fn sample_event(event_type: &str, fields: Value) -> SimEvent {
+    let mut data = json!({"chatId": CHAT, "openConversationId": CID, "corpId": "dingsim"});
+    if let (Some(data), Value::Object(fields)) = (data.as_object_mut(), fields) {
+        data.extend(fields);
+    }
+    SimEvent::new(event_type, data)
+}
+
+async fn bound(app: &TestApp) -> bool {
+    !app.say(MEMBER, "/info").await.contains("not bound")
+}
+
+/// The welcomes sent to the sample group.
+fn welcomes(app: &TestApp) -> Vec<String> {
+    app.fake
+        .requests_to("/v1.0/robot/groupMessages/send")
+        .iter()
+        .map(|r| r.json())
+        .filter(|b| b["openConversationId"] == CID)
+        .map(|b| {
+            let param: Value = serde_json::from_str(b["msgParam"].as_str().unwrap()).unwrap();
+            param["text"].as_str().unwrap().to_owned()
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn the_ticket_subscribes_to_events_beside_robot_messages() {
+    let app = stream_app(&[]).await;
+    let subscriptions = app.fake.sim().stream_subscriptions();
+    assert!(
+        subscriptions.contains(&json!({"type": "EVENT", "topic": "*"})),
+        "{subscriptions:?}"
+    );
+    assert!(
+        subscriptions.contains(&json!({"type": "CALLBACK", "topic": "/v1.0/im/bot/messages/get"})),
+        "{subscriptions:?}"
+    );
+}
+
+#[tokio::test]
+async fn an_event_over_stream_binds_its_group_once_written_and_says_success() {
+    let app = stream_app(&[]).await;
+    assert!(!bound(&app).await);
+    let event = sample_event(
+        "chat_update_title",
+        json!({"operator": OWNER, "title": "新名字"}),
+    );
+    assert_eq!(push_stream(&app, &event).await, "SUCCESS");
+    // Acknowledged once written: the binding is there when the ack is.
+    assert!(bound(&app).await);
+    let audit = app.say(ADMIN, "/audit").await;
+    assert!(audit.contains("bound the group to its chatid"), "{audit}");
+    assert!(
+        audit.contains("in DingTalk: renamed the group to 新名字"),
+        "{audit}"
+    );
+    let converted = app
+        .fake
+        .count(&format!("/v1.0/im/chat/{CHAT}/convertToOpenConversationId"));
+    assert_eq!(converted, 1, "the pair is confirmed with DingTalk");
+}
+
+#[tokio::test]
+async fn an_event_over_http_binds_its_group() {
+    let app = events_app(&[]).await;
+    let event = sample_event(
+        "chat_add_member",
+        json!({"operator": OWNER, "userId": [MEMBER]}),
+    );
+    push_http(&app, &event).await;
+    assert!(bound(&app).await);
+    assert!(
+        app.metrics()
+            .await
+            .contains(r#"qunguan_events_total{type="chat_add_member",result="handled"} 1"#)
+    );
+}
+
+#[tokio::test]
+async fn a_chatid_of_another_group_binds_nothing() {
+    let app = events_app(&[]).await;
+    app.fake
+        .add_group("chatOTHER1", "cidOther==", OWNER, &[OWNER]);
+    let event = sample_event(
+        "chat_update_title",
+        json!({"chatId": "chatOTHER1", "title": "x"}),
+    );
+    push_http(&app, &event).await;
+    assert!(!bound(&app).await, "the pair does not belong together");
+}
+
+#[tokio::test]
+async fn check_url_is_answered_with_the_encrypted_success() {
+    let app = events_app(&[]).await;
+    let check = SimEvent::new("check_url", json!({}));
+    let mut body = check.http_body();
+    body.as_object_mut()
+        .unwrap()
+        .retain(|k, _| k == "EventType");
+    let response = push(&app, &body, APP_KEY).await;
+    assert_eq!(response.status(), 200);
+    let answer: Value = response.json().await.unwrap();
+    let crypto = dingtalk_crypto(APP_KEY);
+    assert_eq!(
+        crypto.decrypt(answer["encrypt"].as_str().unwrap()).unwrap(),
+        "success"
+    );
+}
+
+#[tokio::test]
+async fn a_bad_signature_a_foreign_owner_and_garbage_are_refused_and_change_nothing() {
+    let app = events_app(&[]).await;
+    let event = sample_event("chat_update_title", json!({"title": "x"}));
+    // Another app's push: decrypts, but ends with another app key.
+    let foreign = push(&app, &event.http_body(), "dingsomeoneelse").await;
+    assert_eq!(foreign.status(), 400);
+    // A signature that does not match.
+    let crypto = dingtalk_crypto(APP_KEY);
+    let encrypt = crypto.encrypt(&event.http_body().to_string(), &random_chars(16));
+    let now = qunguan::clock::now_ms();
+    let forged = app
+        .http
+        .post(format!(
+            "{}?msg_signature=deadbeef&timestamp={now}&nonce=n",
+            app.url("/events")
+        ))
+        .json(&json!({ "encrypt": encrypt }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(forged.status(), 401);
+    // Not JSON, and ciphertext that is not.
+    let garbage = app
+        .http
+        .post(app.url("/events"))
+        .body("\x00\x01garbage")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(garbage.status(), 400);
+    let nonsense = json!({"encrypt": "bm90IGNpcGhlcnRleHQ="});
+    let (ts, nonce) = (now.to_string(), "n1");
+    let signature = crypto.signature(&ts, nonce, "bm90IGNpcGhlcnRleHQ=");
+    let undecryptable = app
+        .http
+        .post(format!(
+            "{}?signature={signature}&timeStamp={ts}&nonce={nonce}",
+            app.url("/events")
+        ))
+        .json(&nonsense)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(undecryptable.status(), 400);
+    let huge = json!({"encrypt": "A".repeat(200_000)});
+    let too_large = app
+        .http
+        .post(app.url("/events"))
+        .json(&huge)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(too_large.status(), 400);
+    assert!(!bound(&app).await, "nothing changed");
+    assert_eq!(
+        app.fake
+            .count(&format!("/v1.0/im/chat/{CHAT}/convertToOpenConversationId")),
+        0
+    );
+}
+
+#[tokio::test]
+async fn without_its_settings_events_is_not_found() {
+    let app = spawn_app().await;
+    let response = app
+        .http
+        .post(app.url("/events"))
+        .json(&json!({"encrypt": "x"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 404);
+}
+
+#[tokio::test]
+async fn one_welcome_for_an_event_pushed_twice_and_over_both_transports() {
+    let app = stream_app(&EVENT_SETTINGS).await;
+    app.bind_sample_group().await;
+    app.fake.sim().set_name("newbie01", "新人甲");
+    let text = app.say(ADMIN, "/welcome 欢迎 {name} 入群！").await;
+    assert!(text.contains("Welcome set"), "{text}");
+    let event = sample_event(
+        "chat_add_member",
+        json!({"operator": OWNER, "userId": ["newbie01"]}),
+    );
+    assert_eq!(push_stream(&app, &event).await, "SUCCESS");
+    assert_eq!(
+        push_stream(&app, &event).await,
+        "SUCCESS",
+        "a redelivery is acknowledged"
+    );
+    push_http(&app, &event).await;
+    eventually("the welcome", async || !welcomes(&app).is_empty()).await;
+    app.settle().await;
+    assert_eq!(welcomes(&app), ["欢迎 新人甲 入群！"]);
+    let metrics = app.metrics().await;
+    assert!(
+        metrics.contains(r#"qunguan_events_total{type="chat_add_member",result="duplicate"} 2"#),
+        "{metrics}"
+    );
+}
+
+#[tokio::test]
+async fn joins_in_a_burst_are_greeted_together_each_once() {
+    let app = events_app(&[]).await;
+    app.bind_sample_group().await;
+    app.say(ADMIN, "/welcome Hi {name}").await;
+    for who in ["n1", "n2", "n3"] {
+        let event = sample_event(
+            "chat_add_member",
+            json!({"operator": OWNER, "userId": [who]}),
+        );
+        push_http(&app, &event).await;
+    }
+    eventually("everyone welcomed", async || {
+        welcomes(&app).concat().matches('n').count() >= 3
+    })
+    .await;
+    let sent = welcomes(&app);
+    assert!(
+        sent.len() <= 2,
+        "at most one welcome per 10 s, and the rest together: {sent:?}"
+    );
+    for who in ["n1", "n2", "n3"] {
+        assert_eq!(
+            sent.concat().matches(who).count(),
+            1,
+            "{who} once: {sent:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn the_new_owner_is_an_admin_right_after_chat_update_owner() {
+    let app = stream_app(&[]).await;
+    app.bind_sample_group().await;
+    let refused = app.say(MEMBER, "/mute-all").await;
+    assert!(refused.contains("Only admins may run"), "{refused}");
+    // The owner changes in the client; chat/get was read a moment ago.
+    let event = app.fake.sim().client_transfer(CHAT, MEMBER).unwrap();
+    assert_eq!(push_stream(&app, &event).await, "SUCCESS");
+    let done = app.say(MEMBER, "/mute-all").await;
+    assert!(
+        done.contains("Changed"),
+        "the new owner is an admin at once: {done}"
+    );
+    let old = app.say(OWNER, "/unmute-all").await;
+    assert!(
+        old.contains("Only admins may run"),
+        "the old owner no longer: {old}"
+    );
+}
+
+#[tokio::test]
+async fn a_dissolved_group_is_unbound_and_its_schedules_and_welcome_are_gone() {
+    let app = stream_app(&[]).await;
+    app.bind_sample_group().await;
+    app.say(ADMIN, "/schedule daily 22:00 /mute-all").await;
+    app.say(ADMIN, "/welcome hi").await;
+    let event = app.fake.sim().client_disband(CHAT, OWNER).unwrap();
+    assert_eq!(push_stream(&app, &event).await, "SUCCESS");
+    assert!(!bound(&app).await);
+    let list = app.say(ADMIN, "/schedule list").await;
+    assert!(list.contains("no schedules"), "{list}");
+    let welcome = app.say(ADMIN, "/welcome").await;
+    assert!(welcome.contains("has no welcome"), "{welcome}");
+    let audit = app.say(ADMIN, "/audit").await;
+    assert!(
+        audit.contains("dissolved the group"),
+        "the audit stays: {audit}"
+    );
+}
+
+#[tokio::test]
+async fn audit_shows_a_removal_made_in_the_client_by_name() {
+    let app = stream_app(&[]).await;
+    app.bind_sample_group().await;
+    app.fake.sim().set_name(OWNER, "王群主");
+    app.fake.sim().set_name(MEMBER, "李娜");
+    let event = app
+        .fake
+        .sim()
+        .client_remove(CHAT, OWNER, &[MEMBER])
+        .unwrap();
+    assert_eq!(push_stream(&app, &event).await, "SUCCESS");
+    let audit = app.say(ADMIN, "/audit").await;
+    assert!(
+        audit.contains(&format!(
+            "王群主 ({OWNER}) in DingTalk: removed 李娜 ({MEMBER})"
+        )),
+        "{audit}"
+    );
+}
+
+#[tokio::test]
+async fn an_event_lacking_its_group_is_counted_and_acknowledged() {
+    let app = stream_app(&[]).await;
+    let event = SimEvent::new("chat_add_member", json!({"userId": ["u1"]}));
+    assert_eq!(push_stream(&app, &event).await, "SUCCESS");
+    let metrics = app.metrics().await;
+    assert!(
+        metrics.contains(r#"qunguan_events_total{type="chat_add_member",result="incomplete"} 1"#),
+        "{metrics}"
+    );
+}
