@@ -49,8 +49,9 @@ pub struct Config {
     pub lang: Lang,
     /// `QUNGUAN_SIGNATURE_WINDOW_SECS`: the largest accepted |now − timestamp|.
     pub signature_window: Duration,
-    /// `QUNGUAN_MAX_IN_FLIGHT`: commands running in the background at once; past it,
-    /// `/callback` answers 503 so DingTalk retries later.
+    /// `QUNGUAN_MAX_IN_FLIGHT`: commands and group events handled in the background at
+    /// once; past it, `/callback` and `/events` answer 503 (Stream: no ack, or `LATER`) so
+    /// DingTalk delivers again later.
     pub max_in_flight: usize,
     /// `QUNGUAN_COMMAND_TIMEOUT_SECS`: how long one command (its DingTalk calls and reply) may take.
     pub command_timeout: Duration,

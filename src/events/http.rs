@@ -21,7 +21,7 @@ use axum::{
 };
 use serde::Deserialize;
 
-use super::{GroupEvent, MAX_EVENT_BYTES, handle};
+use super::{GroupEvent, MAX_EVENT_BYTES, start};
 use crate::{app::App, clock::now_ms, crypto::random_chars};
 
 /// How long a push waits for its event's state to be written: DingTalk gives up at 2.5 s.
@@ -95,13 +95,14 @@ pub async fn handle_push(
     let Ok(event) = event else {
         return refuse(StatusCode::BAD_REQUEST, "an event that is not JSON");
     };
-    // The event's state is written by a task of its own: a push that waits too long is
-    // answered 503 (DingTalk pushes it again), and the task still finishes its work.
-    let work = tokio::spawn({
-        let app = app.clone();
-        async move { handle(&app, event).await }
+    // The event's state is written on the background worker: a push that waits too long,
+    // or finds every slot busy, is answered 503 (DingTalk pushes it again), and work
+    // already started still finishes.
+    let (done, handled) = tokio::sync::oneshot::channel();
+    start(&app, event, move |outcome| {
+        let _ = done.send(outcome);
     });
-    match tokio::time::timeout(ANSWER_WITHIN, work).await {
+    match tokio::time::timeout(ANSWER_WITHIN, handled).await {
         Ok(Ok(handled)) if handled.acknowledged() => {
             let answer = crypto.success(&now_ms().to_string(), &random_chars(16));
             Json(answer).into_response()

@@ -77,6 +77,31 @@ enum Retry {
     DingTalk(#[from] DingTalkError),
 }
 
+/// Handles `event` on the background worker (so it counts against
+/// `QUNGUAN_MAX_IN_FLIGHT` and shutdown waits for it), then tells `done` how it ended. With
+/// every slot taken it is not started, and `done` hears [`Handled::Later`] at once.
+pub fn start(app: &Arc<App>, event: GroupEvent, done: impl FnOnce(Handled) + Send + 'static) {
+    let Some(slot) = app.worker.reserve() else {
+        app.metrics.event(event.kind.label(), "busy");
+        if let Some(suppressed) = app.overloaded.admit(now_ms()) {
+            tracing::warn!(
+                suppressed,
+                "all slots busy; a group event is given back for later"
+            );
+        }
+        return done(Handled::Later);
+    };
+    let id = MsgId::parse(&format!("event-{}", event.id))
+        .unwrap_or_else(|_| MsgId::parse("event-unreadable-id").expect("a plain id"));
+    let work = {
+        let app = app.clone();
+        async move { done(handle(&app, event).await) }
+    };
+    let span = tracing::Span::current();
+    app.worker
+        .spawn(slot, id, tracing::Instrument::instrument(work, span));
+}
+
 /// Handles one event once, and counts it.
 pub async fn handle(app: &Arc<App>, event: GroupEvent) -> Handled {
     let kind = event.kind.label();

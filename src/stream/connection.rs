@@ -248,7 +248,7 @@ impl Reader {
         }
     }
 
-    /// An EVENT frame: handled by a task of its own, acknowledged (`SUCCESS`, or `LATER`
+    /// An EVENT frame: handled on the background worker, acknowledged (`SUCCESS`, or `LATER`
     /// when its state could not be written) once handled. One that cannot be read is
     /// acknowledged at once: it will not read any better when pushed again.
     async fn event(
@@ -264,11 +264,10 @@ impl Reader {
                 return self.ack(&message_id, EVENT_ACK_DATA).await;
             }
         };
-        let (app, acks) = (self.app.clone(), self.acks.clone());
+        let acks = self.acks.clone();
         let span = tracing::info_span!("event", event_id = %event.id);
-        tokio::spawn(
-            async move {
-                let handled = events::handle(&app, event).await;
+        span.in_scope(|| {
+            events::start(&self.app, event, move |handled| {
                 let data = if handled.acknowledged() {
                     EVENT_ACK_DATA
                 } else {
@@ -276,9 +275,8 @@ impl Reader {
                 };
                 // Gone with its connection: DingTalk pushes the event again.
                 let _ = acks.send(frame::ack(&message_id, data));
-            }
-            .instrument(span),
-        );
+            })
+        });
         Ok(())
     }
 

@@ -416,3 +416,49 @@ async fn an_event_lacking_its_group_is_counted_and_acknowledged() {
         "{metrics}"
     );
 }
+
+#[tokio::test]
+async fn with_every_slot_busy_an_event_is_given_back_and_handled_when_pushed_again() {
+    let app = stream_app(&[("QUNGUAN_MAX_IN_FLIGHT", "1")]).await;
+    app.fake.script(
+        "POST",
+        "/robot/sendBySession",
+        200,
+        json!({"errcode": 0}),
+        std::time::Duration::from_millis(2000),
+    );
+    // A slow reply holds the only slot.
+    let message = app
+        .fake
+        .sim()
+        .push_message(&app.group_message(MEMBER, "/help"))
+        .unwrap();
+    eventually("the message's acknowledgement", async || {
+        ack(&app, &message).is_some()
+    })
+    .await;
+    let event = sample_event(
+        "chat_update_title",
+        json!({"operator": OWNER, "title": "新名字"}),
+    );
+    assert_eq!(push_stream(&app, &event).await, "LATER");
+    let converted = app
+        .fake
+        .count(&format!("/v1.0/im/chat/{CHAT}/convertToOpenConversationId"));
+    assert_eq!(converted, 0, "a busy event is not started");
+    let metrics = app.metrics().await;
+    assert!(
+        metrics.contains(r#"qunguan_events_total{type="chat_update_title",result="busy"} 1"#),
+        "{metrics}"
+    );
+    // Once the reply is sent the slot is free, and the event pushed again is handled.
+    eventually("the slow reply sent", async || {
+        app.metrics().await.contains("qunguan_commands_in_flight 0")
+    })
+    .await;
+    eventually("the event handled when pushed again", async || {
+        push_stream(&app, &event).await == "SUCCESS"
+    })
+    .await;
+    assert!(bound(&app).await);
+}
