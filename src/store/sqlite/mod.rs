@@ -1,7 +1,9 @@
-//! The embedded SQLite store: one connection behind a mutex, used from the blocking pool.
-//! Its process is the only writer of its file, so it keeps the bindings and the seen msgIds
-//! ([`seen`]) in memory as well, exact on every write.
+//! The embedded SQLite store: one connection behind a mutex, used from the blocking pool
+//! and by two writer threads, the seen msgIds' ([`seen`]) and the audit trail's
+//! ([`audit`]). Its process is the only writer of its file, so it keeps the bindings and
+//! the seen msgIds in memory as well, exact on every write.
 
+mod audit;
 mod queries;
 mod seen;
 
@@ -33,6 +35,7 @@ pub struct SqliteStore {
     /// unbind (under the connection lock, with the table).
     bindings: Arc<RwLock<HashMap<OpenConversationId, ChatId>>>,
     seen: SeenSet,
+    audit: audit::Appender,
 }
 
 impl From<rusqlite::Error> for StoreError {
@@ -65,10 +68,12 @@ impl SqliteStore {
         let bindings = queries::all_bindings(&conn).map_err(failed)?;
         let conn = Arc::new(Mutex::new(conn));
         let seen = SeenSet::open(conn.clone(), replay, now_ms()).map_err(failed)?;
+        let audit = audit::Appender::start(conn.clone()).map_err(failed)?;
         Ok(Self {
             conn,
             bindings: Arc::new(RwLock::new(bindings.into_iter().collect())),
             seen,
+            audit,
         })
     }
 
@@ -232,9 +237,7 @@ impl Store for SqliteStore {
     }
 
     async fn record_audit(&self, record: &AuditRecord) -> Result<(), StoreError> {
-        let record = record.clone();
-        self.with(move |conn| queries::record_audit(conn, &record))
-            .await
+        self.audit.append(record.clone()).await
     }
 
     async fn recent_audit(

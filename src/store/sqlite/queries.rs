@@ -139,7 +139,7 @@ pub(super) fn unbind(conn: &mut Connection, group: &OpenConversationId) -> Resul
     }
 }
 
-pub(super) fn record_audit(conn: &mut Connection, r: &AuditRecord) -> Result<()> {
+pub(super) fn record_audit(conn: &Connection, r: &AuditRecord) -> Result<()> {
     conn.prepare_cached(sql::RECORD_AUDIT.sqlite())?
         .execute(params![
             r.at_ms,
