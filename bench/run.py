@@ -105,25 +105,30 @@ def measure(args, who, cmd, run_id, qunguan_pid, floor_pid):
     return result
 
 
-def measure_stream(args, gateway, cmd, run_id):
-    """Frames pushed by the local gateway to the Stream-mode qunguan for args.seconds."""
+def measure_stream(args, gateway, cmd, run_id, pid):
+    """Frames pushed by the local gateway to the Stream-mode qunguan (`pid`) for args.seconds."""
     before_replies = replies_logged()
+    cpu_before = cpu_ms(pid)
     gateway.stdin.write(f"run {args.seconds} {cmd} {run_id} {WEBHOOK}\n")
     gateway.stdin.flush()
     line = gateway.stdout.readline().strip()
     counts = dict(part.split("=") for part in line.split())
     time.sleep(2.5)  # nginx flushes the reply log every second
-    return {"rate": int(counts["acked"]) / args.seconds,
-            "replies": (replies_logged() - before_replies) / args.seconds}
+    replies = replies_logged() - before_replies
+    return {"rate": int(counts["acked"]) / args.seconds, "replies": replies / args.seconds,
+            "cpu": (cpu_ms(pid) - cpu_before) * 1000 / max(replies, 1)}
 
 
-def measure_events(args, gateway, run_id):
-    """Group events (renames) pushed by the local gateway to the Stream-mode qunguan."""
+def measure_events(args, gateway, run_id, pid):
+    """Group events (renames) pushed by the local gateway to the Stream-mode qunguan (`pid`)."""
+    cpu_before = cpu_ms(pid)
     gateway.stdin.write(f"events {args.seconds} {run_id}\n")
     gateway.stdin.flush()
     line = gateway.stdout.readline().strip()
     counts = dict(part.split("=") for part in line.split())
-    return {"rate": int(counts["acked"]) / args.seconds}
+    time.sleep(0.5)  # what was pushed but not yet acknowledged still finishes
+    return {"rate": int(counts["acked"]) / args.seconds,
+            "cpu": (cpu_ms(pid) - cpu_before) * 1000 / max(int(counts["acked"]), 1)}
 
 
 def start_replicas(work, database_url):
@@ -230,12 +235,12 @@ def main():
                     print(f"  round {rnd + 1} {cmd:6} {'2 on pg':8} callbacks/s={r['rate']:9.0f} replies/s={r['replies']:9.0f} "
                           f"p99={r['p99']:.2f}ms", flush=True)
                 if cmd == "/help":
-                    r = measure_stream(args, gateway, cmd, f"{int(time.time())}{rnd}s")
+                    r = measure_stream(args, gateway, cmd, f"{int(time.time())}{rnd}s", stream_qunguan.pid)
                     results.setdefault((cmd, "stream"), []).append(r)
-                    print(f"  round {rnd + 1} {cmd:6} {'stream':8} frames/s={r['rate']:12.0f} replies/s={r['replies']:9.0f}", flush=True)
-                    r = measure_events(args, gateway, f"{int(time.time())}{rnd}e")
+                    print(f"  round {rnd + 1} {cmd:6} {'stream':8} frames/s={r['rate']:12.0f} replies/s={r['replies']:9.0f} cpu={r['cpu']:.1f}ms/1k", flush=True)
+                    r = measure_events(args, gateway, f"{int(time.time())}{rnd}e", stream_qunguan.pid)
                     results.setdefault(("events", "stream"), []).append(r)
-                    print(f"  round {rnd + 1} {'events':6} {'stream':8} handled/s={r['rate']:11.0f}", flush=True)
+                    print(f"  round {rnd + 1} {'events':6} {'stream':8} handled/s={r['rate']:11.0f} cpu={r['cpu']:.1f}ms/1k", flush=True)
         print()
         print(f"{'path':8}{'callbacks/s q / floor':>26}{'replies/s q / floor':>26}{'ratio':>8}{'p50 ms':>9}{'p99 ms':>9}"
               f"{'CPU ms/1k replies q / floor':>30}{'ratio':>7}{'owed':>6}{'tokens':>8}")
@@ -258,7 +263,8 @@ def main():
             e, s = results[("events", "stream")], results[("/help", "stream")]
             print(f"group events over Stream: {avg(e, 'rate'):.0f} handled/s (bound groups renamed: audited, "
                   f"cache dropped, acknowledged once written) against {avg(s, 'rate'):.0f} robot messages/s "
-                  f"acknowledged: events / messages = {avg(e, 'rate') / avg(s, 'rate'):.2f}")
+                  f"acknowledged: events / messages = {avg(e, 'rate') / avg(s, 'rate'):.2f}; CPU ms per 1k: "
+                  f"{avg(e, 'cpu'):.1f} an event, {avg(s, 'cpu'):.1f} a message and its reply")
         if ("/help", "replicas") in results:
             avg = lambda rs, k: sum(r[k] for r in rs) / len(rs)
             p, f = results[("/help", "replicas")], results[("/help", "floor")]
