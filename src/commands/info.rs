@@ -69,18 +69,7 @@ fn render(info: &ChatInfo, group: &Group<'_>, t: &Texts) -> String {
         .as_ref()
         .map_or(t.info_missing.to_owned(), |l| l.len().to_string());
     let rows = [
-        (
-            t.info_owner,
-            match (info.owner.as_deref(), owner_name) {
-                (None, _) => t.info_missing.to_owned(),
-                (Some(owner), None) => markdown::inert(owner, markdown::ECHO_LIMIT),
-                (Some(owner), Some(name)) => format!(
-                    "{} ({})",
-                    markdown::inert(name, markdown::ECHO_LIMIT),
-                    markdown::inert(owner, markdown::ECHO_LIMIT)
-                ),
-            },
-        ),
+        (t.info_owner, owner(info, owner_name, t)),
         (t.info_members, members),
         (t.info_status, status),
         (
@@ -119,6 +108,19 @@ fn render(info: &ChatInfo, group: &Group<'_>, t: &Texts) -> String {
         text.push_str(&format!("- {label}: {value}\n"));
     }
     text
+}
+
+/// The owner as "name (staff id)", or the staff id alone when DingTalk gave no name.
+fn owner(info: &ChatInfo, name: Option<&str>, t: &Texts) -> String {
+    match (info.owner.as_deref(), name) {
+        (None, _) => t.info_missing.to_owned(),
+        (Some(owner), None) => markdown::inert(owner, markdown::ECHO_LIMIT),
+        (Some(owner), Some(name)) => format!(
+            "{} ({})",
+            markdown::inert(name, markdown::ECHO_LIMIT),
+            markdown::inert(owner, markdown::ECHO_LIMIT)
+        ),
+    }
 }
 
 #[cfg(test)]

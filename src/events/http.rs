@@ -22,7 +22,11 @@ use axum::{
 use serde::Deserialize;
 
 use super::{GroupEvent, MAX_EVENT_BYTES, start};
-use crate::{app::App, clock::now_ms, crypto::random_chars};
+use crate::{
+    app::App,
+    clock::now_ms,
+    crypto::{EventCrypto, random_chars},
+};
 
 /// How long a push waits for its event's state to be written: DingTalk gives up at 2.5 s.
 const ANSWER_WITHIN: Duration = Duration::from_millis(2000);
@@ -54,46 +58,15 @@ pub async fn handle_push(
     let Some(crypto) = &app.event_crypto else {
         return StatusCode::NOT_FOUND.into_response();
     };
-    let refuse = |status: StatusCode, why: &'static str| {
-        app.metrics.event("unknown", refusal(status));
-        if let Some(suppressed) = app.rejections.admit(now_ms()) {
-            tracing::warn!(why, suppressed, "event push refused");
+    let event = match open(crypto, query, body, app.config.signature_window) {
+        Ok(event) => event,
+        Err((status, why)) => {
+            app.metrics.event("unknown", refusal(status));
+            if let Some(suppressed) = app.rejections.admit(now_ms()) {
+                tracing::warn!(why, suppressed, "event push refused");
+            }
+            return status.into_response();
         }
-        status.into_response()
-    };
-    let push = match body.ok().filter(|b| b.len() <= MAX_BODY_BYTES) {
-        None => return refuse(StatusCode::BAD_REQUEST, "a body over the size limit"),
-        Some(body) => match serde_json::from_slice::<Push>(&body) {
-            Ok(push) => push,
-            Err(_) => return refuse(StatusCode::BAD_REQUEST, "a body without `encrypt`"),
-        },
-    };
-    let signature = query.msg_signature.or(query.signature);
-    let timestamp = query.timestamp.or(query.time_stamp);
-    let (Some(signature), Some(timestamp), Some(nonce)) = (signature, timestamp, query.nonce)
-    else {
-        return refuse(StatusCode::UNAUTHORIZED, "no signature, timestamp or nonce");
-    };
-    if !crypto.verify(&signature, &timestamp, &nonce, &push.encrypt) {
-        return refuse(StatusCode::UNAUTHORIZED, "a bad signature");
-    }
-    if !fresh(&timestamp, app.config.signature_window) {
-        return refuse(
-            StatusCode::UNAUTHORIZED,
-            "a timestamp outside the signature window",
-        );
-    }
-    let event = match crypto.decrypt(&push.encrypt) {
-        Ok(plain) => GroupEvent::from_http(&plain),
-        Err(_) => {
-            return refuse(
-                StatusCode::BAD_REQUEST,
-                "a body that does not decrypt for this app",
-            );
-        }
-    };
-    let Ok(event) = event else {
-        return refuse(StatusCode::BAD_REQUEST, "an event that is not JSON");
     };
     // The event's state is written on the background worker: a push that waits too long,
     // or finds every slot busy, is answered 503 (DingTalk pushes it again), and work
@@ -113,6 +86,38 @@ pub async fn handle_push(
         )
             .into_response(),
     }
+}
+
+/// The event a genuine push carries, or the status refusing it and why.
+fn open(
+    crypto: &EventCrypto,
+    query: PushQuery,
+    body: Result<Bytes, BytesRejection>,
+    window: Duration,
+) -> Result<GroupEvent, (StatusCode, &'static str)> {
+    let bad = |why| (StatusCode::BAD_REQUEST, why);
+    let unauthorized = |why| (StatusCode::UNAUTHORIZED, why);
+    let body = body
+        .ok()
+        .filter(|b| b.len() <= MAX_BODY_BYTES)
+        .ok_or(bad("a body over the size limit"))?;
+    let push: Push = serde_json::from_slice(&body).map_err(|_| bad("a body without `encrypt`"))?;
+    let signature = query.msg_signature.or(query.signature);
+    let timestamp = query.timestamp.or(query.time_stamp);
+    let (Some(signature), Some(timestamp), Some(nonce)) = (signature, timestamp, query.nonce)
+    else {
+        return Err(unauthorized("no signature, timestamp or nonce"));
+    };
+    if !crypto.verify(&signature, &timestamp, &nonce, &push.encrypt) {
+        return Err(unauthorized("a bad signature"));
+    }
+    if !fresh(&timestamp, window) {
+        return Err(unauthorized("a timestamp outside the signature window"));
+    }
+    let plain = crypto
+        .decrypt(&push.encrypt)
+        .map_err(|_| bad("a body that does not decrypt for this app"))?;
+    GroupEvent::from_http(&plain).map_err(|_| bad("an event that is not JSON"))
 }
 
 /// The metric result of a refused push.
