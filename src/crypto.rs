@@ -78,8 +78,7 @@ impl EventSecrets {
 
 /// The secrets of one app's event push, for pushes to that app; `Debug` shows none of them.
 pub struct EventCrypto {
-    token: SecretString,
-    key: Arc<SecretBox<[u8; 32]>>,
+    secrets: EventSecrets,
     /// The app key every plaintext must end with.
     owner: String,
 }
@@ -113,18 +112,21 @@ impl EventCrypto {
     /// The push's `secrets`, for pushes to the app `owner` (its app key).
     pub fn new(secrets: &EventSecrets, owner: &str) -> Self {
         Self {
-            token: secrets.token.clone(),
-            key: secrets.key.clone(),
+            secrets: secrets.clone(),
             owner: owner.to_owned(),
         }
     }
 
     /// The signature of a push: hex SHA-1 of the four strings, sorted and joined.
     pub fn signature(&self, timestamp: &str, nonce: &str, encrypt: &str) -> String {
-        let mut parts = [self.token.expose_secret(), timestamp, nonce, encrypt];
+        let mut parts = [
+            self.secrets.token.expose_secret(),
+            timestamp,
+            nonce,
+            encrypt,
+        ];
         parts.sort_unstable();
-        let digest = Sha1::digest(parts.concat().as_bytes());
-        digest.iter().map(|b| format!("{b:02x}")).collect()
+        hex(&Sha1::digest(parts.concat().as_bytes()))
     }
 
     /// Whether `signature` is this push's, compared in constant time.
@@ -144,7 +146,7 @@ impl EventCrypto {
         if buf.is_empty() || buf.len() % AES_BLOCK != 0 {
             return Err(CryptoError::Blocks);
         }
-        let key = self.key.expose_secret();
+        let key = self.secrets.key.expose_secret();
         let plain = cbc::Decryptor::<Aes256>::new(key.into(), key[..16].into())
             .decrypt_padded_mut::<NoPadding>(&mut buf)
             .map_err(|_| CryptoError::Blocks)?;
@@ -182,8 +184,13 @@ impl EventCrypto {
         plain.extend_from_slice(self.owner.as_bytes());
         let pad = PAD_BLOCK - plain.len() % PAD_BLOCK;
         plain.extend(std::iter::repeat_n(pad as u8, pad));
+        self.seal(plain)
+    }
+
+    /// `plain`, whole AES blocks, encrypted with the push's key.
+    fn seal(&self, mut plain: Vec<u8>) -> String {
         let len = plain.len();
-        let key = self.key.expose_secret();
+        let key = self.secrets.key.expose_secret();
         let cipher = cbc::Encryptor::<Aes256>::new(key.into(), key[..16].into())
             .encrypt_padded_mut::<NoPadding>(&mut plain, len)
             .expect("the plaintext is padded to whole blocks");
@@ -201,6 +208,11 @@ impl EventCrypto {
             "encrypt": encrypt,
         })
     }
+}
+
+/// `bytes` as lowercase hex digits.
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// `n` random letters and digits.
@@ -276,6 +288,12 @@ mod tests {
         assert!(c.decrypt(&STANDARD.encode([0u8; 16])).is_err());
         let padded_wrong = STANDARD.encode([7u8; 64]);
         assert!(c.decrypt(&padded_wrong).is_err());
+        // Whole blocks that decrypt, but padded otherwise than DingTalk pads.
+        let mut plain = vec![b'x'; 64];
+        for last in [0u8, 33, 4] {
+            plain[63] = last;
+            assert_eq!(c.decrypt(&c.seal(plain.clone())), Err(CryptoError::Padding));
+        }
         assert_eq!(decode_key("short").err(), Some(CryptoError::Key));
         assert_eq!(decode_key(&"!".repeat(43)).err(), Some(CryptoError::Key));
     }

@@ -31,7 +31,7 @@ use crate::{
     commands::journal,
     dingtalk::{DingTalkError, ErrorKind},
     group::Greeting,
-    ids::{ChatId, MsgId, OpenConversationId},
+    ids::{ChatId, OpenConversationId},
     store::{AuditRecord, BindOutcome, Claim, DINGTALK_SOURCE, StoreError},
 };
 
@@ -91,8 +91,7 @@ pub fn start(app: &Arc<App>, event: GroupEvent, done: impl FnOnce(Handled) + Sen
         }
         return done(Handled::Later);
     };
-    let id = MsgId::parse(&format!("event-{}", event.id))
-        .unwrap_or_else(|_| MsgId::parse("event-unreadable-id").expect("a plain id"));
+    let id = event.key.clone();
     let work = {
         let app = app.clone();
         async move { done(handle(&app, event).await) }
@@ -124,10 +123,8 @@ async fn handle_once(app: &Arc<App>, event: GroupEvent) -> Handled {
     if event.kind == EventKind::CheckUrl {
         return Handled::Done;
     }
-    let Ok(key) = MsgId::parse(&format!("event-{}", event.id)) else {
-        return Handled::Incomplete("eventId");
-    };
-    match app.store.claim_message(&key, now_ms()).await {
+    let key = &event.key;
+    match app.store.claim_message(key, now_ms()).await {
         Ok(Claim::New) => {}
         Ok(Claim::Seen) => return Handled::Duplicate,
         Ok(Claim::Full) => return Handled::Later,
@@ -136,11 +133,11 @@ async fn handle_once(app: &Arc<App>, event: GroupEvent) -> Handled {
             return Handled::Later;
         }
     }
-    match apply(app, &event, &key).await {
+    match apply(app, &event).await {
         Ok(handled) => handled,
         Err(e) => {
-            tracing::error!(event_id = %event.id, error = %e, "a group event could not be written; DingTalk will push it again");
-            if let Err(e) = app.store.release_message(&key).await {
+            tracing::error!(event = %key, error = %e, "a group event could not be written; DingTalk will push it again");
+            if let Err(e) = app.store.release_message(key).await {
                 tracing::error!(error = %e, "cannot give the group event back; its redelivery will be taken for a repeat");
             }
             Handled::Later
@@ -149,7 +146,7 @@ async fn handle_once(app: &Arc<App>, event: GroupEvent) -> Handled {
 }
 
 /// The event's effect on qunguan's state; the welcome, if any, is started last.
-async fn apply(app: &Arc<App>, event: &GroupEvent, key: &MsgId) -> Result<Handled, Retry> {
+async fn apply(app: &Arc<App>, event: &GroupEvent) -> Result<Handled, Retry> {
     let Some(group) = &event.group else {
         return Ok(match event.kind {
             EventKind::Other => Handled::Ignored,
@@ -159,14 +156,13 @@ async fn apply(app: &Arc<App>, event: &GroupEvent, key: &MsgId) -> Result<Handle
     let chat = match event.kind {
         // A dissolved group is not bound on its way out.
         EventKind::Disbanded => app.store.binding(group).await?,
-        _ => bind_if_new(app, event, group, key).await?,
+        _ => bind_if_new(app, event, group).await?,
     };
     let fact = Fact {
         app,
         event,
         group,
         chat: chat.as_ref(),
-        key,
     };
     match event.kind {
         EventKind::MembersAdded | EventKind::MembersRemoved if event.members.is_empty() => {
@@ -213,7 +209,6 @@ async fn bind_if_new(
     app: &App,
     event: &GroupEvent,
     group: &OpenConversationId,
-    key: &MsgId,
 ) -> Result<Option<ChatId>, Retry> {
     if let Some(bound) = app.store.binding(group).await? {
         return Ok(Some(bound));
@@ -236,7 +231,7 @@ async fn bind_if_new(
     match app.store.bind(group, chat, now_ms()).await? {
         BindOutcome::Bound | BindOutcome::Replaced { .. } => {
             tracing::info!(chatid = %chat, cid = %group, "a group bound itself from a DingTalk event");
-            let record = record(event, group, Some(chat), key, "bind", chat.as_str());
+            let record = record(event, group, Some(chat), "bind", chat.as_str());
             journal::write(app.store.as_ref(), &record).await?;
             Ok(Some(chat.clone()))
         }
@@ -265,7 +260,6 @@ struct Fact<'a> {
     event: &'a GroupEvent,
     group: &'a OpenConversationId,
     chat: Option<&'a ChatId>,
-    key: &'a MsgId,
 }
 
 impl Fact<'_> {
@@ -284,7 +278,7 @@ impl Fact<'_> {
     /// The event in the group's audit trail, filed under its type with `args`.
     async fn audit(&self, args: &str) -> Result<(), StoreError> {
         let command = self.event.kind.label();
-        let record = record(self.event, self.group, self.chat, self.key, command, args);
+        let record = record(self.event, self.group, self.chat, command, args);
         journal::write(self.app.store.as_ref(), &record).await
     }
 }
@@ -294,13 +288,12 @@ fn record(
     event: &GroupEvent,
     group: &OpenConversationId,
     chat: Option<&ChatId>,
-    key: &MsgId,
     command: &str,
     args: &str,
 ) -> AuditRecord {
     AuditRecord {
         at_ms: event.at_ms.unwrap_or_else(now_ms),
-        msg_id: key.clone(),
+        msg_id: event.key.clone(),
         conversation: group.clone(),
         chat: chat.cloned(),
         sender_staff_id: event.operator.clone(),

@@ -9,7 +9,10 @@
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
-use crate::ids::{ChatId, OpenConversationId, StaffId};
+use crate::{
+    crypto::hex,
+    ids::{ChatId, MsgId, OpenConversationId, StaffId},
+};
 
 /// The largest event accepted, in bytes of JSON, whatever the transport.
 pub const MAX_EVENT_BYTES: usize = 64 * 1024;
@@ -71,9 +74,10 @@ impl EventKind {
 /// One group event, whichever way it came. Ids that do not parse are left out.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GroupEvent {
-    /// What identifies it across redeliveries and transports: DingTalk's `eventId`, or a
-    /// digest of the event where there is none.
-    pub id: String,
+    /// What identifies it across redeliveries and transports, claimed in the store like a
+    /// msgId: `event-` and DingTalk's `eventId`, or a digest of the event where there is
+    /// none (or none that reads).
+    pub key: MsgId,
     pub kind: EventKind,
     pub chat: Option<ChatId>,
     pub group: Option<OpenConversationId>,
@@ -126,8 +130,9 @@ impl GroupEvent {
 
     fn read(fields: &Map<String, Value>, raw: &str) -> Self {
         let text = |names: &[&str]| names.iter().find_map(|n| fields.get(*n)).and_then(as_text);
-        let id = text(&["eventId", "EventId"])
+        let key = text(&["eventId", "EventId"])
             .filter(|id| !id.is_empty() && id.len() <= 128)
+            .and_then(|id| MsgId::parse(&format!("event-{id}")).ok())
             .unwrap_or_else(|| digest(raw));
         let members = ["userId", "UserId"]
             .iter()
@@ -139,7 +144,7 @@ impl GroupEvent {
             .iter()
             .find_map(|n| fields.get(*n).and_then(as_millis));
         Self {
-            id,
+            key,
             kind: EventKind::of(&text(&["eventType", "EventType"]).unwrap_or_default()),
             chat: text(&["chatId", "ChatId"]).and_then(|c| ChatId::parse(&c).ok()),
             group: text(&["openConversationId", "OpenConversationId"])
@@ -190,11 +195,10 @@ fn staff_ids(value: &Value) -> Vec<StaffId> {
     }
 }
 
-/// An id for an event DingTalk gave none: the digest of what it sent.
-fn digest(raw: &str) -> String {
+/// The key of an event DingTalk gave no id: the digest of what it sent.
+fn digest(raw: &str) -> MsgId {
     let hash = Sha256::digest(raw.as_bytes());
-    let hex: String = hash.iter().take(16).map(|b| format!("{b:02x}")).collect();
-    format!("sha256-{hex}")
+    MsgId::parse(&format!("event-sha256-{}", hex(&hash[..16]))).expect("hex digits are a plain id")
 }
 
 #[cfg(test)]
@@ -208,7 +212,7 @@ mod tests {
         let data = r#"{"timeStamp":1608027106990,"chatId":"chat9a","corpId":"ding1",
             "openConversationId":"cid9a==","userId":["u1","u2","bad id"],"operator":"boss"}"#;
         let e = GroupEvent::from_stream(headers.as_object().unwrap(), data).unwrap();
-        assert_eq!(e.id, "ev1");
+        assert_eq!(e.key.as_str(), "event-ev1");
         assert_eq!(e.kind, EventKind::MembersAdded);
         assert_eq!(e.chat.unwrap().as_str(), "chat9a");
         assert_eq!(e.group.unwrap().as_str(), "cid9a==");
@@ -223,15 +227,20 @@ mod tests {
         let pascal = r#"{"EventType":"chat_update_title","ChatId":"chat1","OpenConversationId":"cid1",
             "Operator":"u9","Title":"新群名","TimeStamp":"1663143335567","eventId":"e2"}"#;
         let e = GroupEvent::from_http(pascal).unwrap();
-        assert_eq!((e.kind, e.id.as_str()), (EventKind::Renamed, "e2"));
+        assert_eq!((e.kind, e.key.as_str()), (EventKind::Renamed, "event-e2"));
         assert_eq!(e.title.as_deref(), Some("新群名"));
         assert_eq!(e.operator.unwrap().as_str(), "u9");
         let bare = GroupEvent::from_http(r#"{"EventType":"chat_update_owner"}"#).unwrap();
         assert_eq!(bare.kind, EventKind::OwnerChanged);
         assert!(bare.group.is_none() && bare.owner.is_none() && bare.members.is_empty());
         assert!(
-            bare.id.starts_with("sha256-"),
+            bare.key.as_str().starts_with("event-sha256-"),
             "no eventId: a digest of the body"
+        );
+        let spaced = GroupEvent::from_http(r#"{"EventType":"chat_quit","eventId":"e 3"}"#).unwrap();
+        assert!(
+            spaced.key.as_str().starts_with("event-sha256-"),
+            "an eventId that is not a plain id: a digest too"
         );
         let check = GroupEvent::from_http(r#"{"EventType":"check_url"}"#).unwrap();
         assert_eq!(check.kind, EventKind::CheckUrl);

@@ -265,7 +265,7 @@ impl Reader {
             }
         };
         let acks = self.acks.clone();
-        let span = tracing::info_span!("event", event_id = %event.id);
+        let span = tracing::info_span!("event", event = %event.key);
         span.in_scope(|| {
             events::start(&self.app, event, move |handled| {
                 let data = if handled.acknowledged() {
