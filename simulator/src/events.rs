@@ -18,6 +18,8 @@ pub struct SimEvent {
     pub event_id: String,
     /// The event's data: `chatId`, `openConversationId`, `operator`, `userId`, …
     pub data: Value,
+    /// The messageId of the EVENT frame the simulator pushed it in, when it did.
+    pub pushed_as: Option<String>,
 }
 
 impl SimEvent {
@@ -27,6 +29,7 @@ impl SimEvent {
             event_type: event_type.to_owned(),
             event_id: format!("simev{:016x}", fastrand::u64(..)),
             data,
+            pushed_as: None,
         }
     }
 
@@ -61,11 +64,11 @@ impl Simulator {
     fn report(&self, event_type: &str, mut data: Value) -> SimEvent {
         data["corpId"] = json!("dingsimcorp");
         data["timeStamp"] = json!(now_ms_string().parse::<i64>().unwrap_or(0));
-        let event = SimEvent::new(event_type, data);
-        let _ = self.inner.events.send(event.clone());
+        let mut event = SimEvent::new(event_type, data);
         if self.events_subscribed() {
-            self.push_event(&event);
+            event.pushed_as = self.push_event(&event);
         }
+        let _ = self.inner.events.send(event.clone());
         event
     }
 

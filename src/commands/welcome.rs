@@ -42,6 +42,7 @@ catalog! {
 }
 
 /// What `/welcome` was asked.
+#[derive(Debug, PartialEq)]
 enum Asked {
     Show,
     Off,
@@ -49,6 +50,11 @@ enum Asked {
 }
 
 fn parse(args: &Args<'_>) -> Result<Command, UsageError> {
+    let asked = read(args)?;
+    Ok(Command::new(asked, |ctx, asked| Box::pin(run(ctx, asked))))
+}
+
+fn read(args: &Args<'_>) -> Result<Asked, UsageError> {
     let wt = WelcomeCommandTexts::for_lang(args.lang);
     let asked = match args.words {
         [] => Asked::Show,
@@ -72,7 +78,7 @@ fn parse(args: &Args<'_>) -> Result<Command, UsageError> {
             Asked::Set(text)
         }
     };
-    Ok(Command::new(asked, |ctx, asked| Box::pin(run(ctx, asked))))
+    Ok(asked)
 }
 
 async fn run(ctx: &Context<'_>, asked: Asked) -> Result<Answer, CommandError> {
@@ -115,9 +121,9 @@ mod tests {
     use super::*;
     use crate::i18n::Lang;
 
-    fn asked(words: &[&str]) -> Result<Command, UsageError> {
+    fn asked(words: &[&str]) -> Result<Asked, UsageError> {
         let words: Vec<String> = words.iter().map(|w| w.to_string()).collect();
-        parse(&Args {
+        read(&Args {
             words: &words,
             lang: Lang::En,
             mentions: &[],
@@ -131,9 +137,14 @@ mod tests {
 
     #[test]
     fn a_welcome_is_checked_before_it_is_kept() {
-        assert!(asked(&[]).is_ok());
-        assert!(asked(&["OFF"]).is_ok());
-        assert!(asked(&["欢迎", "{name}！"]).is_ok());
+        assert_eq!(asked(&[]).unwrap(), Asked::Show);
+        for off in ["OFF", "off", "关", "关闭"] {
+            assert_eq!(asked(&[off]).unwrap(), Asked::Off, "{off}");
+        }
+        assert_eq!(
+            asked(&["欢迎", "{name}！"]).unwrap(),
+            Asked::Set("欢迎 {name}！".to_owned())
+        );
         let long = "长".repeat(MAX_WELCOME_CHARS + 1);
         match asked(&[&long]).err() {
             Some(UsageError::Invalid { why, .. }) => assert!(why.contains("at most 500"), "{why}"),

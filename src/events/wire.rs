@@ -225,11 +225,17 @@ mod tests {
     #[test]
     fn an_http_event_reads_both_spellings_and_may_lack_anything() {
         let pascal = r#"{"EventType":"chat_update_title","ChatId":"chat1","OpenConversationId":"cid1",
-            "Operator":"u9","Title":"新群名","TimeStamp":"1663143335567","eventId":"e2"}"#;
+            "Operator":"u9","Title":"新群名","TimeStamp":"1663143335567","eventId":"e2",
+            "UserId":["u1"],"Owner":"u2"}"#;
         let e = GroupEvent::from_http(pascal).unwrap();
         assert_eq!((e.kind, e.key.as_str()), (EventKind::Renamed, "event-e2"));
+        assert_eq!(e.chat.unwrap().as_str(), "chat1");
+        assert_eq!(e.group.unwrap().as_str(), "cid1");
         assert_eq!(e.title.as_deref(), Some("新群名"));
         assert_eq!(e.operator.unwrap().as_str(), "u9");
+        assert_eq!(e.members, [StaffId::parse("u1").unwrap()]);
+        assert_eq!(e.owner.unwrap().as_str(), "u2");
+        assert_eq!(e.at_ms, Some(1_663_143_335_567));
         let bare = GroupEvent::from_http(r#"{"EventType":"chat_update_owner"}"#).unwrap();
         assert_eq!(bare.kind, EventKind::OwnerChanged);
         assert!(bare.group.is_none() && bare.owner.is_none() && bare.members.is_empty());

@@ -3,32 +3,11 @@
 //! acknowledgements, groups binding themselves, the audit trail, a new owner, a dissolved
 //! group, welcomes, refusals, replicas and a database outage.
 
-use qunguan::crypto::{EventCrypto, EventSecrets, random_chars};
+use qunguan::crypto::random_chars;
 use qunguan_simulator::SimEvent;
-use secrecy::SecretString;
 use serde_json::{Value, json};
 
-use crate::helpers::*;
-
-/// The test app's event push secrets (the aes_key is DingTalk's sample key).
-const EVENT_TOKEN: &str = "tokenxxxx";
-const EVENT_AES_KEY: &str = "o1w0aum42yaptlz8alnhwikjd3jenzt9cb9wmzptgus";
-
-/// Settings that turn the HTTP event push on.
-pub const EVENT_SETTINGS: [(&str, &str); 2] = [
-    ("DINGTALK_EVENT_TOKEN", EVENT_TOKEN),
-    ("DINGTALK_EVENT_AES_KEY", EVENT_AES_KEY),
-];
-
-/// DingTalk's side of the push, for the app `owner`.
-pub fn dingtalk_crypto(owner: &str) -> EventCrypto {
-    let secrets = EventSecrets::new(
-        SecretString::from(EVENT_TOKEN.to_owned()),
-        &SecretString::from(EVENT_AES_KEY.to_owned()),
-    )
-    .unwrap();
-    EventCrypto::new(&secrets, owner)
-}
+use crate::{event_support::*, helpers::*};
 
 /// An app with the HTTP push on, and more settings.
 async fn events_app(extra: &[(&str, &str)]) -> TestApp {
@@ -42,88 +21,6 @@ async fn stream_app(extra: &[(&str, &str)]) -> TestApp {
     let mut settings = vec![("QUNGUAN_MODE", "both")];
     settings.extend_from_slice(extra);
     spawn_connected(&settings).await
-}
-
-/// `body` encrypted for `owner` and POSTed to `/events` as DingTalk pushes it.
-async fn push(app: &TestApp, body: &Value, owner: &str) -> reqwest::Response {
-    let crypto = dingtalk_crypto(owner);
-    let encrypt = crypto.encrypt(&body.to_string(), &random_chars(16));
-    let (timestamp, nonce) = (qunguan::clock::now_ms().to_string(), random_chars(8));
-    let signature = crypto.signature(&timestamp, &nonce, &encrypt);
-    let url = format!(
-        "{}?msg_signature={signature}&timestamp={timestamp}&nonce={nonce}",
-        app.url("/events")
-    );
-    app.http
-        .post(url)
-        .json(&json!({ "encrypt": encrypt }))
-        .send()
-        .await
-        .unwrap()
-}
-
-/// Pushes `event` over HTTP and expects DingTalk's `success`, encrypted and signed.
-async fn push_http(app: &TestApp, event: &SimEvent) {
-    let response = push(app, &event.http_body(), APP_KEY).await;
-    assert_eq!(response.status(), 200);
-    let answer: Value = response.json().await.unwrap();
-    let crypto = dingtalk_crypto(APP_KEY);
-    let (signature, ts, nonce, encrypt) = (
-        answer["msg_signature"].as_str().unwrap(),
-        answer["timeStamp"].as_str().unwrap(),
-        answer["nonce"].as_str().unwrap(),
-        answer["encrypt"].as_str().unwrap(),
-    );
-    assert!(crypto.verify(signature, ts, nonce, encrypt), "{answer}");
-    assert_eq!(crypto.decrypt(encrypt).unwrap(), "success");
-}
-
-/// Pushes `event` over Stream and returns the `status` its acknowledgement carries.
-async fn push_stream(app: &TestApp, event: &SimEvent) -> String {
-    let id = app.fake.sim().push_event(event).expect("a connection");
-    eventually("the event's acknowledgement", async || {
-        ack(app, &id).is_some()
-    })
-    .await;
-    let ack = ack(app, &id).unwrap();
-    assert_eq!(ack["code"], 200, "{ack}");
-    let data: Value = serde_json::from_str(ack["data"].as_str().unwrap()).unwrap();
-    data["status"].as_str().unwrap().to_owned()
-}
-
-fn ack(app: &TestApp, message_id: &str) -> Option<Value> {
-    app.fake
-        .sim()
-        .upstream()
-        .into_iter()
-        .find(|f| f["headers"]["messageId"] == message_id)
-}
-
-/// An event about the sample group, with both its ids and `fields`.
-fn sample_event(event_type: &str, fields: Value) -> SimEvent {
-    let mut data = json!({"chatId": CHAT, "openConversationId": CID, "corpId": "dingsim"});
-    if let (Some(data), Value::Object(fields)) = (data.as_object_mut(), fields) {
-        data.extend(fields);
-    }
-    SimEvent::new(event_type, data)
-}
-
-async fn bound(app: &TestApp) -> bool {
-    !app.say(MEMBER, "/info").await.contains("not bound")
-}
-
-/// The welcomes sent to the sample group.
-fn welcomes(app: &TestApp) -> Vec<String> {
-    app.fake
-        .requests_to("/v1.0/robot/groupMessages/send")
-        .iter()
-        .map(|r| r.json())
-        .filter(|b| b["openConversationId"] == CID)
-        .map(|b| {
-            let param: Value = serde_json::from_str(b["msgParam"].as_str().unwrap()).unwrap();
-            param["text"].as_str().unwrap().to_owned()
-        })
-        .collect()
 }
 
 #[tokio::test]
@@ -144,12 +41,29 @@ async fn the_ticket_subscribes_to_events_beside_robot_messages() {
 async fn an_event_over_stream_binds_its_group_once_written_and_says_success() {
     let app = stream_app(&[]).await;
     assert!(!bound(&app).await);
+    // DingTalk confirms the pair slowly: the event is being handled meanwhile.
+    let convert = format!("/v1.0/im/chat/{CHAT}/convertToOpenConversationId");
+    app.fake.script(
+        "POST",
+        &convert,
+        200,
+        json!({"openConversationId": CID}),
+        std::time::Duration::from_millis(500),
+    );
     let event = sample_event(
         "chat_update_title",
         json!({"operator": OWNER, "title": "新名字"}),
     );
-    assert_eq!(push_stream(&app, &event).await, "SUCCESS");
-    // Acknowledged once written: the binding is there when the ack is.
+    let id = app.fake.sim().push_event(&event).unwrap();
+    eventually("the pair sent to DingTalk", async || {
+        app.fake.count(&convert) == 1
+    })
+    .await;
+    assert!(
+        ack_of(&app, &id).is_none(),
+        "not acknowledged before its state is written"
+    );
+    assert_eq!(acked(&app, &id).await, "SUCCESS");
     assert!(bound(&app).await);
     let audit = app.say(ADMIN, "/audit").await;
     assert!(audit.contains("bound the group to its chatid"), "{audit}");
@@ -190,6 +104,10 @@ async fn a_chatid_of_another_group_binds_nothing() {
     );
     push_http(&app, &event).await;
     assert!(!bound(&app).await, "the pair does not belong together");
+    let asked = app
+        .fake
+        .count("/v1.0/im/chat/chatOTHER1/convertToOpenConversationId");
+    assert_eq!(asked, 1, "refused after DingTalk was asked, not ignored");
 }
 
 #[tokio::test]
@@ -232,6 +150,20 @@ async fn a_bad_signature_a_foreign_owner_and_garbage_are_refused_and_change_noth
         .await
         .unwrap();
     assert_eq!(forged.status(), 401);
+    // Signed, but from outside the signature window.
+    let stale = (now - 2 * 3_600_000).to_string();
+    let signature = crypto.signature(&stale, "n0", &encrypt);
+    let replayed = app
+        .http
+        .post(format!(
+            "{}?msg_signature={signature}&timestamp={stale}&nonce=n0",
+            app.url("/events")
+        ))
+        .json(&json!({ "encrypt": encrypt }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(replayed.status(), 401);
     // Not JSON, and ciphertext that is not.
     let garbage = app
         .http
@@ -274,15 +206,19 @@ async fn a_bad_signature_a_foreign_owner_and_garbage_are_refused_and_change_noth
 
 #[tokio::test]
 async fn without_its_settings_events_is_not_found() {
-    let app = spawn_app().await;
-    let response = app
-        .http
-        .post(app.url("/events"))
-        .json(&json!({"encrypt": "x"}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 404);
+    let unsigned = async |app: &TestApp| {
+        let response = app
+            .http
+            .post(app.url("/events"))
+            .json(&json!({"encrypt": "x"}))
+            .send()
+            .await
+            .unwrap();
+        response.status()
+    };
+    assert_eq!(unsigned(&spawn_app().await).await, 404);
+    // With them, the same push is there to be refused.
+    assert_eq!(unsigned(&events_app(&[]).await).await, 401);
 }
 
 #[tokio::test]
@@ -314,33 +250,61 @@ async fn one_welcome_for_an_event_pushed_twice_and_over_both_transports() {
 }
 
 #[tokio::test]
+async fn welcome_is_set_shown_previewed_and_removed_by_admins_in_groups_and_audited() {
+    let app = spawn_app().await;
+    app.bind_sample_group().await;
+    let refused = app.say(MEMBER, "/welcome hi").await;
+    assert!(refused.contains("Only admins may run"), "{refused}");
+    let direct = reply_text(&app.ask(&app.direct_message(ADMIN, "/welcome hi")).await);
+    assert!(direct.contains("works in a group only"), "{direct}");
+    let preview = app.say(ADMIN, "/welcome --dry-run 你好 {name}").await;
+    assert!(preview.contains("Nothing was changed"), "{preview}");
+    assert!(app.say(ADMIN, "/welcome").await.contains("has no welcome"));
+    let set = app.say(ADMIN, "/欢迎语 你好 {name}").await;
+    assert!(set.contains("Welcome set"), "{set}");
+    let shown = app.say(ADMIN, "/welcome").await;
+    assert!(shown.contains("你好 {name}"), "{shown}");
+    assert!(app.say(ADMIN, "/welcome 关").await.contains("removed"));
+    assert!(app.say(ADMIN, "/welcome").await.contains("has no welcome"));
+    let audit = app.say(ADMIN, "/audit").await;
+    for line in [
+        "`/welcome 你好 {name}`: done",
+        "`/welcome 关`: done",
+        "`/welcome --dry-run 你好 {name}`: dry run",
+    ] {
+        assert!(audit.contains(line), "{line} in {audit}");
+    }
+}
+
+#[tokio::test]
 async fn joins_in_a_burst_are_greeted_together_each_once() {
     let app = events_app(&[]).await;
     app.bind_sample_group().await;
     app.say(ADMIN, "/welcome Hi {name}").await;
-    for who in ["n1", "n2", "n3"] {
-        let event = sample_event(
+    let join = |who: &str| {
+        sample_event(
             "chat_add_member",
             json!({"operator": OWNER, "userId": [who]}),
-        );
-        push_http(&app, &event).await;
-    }
-    eventually("everyone welcomed", async || {
-        welcomes(&app).concat().matches('n').count() >= 3
-    })
-    .await;
-    let sent = welcomes(&app);
+        )
+    };
+    push_http(&app, &join("n1")).await;
+    eventually("the first welcome", async || welcomes(&app).len() == 1).await;
+    let first = std::time::Instant::now();
+    // Two more join within the window: greeted together once it has passed.
+    push_http(&app, &join("n2")).await;
+    push_http(&app, &join("n3")).await;
+    eventually("the second welcome", async || welcomes(&app).len() == 2).await;
+    let waited = first.elapsed();
     assert!(
-        sent.len() <= 2,
-        "at most one welcome per 10 s, and the rest together: {sent:?}"
+        waited >= std::time::Duration::from_secs(9),
+        "one welcome per 10 s: the second came after {waited:?}"
     );
-    for who in ["n1", "n2", "n3"] {
-        assert_eq!(
-            sent.concat().matches(who).count(),
-            1,
-            "{who} once: {sent:?}"
-        );
-    }
+    let sent = welcomes(&app);
+    assert_eq!(sent[0], "Hi n1");
+    assert!(
+        sent[1].contains("n2") && sent[1].contains("n3") && !sent[1].contains("n1"),
+        "{sent:?}"
+    );
 }
 
 #[tokio::test]
@@ -351,7 +315,7 @@ async fn the_new_owner_is_an_admin_right_after_chat_update_owner() {
     assert!(refused.contains("Only admins may run"), "{refused}");
     // The owner changes in the client; chat/get was read a moment ago.
     let event = app.fake.sim().client_transfer(CHAT, MEMBER).unwrap();
-    assert_eq!(push_stream(&app, &event).await, "SUCCESS");
+    assert_eq!(pushed_by_the_client(&app, &event).await, "SUCCESS");
     let done = app.say(MEMBER, "/mute-all").await;
     assert!(
         done.contains("Changed"),
@@ -362,16 +326,28 @@ async fn the_new_owner_is_an_admin_right_after_chat_update_owner() {
         old.contains("Only admins may run"),
         "the old owner no longer: {old}"
     );
+    let audit = app.say(MEMBER, "/audit").await;
+    assert!(
+        audit.contains(&format!("in DingTalk: made {MEMBER} the owner")),
+        "{audit}"
+    );
 }
 
 #[tokio::test]
 async fn a_dissolved_group_is_unbound_and_its_schedules_and_welcome_are_gone() {
     let app = stream_app(&[]).await;
     app.bind_sample_group().await;
-    app.say(ADMIN, "/schedule daily 22:00 /mute-all").await;
-    app.say(ADMIN, "/welcome hi").await;
+    let scheduled = app.say(ADMIN, "/schedule daily 22:00 /mute-all").await;
+    assert!(
+        !app.say(ADMIN, "/schedule list")
+            .await
+            .contains("no schedules"),
+        "{scheduled}"
+    );
+    let welcome = app.say(ADMIN, "/welcome hi").await;
+    assert!(welcome.contains("Welcome set"), "{welcome}");
     let event = app.fake.sim().client_disband(CHAT, OWNER).unwrap();
-    assert_eq!(push_stream(&app, &event).await, "SUCCESS");
+    assert_eq!(pushed_by_the_client(&app, &event).await, "SUCCESS");
     assert!(!bound(&app).await);
     let list = app.say(ADMIN, "/schedule list").await;
     assert!(list.contains("no schedules"), "{list}");
@@ -395,12 +371,18 @@ async fn audit_shows_a_removal_made_in_the_client_by_name() {
         .sim()
         .client_remove(CHAT, OWNER, &[MEMBER])
         .unwrap();
-    assert_eq!(push_stream(&app, &event).await, "SUCCESS");
+    assert_eq!(pushed_by_the_client(&app, &event).await, "SUCCESS");
+    let quit = sample_event("chat_quit", json!({"operator": ADMIN}));
+    assert_eq!(push_stream(&app, &quit).await, "SUCCESS");
     let audit = app.say(ADMIN, "/audit").await;
     assert!(
         audit.contains(&format!(
             "王群主 ({OWNER}) in DingTalk: removed 李娜 ({MEMBER})"
         )),
+        "{audit}"
+    );
+    assert!(
+        audit.contains(&format!("{ADMIN} in DingTalk: left the group")),
         "{audit}"
     );
 }
@@ -419,22 +401,23 @@ async fn an_event_lacking_its_group_is_counted_and_acknowledged() {
 
 #[tokio::test]
 async fn with_every_slot_busy_an_event_is_given_back_and_handled_when_pushed_again() {
-    let app = stream_app(&[("QUNGUAN_MAX_IN_FLIGHT", "1")]).await;
+    let mut settings = EVENT_SETTINGS.to_vec();
+    settings.push(("QUNGUAN_MAX_IN_FLIGHT", "1"));
+    let app = stream_app(&settings).await;
     app.fake.script(
         "POST",
         "/robot/sendBySession",
         200,
         json!({"errcode": 0}),
-        std::time::Duration::from_millis(2000),
+        std::time::Duration::from_millis(3000),
     );
-    // A slow reply holds the only slot.
-    let message = app
-        .fake
+    // A slow reply holds the only slot: its request has reached DingTalk, which answers late.
+    app.fake
         .sim()
         .push_message(&app.group_message(MEMBER, "/help"))
         .unwrap();
-    eventually("the message's acknowledgement", async || {
-        ack(&app, &message).is_some()
+    eventually("the slow reply's request", async || {
+        app.fake.count("/robot/sendBySession") == 1
     })
     .await;
     let event = sample_event(
@@ -442,13 +425,15 @@ async fn with_every_slot_busy_an_event_is_given_back_and_handled_when_pushed_aga
         json!({"operator": OWNER, "title": "新名字"}),
     );
     assert_eq!(push_stream(&app, &event).await, "LATER");
+    let over_http = push(&app, &event.http_body(), APP_KEY).await;
+    assert_eq!(over_http.status(), 503, "pushed again later over HTTP too");
     let converted = app
         .fake
         .count(&format!("/v1.0/im/chat/{CHAT}/convertToOpenConversationId"));
     assert_eq!(converted, 0, "a busy event is not started");
     let metrics = app.metrics().await;
     assert!(
-        metrics.contains(r#"qunguan_events_total{type="chat_update_title",result="busy"} 1"#),
+        metrics.contains(r#"qunguan_events_total{type="chat_update_title",result="busy"} 2"#),
         "{metrics}"
     );
     // Once the reply is sent the slot is free, and the event pushed again is handled.

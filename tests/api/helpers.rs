@@ -260,6 +260,24 @@ pub async fn spawn_connected(settings: &[(&str, &str)]) -> TestApp {
     app
 }
 
+/// The acknowledgement qunguan sent for the Stream frame `message_id`, if any.
+pub fn ack_of(app: &TestApp, message_id: &str) -> Option<Value> {
+    app.fake
+        .sim()
+        .upstream()
+        .into_iter()
+        .find(|f| f["headers"]["messageId"] == message_id)
+}
+
+/// The acknowledgement of the Stream frame `message_id`, once qunguan sends it.
+pub async fn wait_ack(app: &TestApp, message_id: &str) -> Value {
+    eventually("the acknowledgement", async || {
+        ack_of(app, message_id).is_some()
+    })
+    .await;
+    ack_of(app, message_id).unwrap()
+}
+
 /// How long [`eventually`] waits before failing.
 const EVENTUALLY: Duration = Duration::from_secs(20);
 

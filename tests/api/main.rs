@@ -7,6 +7,7 @@ mod commands;
 mod connections;
 mod contacts;
 mod dingtalk;
+mod event_support;
 mod events;
 mod fake;
 mod faults;

@@ -1,11 +1,11 @@
 //! Two replicas on one PostgreSQL database: one bot, however many processes.
 
 use secrecy::SecretString;
-use serde_json::Value;
+use serde_json::{Value, json};
 
 use qunguan::{server::RunningServer, tools::signed};
 
-use crate::{helpers::*, postgres::fresh_database};
+use crate::{event_support::*, helpers::*, postgres::fresh_database};
 
 /// A qunguan on a fresh PostgreSQL database, and a second replica beside it.
 async fn two_replicas() -> (TestApp, RunningServer) {
@@ -244,11 +244,7 @@ async fn while_the_database_is_down_callbacks_get_503_and_everything_resumes_by_
 #[tokio::test]
 async fn while_the_database_is_down_a_stream_frame_is_left_for_dingtalk_to_deliver_again() {
     let (outage, url) = Outage::in_front_of(&fresh_database().await).await;
-    let app = spawn_app_with(&[("QUNGUAN_DATABASE_URL", &url), ("QUNGUAN_MODE", "stream")]).await;
-    eventually("a Stream connection", async || {
-        app.fake.sim().stream_links().open == 1
-    })
-    .await;
+    let app = spawn_connected(&[("QUNGUAN_DATABASE_URL", &url), ("QUNGUAN_MODE", "stream")]).await;
     outage.set(false);
     wait_status(&app, "/readyz", 503).await;
     let body = app.group_message(MEMBER, "/help");
@@ -293,72 +289,31 @@ async fn changes_to_one_group_through_two_replicas_at_the_same_moment_both_hold(
     );
 }
 
-/// The EVENT frame `event` pushed to `sim`'s newest connection; the status of its ack.
-async fn event_ack_status(app: &TestApp, event: &qunguan_simulator::SimEvent) -> String {
-    let id = app.fake.sim().push_event(event).expect("a connection");
-    let ack = async || {
-        app.fake
-            .sim()
-            .upstream()
-            .into_iter()
-            .find(|f| f["headers"]["messageId"] == id.as_str())
-    };
-    eventually("the event's acknowledgement", async || {
-        ack().await.is_some()
-    })
-    .await;
-    let ack = ack().await.unwrap();
-    let data: Value = serde_json::from_str(ack["data"].as_str().unwrap()).unwrap();
-    data["status"].as_str().unwrap().to_owned()
-}
-
 #[tokio::test]
 async fn two_replicas_on_postgresql_receiving_one_event_handle_it_once() {
     let url = fresh_database().await;
-    let mut settings = crate::events::EVENT_SETTINGS.to_vec();
+    let mut settings = EVENT_SETTINGS.to_vec();
     settings.push(("QUNGUAN_DATABASE_URL", &url));
     let app = spawn_app_with(&settings).await;
     let other = app.replica().await;
     app.bind_sample_group().await;
     say_via(&app, &other, ADMIN, "/welcome 欢迎 {name}").await;
-    let event = qunguan_simulator::SimEvent::new(
+    let event = sample_event(
         "chat_add_member",
-        serde_json::json!({"chatId": CHAT, "openConversationId": CID, "operator": OWNER, "userId": ["newbie9"]}),
+        json!({"operator": OWNER, "userId": ["newbie9"]}),
     );
-    let crypto = crate::events::dingtalk_crypto(APP_KEY);
-    let push = |addr: std::net::SocketAddr| {
-        let (crypto, http, event) = (&crypto, &app.http, &event);
-        async move {
-            let encrypt = crypto.encrypt(&event.http_body().to_string(), "0123456789abcdef");
-            let ts = qunguan::clock::now_ms().to_string();
-            let signature = crypto.signature(&ts, "nonce1", &encrypt);
-            let url = format!(
-                "http://{addr}/events?msg_signature={signature}&timestamp={ts}&nonce=nonce1"
-            );
-            http.post(url)
-                .json(&serde_json::json!({ "encrypt": encrypt }))
-                .send()
-                .await
-                .unwrap()
-                .status()
-        }
-    };
-    let (a, b) = tokio::join!(push(app.server.addr), push(other.addr));
-    assert!(a.is_success() && b.is_success(), "{a} {b}");
-    let welcomed = async || {
-        app.fake
-            .requests_to("/v1.0/robot/groupMessages/send")
-            .iter()
-            .filter(|r| {
-                r.json()["msgParam"]
-                    .as_str()
-                    .is_some_and(|p| p.contains("newbie9"))
-            })
-            .count()
-    };
-    eventually("the welcome", async || welcomed().await > 0).await;
+    let (body, other_events) = (event.http_body(), format!("http://{}/events", other.addr));
+    let (a, b) = tokio::join!(
+        push(&app, &body, APP_KEY),
+        push_to(&app, &other_events, &body, APP_KEY),
+    );
+    assert!(
+        a.status().is_success() && b.status().is_success(),
+        "{a:?} {b:?}"
+    );
+    eventually("the welcome", async || !welcomes(&app).is_empty()).await;
     settle_both(&app, &other).await;
-    assert_eq!(welcomed().await, 1, "one event, one welcome");
+    assert_eq!(welcomes(&app), ["欢迎 newbie9"], "one event, one welcome");
     let audit = app.say(ADMIN, "/audit").await;
     assert_eq!(audit.matches("in DingTalk: added").count(), 1, "{audit}");
 }
@@ -366,22 +321,14 @@ async fn two_replicas_on_postgresql_receiving_one_event_handle_it_once() {
 #[tokio::test]
 async fn while_the_database_is_down_an_event_is_given_back_for_later() {
     let (outage, url) = Outage::in_front_of(&fresh_database().await).await;
-    let app = spawn_app_with(&[("QUNGUAN_DATABASE_URL", &url), ("QUNGUAN_MODE", "both")]).await;
-    eventually("a Stream connection", async || {
-        app.fake.sim().stream_links().open == 1
-    })
-    .await;
-    let event = qunguan_simulator::SimEvent::new(
-        "chat_update_title",
-        serde_json::json!({"chatId": CHAT, "openConversationId": CID, "title": "x"}),
-    );
+    let app = spawn_connected(&[("QUNGUAN_DATABASE_URL", &url), ("QUNGUAN_MODE", "both")]).await;
+    let event = sample_event("chat_update_title", json!({"title": "x"}));
     outage.set(false);
     wait_status(&app, "/readyz", 503).await;
-    assert_eq!(event_ack_status(&app, &event).await, "LATER");
+    assert_eq!(push_stream(&app, &event).await, "LATER");
     outage.set(true);
     wait_status(&app, "/readyz", 200).await;
     // DingTalk pushes it again: now it binds the group.
-    assert_eq!(event_ack_status(&app, &event).await, "SUCCESS");
-    let text = app.say(MEMBER, "/info").await;
-    assert!(!text.contains("not bound"), "{text}");
+    assert_eq!(push_stream(&app, &event).await, "SUCCESS");
+    assert!(bound(&app).await);
 }

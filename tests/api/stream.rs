@@ -4,7 +4,7 @@
 
 use std::time::{Duration, Instant};
 
-use serde_json::{Value, json};
+use serde_json::json;
 
 use crate::{helpers::*, process::*};
 
@@ -14,23 +14,6 @@ async fn stream_app(extra: &[(&str, &str)]) -> TestApp {
     let mut settings = vec![("QUNGUAN_MODE", "stream")];
     settings.extend_from_slice(extra);
     spawn_connected(&settings).await
-}
-
-/// The acknowledgement qunguan sent for `message_id`, if any.
-fn ack_of(app: &TestApp, message_id: &str) -> Option<Value> {
-    app.fake
-        .sim()
-        .upstream()
-        .into_iter()
-        .find(|f| f["headers"]["messageId"] == message_id)
-}
-
-async fn wait_ack(app: &TestApp, message_id: &str) -> Value {
-    eventually("the acknowledgement", async || {
-        ack_of(app, message_id).is_some()
-    })
-    .await;
-    ack_of(app, message_id).unwrap()
 }
 
 /// Asserts that `/metrics` has `line`.
@@ -297,11 +280,7 @@ async fn callback_is_not_routed_and_readyz_follows_the_connection() {
 
 #[tokio::test]
 async fn both_modes_share_one_dedupe() {
-    let app = spawn_app_with(&[("QUNGUAN_MODE", "both")]).await;
-    eventually("a Stream connection", async || {
-        app.fake.sim().stream_links().open == 1
-    })
-    .await;
+    let app = spawn_connected(&[("QUNGUAN_MODE", "both")]).await;
     let body = app.group_message(MEMBER, "/help");
     let response = app.post_callback(&body).await;
     assert_eq!(response.status(), 200);

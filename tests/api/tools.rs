@@ -312,7 +312,7 @@ async fn in_the_demo_a_mention_names_the_member_and_the_client_greets_newcomers(
     let text = stdout(&out);
     assert!(out.status.success(), "{text}\n{}", stderr(&out));
     assert!(
-        text.contains("李娜 (member02)"),
+        text.contains("Preview: 李娜 (member02) would be removed from the group"),
         "the @mention is the member: {text}"
     );
     assert!(text.contains("Hello 新同事!"), "the welcome: {text}");
