@@ -151,9 +151,11 @@ impl Answer {
         Self::of(Outcome::Pending, text)
     }
 
-    /// A run that could not finish: a short, actionable text (no upstream body), with
-    /// DingTalk's errcode and request id for the audit trail.
-    pub fn failure(e: &CommandError, t: &Texts) -> Self {
+    /// A run of `command` that could not finish, logged once with its cause: a short,
+    /// actionable text (no upstream body), with DingTalk's errcode and request id for the
+    /// audit trail.
+    pub fn failed(command: &str, e: &CommandError, t: &Texts) -> Self {
+        tracing::error!(command, error = %e, "command failed");
         let (errcode, request_id) = match e {
             CommandError::DingTalk(e) => (e.code.clone(), e.request_id.clone()),
             CommandError::Store(_) | CommandError::Internal(_) => ("internal".to_owned(), None),

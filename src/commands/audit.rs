@@ -34,7 +34,7 @@ pub static SPEC: Spec = Spec {
     ],
     access: Access::Admin,
     scope: Scope::GroupOnly,
-    binding: Binding::Optional,
+    binding: Binding::Used,
     audited: false,
     parse: |args| {
         let count = count(args)?;

@@ -24,7 +24,7 @@ pub static SPEC: Spec = Spec {
     scope: Scope::GroupOnly,
     // Optional: an already bound pair is reported without calling DingTalk, and the owner
     // of a bound group counts as an admin.
-    binding: Binding::Optional,
+    binding: Binding::Used,
     audited: true,
     parse: |args| {
         let t = args.lang.texts();

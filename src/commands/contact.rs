@@ -18,7 +18,7 @@ pub static SPEC: Spec = Spec {
     summary: ["显示一个外部联系人", "Show one external contact"],
     access: Access::Admin,
     scope: Scope::Anywhere,
-    binding: Binding::Optional,
+    binding: Binding::Used,
     audited: false,
     parse: |args| {
         let user_id = fold(one_arg(args, "<userId>")?);

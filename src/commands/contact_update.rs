@@ -23,7 +23,7 @@ pub static SPEC: Spec = Spec {
     ],
     access: Access::Admin,
     scope: Scope::Anywhere,
-    binding: Binding::Optional,
+    binding: Binding::Used,
     audited: true,
     parse: |args| {
         let request = contact_changes::parse(args)?;

@@ -4,7 +4,7 @@
 
 use super::{
     Answer, CommandError,
-    permission::{self, AdminStatus},
+    permission::{self, Admin, AdminStatus},
 };
 use crate::{
     config::Config,
@@ -28,15 +28,24 @@ pub struct Context<'a> {
     pub msg: &'a Incoming,
     /// `--dry-run` (or `预览`) was given: say what would change, call nothing but reads.
     pub dry_run: bool,
-    /// The group's chatid, when the spec's binding is optional and the group is bound (a
-    /// command whose binding is required gets it as an argument instead).
+    /// The group's chatid, when its spec uses the binding and the group is bound (a run
+    /// made with [`super::Command::in_group`] gets it as an argument as well).
     pub binding: Option<&'a ChatId>,
+    /// The sender, for an admins' command: checked to be one before the run.
+    pub admin: Option<Admin<'a>>,
 }
 
-impl Context<'_> {
+impl<'a> Context<'a> {
     /// Whether the sender is an admin where they wrote, and why.
-    pub async fn admin_status(&self) -> Result<AdminStatus, DingTalkError> {
+    pub async fn admin_status(&self) -> Result<AdminStatus<'a>, DingTalkError> {
         permission::admin_status(self.config, self.dingtalk, self.msg, self.binding).await
+    }
+
+    /// The admin running an admins' command ([`super::Access::Admin`]).
+    pub fn admin(&self) -> Result<Admin<'a>, CommandError> {
+        self.admin.ok_or(CommandError::Internal(
+            "an admins' command ran without its admin check",
+        ))
     }
 
     /// People as the group reads them, by name where DingTalk gives one: "李娜

@@ -2,10 +2,12 @@
 //!
 //! The rules run in this order, and each refusal is an answer that changed nothing:
 //! unknown command → wrong place (1:1 vs group) → wrong arguments → missing binding →
-//! not an admin → run, within the command deadline. A changing command's run is written
+//! not an admin → run; from the binding on, within the command deadline. A changing command's run is written
 //! to the audit trail before its answer is returned, so before the reply is sent.
 
 use std::time::Instant;
+
+use tokio::time::timeout_at;
 
 use super::{
     Access, Answer, Args, Binding, Command, CommandError, Context, Outcome, Scope, Spec,
@@ -90,27 +92,28 @@ async fn apply(
         lang: app.config.lang,
         mentions: &msg.mentions,
     };
-    let command = match (spec.parse)(&args) {
+    let mut command = match (spec.parse)(&args) {
         Ok(command) => command,
         Err(e) => return (Answer::of(Outcome::Usage, usage_error(spec, &e, t)), None),
     };
-    let audit_as = command.audit_as().cloned();
-    let needs_chat = spec.binding == Binding::Required || command.needs_chat();
-    let chat = match binding(app, msg, spec, command.needs_chat()).await {
-        Ok(chat) => chat,
-        Err(e) => return (failed(msg, spec, &e, t), None),
-    };
-    let answer = if needs_chat && chat.is_none() {
-        not_bound(t, &spec.usage(), msg.conversation.as_str())
-    } else {
-        let run = admit_and_run(app, msg, spec, command, chat.as_ref(), dry_run);
-        match tokio::time::timeout(app.config.command_timeout, run).await {
-            Ok(Ok(answer)) => answer,
-            Ok(Err(e)) => failed(msg, spec, &e, t),
-            Err(_) => {
-                tracing::error!(msg_id = %msg.msg_id, command = spec.name, "command timed out");
-                Answer::timed_out(t)
-            }
+    let audit_as = command.take_audit_as();
+    // The deadline covers the binding's lookup, the admin check and the run.
+    let deadline = tokio::time::Instant::now() + app.config.command_timeout;
+    let needs_chat = command.needs_chat();
+    let (answer, chat) = match timeout_at(deadline, binding(app, msg, spec, needs_chat)).await {
+        Err(_) => (timed_out(spec, t), None),
+        Ok(Err(e)) => (Answer::failed(spec.name, &e, t), None),
+        Ok(Ok(chat)) if needs_chat && chat.is_none() => {
+            (not_bound(t, &spec.usage(), msg.conversation.as_str()), None)
+        }
+        Ok(Ok(chat)) => {
+            let run = admit_and_run(app, msg, spec, command, chat.as_ref(), dry_run);
+            let answer = match timeout_at(deadline, run).await {
+                Ok(Ok(answer)) => answer,
+                Ok(Err(e)) => Answer::failed(spec.name, &e, t),
+                Err(_) => timed_out(spec, t),
+            };
+            (answer, chat)
         }
     };
     let answer = match audit_as {
@@ -133,6 +136,12 @@ async fn binding(
     Ok(app.store.binding(&msg.conversation).await?)
 }
 
+/// A run past the command deadline, logged.
+fn timed_out(spec: &Spec, t: &Texts) -> Answer {
+    tracing::error!(command = spec.name, "command timed out");
+    Answer::timed_out(t)
+}
+
 /// The admin check (for admins' commands), then the command itself.
 async fn admit_and_run(
     app: &App,
@@ -143,7 +152,7 @@ async fn admit_and_run(
     dry_run: bool,
 ) -> Result<Answer, CommandError> {
     let t = app.config.lang.texts();
-    let ctx = Context {
+    let mut ctx = Context {
         config: &app.config,
         dingtalk: &app.dingtalk,
         store: app.store.as_ref(),
@@ -152,21 +161,19 @@ async fn admit_and_run(
         msg,
         dry_run,
         binding: chat,
+        admin: None,
     };
     if spec.access == Access::Admin {
-        if let Err(reason) = ctx.admin_status().await? {
-            let text = fill(
-                t.refused_not_admin,
-                &[md(&spec.usage()), md(&why_not(reason, t))],
-            );
-            return Ok(Answer::refused(text));
+        match ctx.admin_status().await? {
+            Ok(admin) => ctx.admin = Some(admin),
+            Err(reason) => {
+                let text = fill(
+                    t.refused_not_admin,
+                    &[md(&spec.usage()), md(&why_not(reason, t))],
+                );
+                return Ok(Answer::refused(text));
+            }
         }
     }
     command.run(&ctx, chat).await
-}
-
-/// A run that could not finish, logged once with its cause.
-fn failed(msg: &Incoming, spec: &Spec, e: &CommandError, t: &Texts) -> Answer {
-    tracing::error!(msg_id = %msg.msg_id, command = spec.name, error = %e, "command failed");
-    Answer::failure(e, t)
 }

@@ -20,7 +20,7 @@ pub static LOCK: Spec = Spec {
     ],
     access: Access::Admin,
     scope: Scope::GroupOnly,
-    binding: Binding::Required,
+    binding: Binding::Used,
     audited: true,
     parse: |args| parse(args, true),
 };
@@ -35,7 +35,7 @@ pub static UNLOCK: Spec = Spec {
     ],
     access: Access::Admin,
     scope: Scope::GroupOnly,
-    binding: Binding::Required,
+    binding: Binding::Used,
     audited: true,
     parse: |args| parse(args, false),
 };

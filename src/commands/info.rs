@@ -19,7 +19,7 @@ pub static SPEC: Spec = Spec {
     ],
     access: Access::Anyone,
     scope: Scope::GroupOnly,
-    binding: Binding::Required,
+    binding: Binding::Used,
     audited: false,
     parse: |args| {
         no_args(args)?;

@@ -13,7 +13,7 @@ pub static SPEC: Spec = Spec {
     ],
     access: Access::Admin,
     scope: Scope::Anywhere,
-    binding: Binding::Optional,
+    binding: Binding::Used,
     audited: false,
     parse: |args| {
         no_args(args)?;

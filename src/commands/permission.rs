@@ -5,7 +5,7 @@ use crate::{
     config::Config,
     dingtalk::{DingTalkClient, DingTalkError},
     i18n::Texts,
-    ids::ChatId,
+    ids::{ChatId, StaffId},
     incoming::Incoming,
 };
 
@@ -28,25 +28,33 @@ pub enum NotAdminReason {
     NotListedUnbound { untrusted_org_admin: bool },
 }
 
+/// A sender who is an admin where they wrote: who, and why.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Admin<'a> {
+    pub staff_id: &'a StaffId,
+    pub reason: AdminReason,
+}
+
 /// The verdict for one sender in one group.
-pub type AdminStatus = Result<AdminReason, NotAdminReason>;
+pub type AdminStatus<'a> = Result<Admin<'a>, NotAdminReason>;
 
 /// Decides whether the sender of `msg` is an admin where they wrote.
-pub async fn admin_status(
+pub async fn admin_status<'a>(
     config: &Config,
     dingtalk: &DingTalkClient,
-    msg: &Incoming,
+    msg: &'a Incoming,
     binding: Option<&ChatId>,
-) -> Result<AdminStatus, DingTalkError> {
+) -> Result<AdminStatus<'a>, DingTalkError> {
     let Some(staff_id) = &msg.sender.staff_id else {
         return Ok(Err(NotAdminReason::NoStaffId));
     };
+    let admin = |reason| Ok(Ok(Admin { staff_id, reason }));
     if config.admins.contains(staff_id) {
-        return Ok(Ok(AdminReason::Listed));
+        return admin(AdminReason::Listed);
     }
     let trusted = config.trust_org_admins;
     if msg.sender.is_org_admin && trusted {
-        return Ok(Ok(AdminReason::OrgAdmin));
+        return admin(AdminReason::OrgAdmin);
     }
     let untrusted_org_admin = msg.sender.is_org_admin && !trusted;
     let Some(chat) = binding else {
@@ -62,7 +70,7 @@ pub async fn admin_status(
         dingtalk.chat_info(chat).await?
     };
     if info.owner.as_deref() == Some(staff_id.as_str()) {
-        return Ok(Ok(AdminReason::Owner));
+        return admin(AdminReason::Owner);
     }
     Ok(Err(NotAdminReason::NotListed {
         untrusted_org_admin,
@@ -70,11 +78,11 @@ pub async fn admin_status(
 }
 
 /// "are an admin" / "are not an admin" and the reason, in the reply language.
-pub fn describe(status: AdminStatus, t: &Texts) -> (&'static str, String) {
+pub fn describe(status: AdminStatus<'_>, t: &Texts) -> (&'static str, String) {
     match status {
-        Ok(reason) => (
+        Ok(admin) => (
             t.admin_yes,
-            match reason {
+            match admin.reason {
                 AdminReason::Listed => t.why_config_admin,
                 AdminReason::OrgAdmin => t.why_org_admin,
                 AdminReason::Owner => t.why_owner,

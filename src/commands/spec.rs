@@ -22,16 +22,15 @@ pub enum Scope {
     GroupOnly,
 }
 
-/// Whether a command uses the group's bound chatid.
+/// Whether a command uses the group's bound chatid. A run made with
+/// [`Command::in_group`] needs it: without it, it is not run and the member is told how to
+/// bind.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Binding {
-    /// Never looked up.
+    /// Not looked up (unless the run needs it).
     Unused,
     /// Looked up and given to the command if there is one ([`Context::binding`]).
-    Optional,
-    /// Without it the command is not run and the member is told how to bind; its run gets
-    /// the chatid itself ([`Command::in_group`]).
-    Required,
+    Used,
 }
 
 /// A command's definition: every rule about it, next to its name.
@@ -113,8 +112,7 @@ impl Command {
         Self::of(Run::Anywhere(Box::new(move |ctx| run(ctx, args))))
     }
 
-    /// A run that needs the group's chatid (`run(ctx, chat, args)`), for a spec whose
-    /// binding is [`Binding::Required`].
+    /// A run that needs the group's chatid (`run(ctx, chat, args)`).
     pub fn in_group<A: Send + 'static>(
         args: A,
         run: for<'a> fn(&'a Context<'a>, &'a ChatId, A) -> Running<'a>,
@@ -158,8 +156,8 @@ impl Command {
     }
 
     /// What the audit trail files this run under, when not the words typed.
-    pub fn audit_as(&self) -> Option<&super::AuditAs> {
-        self.audit_as.as_ref()
+    pub fn take_audit_as(&mut self) -> Option<super::AuditAs> {
+        self.audit_as.take()
     }
 
     /// Runs it; `chat` is the group's chatid, if it is bound.

@@ -14,7 +14,7 @@ pub static SPEC: Spec = Spec {
     access: Access::Admin,
     scope: Scope::GroupOnly,
     // Optional, so the group's owner can be recognised as an admin.
-    binding: Binding::Optional,
+    binding: Binding::Used,
     audited: true,
     parse: |args| {
         no_args(args)?;

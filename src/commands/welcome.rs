@@ -24,7 +24,7 @@ pub static SPEC: Spec = Spec {
     access: Access::Admin,
     scope: Scope::GroupOnly,
     // Optional: the group's owner counts as an admin; the welcome itself needs no chatid.
-    binding: Binding::Optional,
+    binding: Binding::Used,
     audited: true,
     parse,
 };
@@ -101,9 +101,7 @@ async fn run(ctx: &Context<'_>, asked: Asked) -> Result<Answer, CommandError> {
             &[md(&example(&welcome))],
         ))),
         Asked::Set(welcome) => {
-            let Some(set_by) = ctx.msg.sender.staff_id.clone() else {
-                return Ok(Answer::refused(ctx.texts.why_no_staff_id));
-            };
+            let set_by = ctx.admin()?.staff_id.clone();
             let saved = Welcome {
                 text: welcome,
                 set_by,

@@ -16,7 +16,7 @@ pub static SPEC: Spec = Spec {
     ],
     access: Access::Anyone,
     scope: Scope::Anywhere,
-    binding: Binding::Optional,
+    binding: Binding::Used,
     audited: false,
     parse: |args| {
         no_args(args)?;

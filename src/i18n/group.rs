@@ -84,5 +84,4 @@ catalog! {
     confirm_not_requester { zh: "`{0}` 不是你发起的：只有发起命令的人可以确认。什么也没有做。", en: "`{0}` is not yours: only whoever asked for it may confirm it. Nothing was done." }
     confirm_other_group { zh: "本群的绑定在发起命令后变了，什么也没有做。请重新发送命令。", en: "The group's binding changed since the command was given; nothing was done. Send it again." }
     confirm_preview { zh: "`/confirm` 没有预览：`{0}` 还在等待确认。要预览请在原命令后加 `--dry-run`。", en: "`/confirm` has no preview: `{0}` is still waiting. To preview, add `--dry-run` to the command itself." }
-    confirm_no_staff_id { zh: "你没有 staffId，无法确认。", en: "You have no staff id, so you cannot confirm." }
 }

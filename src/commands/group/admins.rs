@@ -21,7 +21,7 @@ pub static SPEC: Spec = Spec {
     ],
     access: Access::Admin,
     scope: Scope::GroupOnly,
-    binding: Binding::Optional,
+    binding: Binding::Used,
     audited: true,
     parse,
 };

@@ -24,7 +24,7 @@ pub static SPEC: Spec = Spec {
     ],
     access: Access::Admin,
     scope: Scope::GroupOnly,
-    binding: Binding::Required,
+    binding: Binding::Used,
     audited: true,
     parse: |args| {
         // Full-width digits from a Chinese keyboard are the same code.
@@ -37,9 +37,7 @@ pub static SPEC: Spec = Spec {
 
 async fn run(ctx: &Context<'_>, chat: &ChatId, code: String) -> Result<Answer, CommandError> {
     let gt = ctx.config.lang.group_texts();
-    let Some(requester) = &ctx.msg.sender.staff_id else {
-        return Ok(Answer::refused(gt.confirm_no_staff_id));
-    };
+    let requester = ctx.admin()?.staff_id;
     let shown = text(&code);
     if ctx.dry_run {
         // A preview of the command is `/kick … --dry-run`; this one would only burn it.
@@ -70,9 +68,6 @@ async fn run(ctx: &Context<'_>, chat: &ChatId, code: String) -> Result<Answer, C
         Ok(_) if &pending.chat != chat => Ok(Answer::refused(gt.confirm_other_group)),
         Ok(action) => run_action(ctx, &pending.chat, &action).await,
     };
-    let answer = answer.unwrap_or_else(|e| {
-        tracing::error!(msg_id = %ctx.msg.msg_id, command = audit_as.command, error = %e, "confirmed command failed");
-        Answer::failure(&e, ctx.texts)
-    });
+    let answer = answer.unwrap_or_else(|e| Answer::failed(audit_as.command, &e, ctx.texts));
     Ok(answer.audited_as(audit_as))
 }

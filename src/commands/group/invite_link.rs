@@ -15,7 +15,7 @@ pub static SPEC: Spec = Spec {
     summary: ["获取本群的入群链接", "Get the group's join link"],
     access: Access::Anyone,
     scope: Scope::GroupOnly,
-    binding: Binding::Required,
+    binding: Binding::Used,
     audited: false,
     parse: |args| {
         no_args(args)?;

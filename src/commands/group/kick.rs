@@ -21,7 +21,7 @@ pub static SPEC: Spec = Spec {
     ],
     access: Access::Admin,
     scope: Scope::GroupOnly,
-    binding: Binding::Required,
+    binding: Binding::Used,
     audited: true,
     parse: |args| {
         let targets = targets(args, args.words)?;
@@ -53,9 +53,7 @@ async fn run(
     let action = Action::Kick {
         members: targets.iter().map(|t| t.as_str().to_owned()).collect(),
     };
-    let Some((code, secs)) = request(ctx, chat, SPEC.name, &action).await? else {
-        return Ok(Answer::refused(gt.confirm_no_staff_id));
-    };
+    let (code, secs) = request(ctx, chat, SPEC.name, &action).await?;
     let text = fill(
         gt.kick_pending,
         &[md(&who), text(&secs.to_string()), text(&code)],

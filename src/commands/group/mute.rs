@@ -17,7 +17,7 @@ pub static MUTE: Spec = Spec {
     ],
     access: Access::Admin,
     scope: Scope::GroupOnly,
-    binding: Binding::Required,
+    binding: Binding::Used,
     audited: true,
     parse: |args| parse(args, 1),
 };
@@ -29,7 +29,7 @@ pub static UNMUTE: Spec = Spec {
     summary: ["解除全员禁言", "Let everyone speak again"],
     access: Access::Admin,
     scope: Scope::GroupOnly,
-    binding: Binding::Required,
+    binding: Binding::Used,
     audited: true,
     parse: |args| parse(args, 0),
 };

@@ -21,7 +21,7 @@ pub static SPEC: Spec = Spec {
     ],
     access: Access::Admin,
     scope: Scope::GroupOnly,
-    binding: Binding::Required,
+    binding: Binding::Used,
     audited: true,
     parse: |args| {
         let target = one_target(args, args.words)?;
@@ -52,9 +52,7 @@ async fn run(ctx: &Context<'_>, chat: &ChatId, target: StaffId) -> Result<Answer
     let action = Action::TransferOwner {
         owner: target.as_str().to_owned(),
     };
-    let Some((code, secs)) = request(ctx, chat, SPEC.name, &action).await? else {
-        return Ok(Answer::refused(gt.confirm_no_staff_id));
-    };
+    let (code, secs) = request(ctx, chat, SPEC.name, &action).await?;
     let text = fill(
         gt.owner_pending,
         &[md(&owner), md(&new), text(&secs.to_string()), text(&code)],

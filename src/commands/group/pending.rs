@@ -39,17 +39,14 @@ impl Action {
 }
 
 /// Saves `action` on the group `chat`, asked for by the command named `command`, for the
-/// sender's `/confirm`; returns its code and the timeout in seconds, or `None` if the
-/// sender has no staff id to confirm with.
+/// admin's `/confirm`; returns its code and the timeout in seconds.
 pub async fn request(
     ctx: &Context<'_>,
     chat: &ChatId,
     command: &'static str,
     action: &Action,
-) -> Result<Option<(String, u64)>, CommandError> {
-    let Some(requester) = ctx.msg.sender.staff_id.clone() else {
-        return Ok(None);
-    };
+) -> Result<(String, u64), CommandError> {
+    let requester = ctx.admin()?.staff_id.clone();
     let timeout = ctx.config.confirm_timeout;
     let now = now_ms();
     let mut pending = Confirmation {
@@ -68,7 +65,7 @@ pub async fn request(
             .map(|_| fastrand::char('0'..='9'))
             .collect();
         if ctx.store.save_confirmation(&pending).await? {
-            return Ok(Some((pending.code, timeout.as_secs())));
+            return Ok((pending.code, timeout.as_secs()));
         }
     }
     Err(CommandError::Internal("no free confirmation code"))

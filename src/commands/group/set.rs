@@ -22,7 +22,7 @@ pub static SPEC: Spec = Spec {
     ],
     access: Access::Admin,
     scope: Scope::GroupOnly,
-    binding: Binding::Required,
+    binding: Binding::Used,
     audited: true,
     parse,
 };

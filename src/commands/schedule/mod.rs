@@ -34,7 +34,7 @@ pub static SPEC: Spec = Spec {
     ],
     access: Access::Admin,
     scope: Scope::GroupOnly,
-    binding: Binding::Optional,
+    binding: Binding::Used,
     audited: true,
     parse,
 };
@@ -45,6 +45,8 @@ enum ScheduleCommand {
         /// The command scheduled, and its line as stored.
         spec: &'static Spec,
         command: String,
+        /// Whether its run needs the group's chatid.
+        needs_chat: bool,
     },
     List,
     Remove {
@@ -109,11 +111,12 @@ fn what(args: &Args<'_>) -> Result<ScheduleCommand, UsageError> {
             why: st.no_mentions.to_owned(),
         });
     }
-    let (spec, command) = checked_command(rest, args.lang)?;
+    let (spec, command, needs_chat) = checked_command(rest, args.lang)?;
     Ok(ScheduleCommand::Create {
         rule,
         spec,
         command,
+        needs_chat,
     })
 }
 
@@ -138,9 +141,13 @@ fn rule_error(e: RuleError, st: &ScheduleTexts) -> UsageError {
     }
 }
 
-/// The command after the rule, parsed by its own parser now; returns the line to store
-/// (`/set history on`), with the canonical name and the arguments quoted where needed.
-fn checked_command(words: &[String], lang: Lang) -> Result<(&'static Spec, String), UsageError> {
+/// The command after the rule, parsed by its own parser now; returns its spec, the line to
+/// store (`/set history on`, with the canonical name and the arguments quoted where needed)
+/// and whether its run needs the group's chatid.
+fn checked_command(
+    words: &[String],
+    lang: Lang,
+) -> Result<(&'static Spec, String, bool), UsageError> {
     let st = lang.schedule_texts();
     let Some((name, inner)) = words.split_first() else {
         return Err(UsageError::Invalid {
@@ -166,9 +173,12 @@ fn checked_command(words: &[String], lang: Lang) -> Result<(&'static Spec, Strin
         lang,
         mentions: &[],
     };
-    let problem = match (spec.parse)(&args) {
-        Ok(command) => command.deferred_usage().map(str::to_owned),
-        Err(e) => Some(usage_reason(&e, lang.texts())),
+    let (problem, needs_chat) = match (spec.parse)(&args) {
+        Ok(command) => (
+            command.deferred_usage().map(str::to_owned),
+            command.needs_chat(),
+        ),
+        Err(e) => (Some(usage_reason(&e, lang.texts())), false),
     };
     if let Some(problem) = problem {
         let why = fill(st.inner_usage, &[md(&problem), md(&spec.usage())]);
@@ -179,7 +189,7 @@ fn checked_command(words: &[String], lang: Lang) -> Result<(&'static Spec, Strin
     } else {
         format!("/{} {}", spec.name, quoted(inner))
     };
-    Ok((spec, line))
+    Ok((spec, line, needs_chat))
 }
 
 async fn run(ctx: &Context<'_>, command: ScheduleCommand) -> Result<Answer, CommandError> {
@@ -191,7 +201,8 @@ async fn run(ctx: &Context<'_>, command: ScheduleCommand) -> Result<Answer, Comm
             rule,
             spec,
             command,
-        } => create(ctx, st, rule, spec, command).await,
+            needs_chat,
+        } => create(ctx, st, rule, (spec, needs_chat), command).await,
     }
 }
 
@@ -199,7 +210,7 @@ async fn create(
     ctx: &Context<'_>,
     st: &ScheduleTexts,
     rule: Rule,
-    spec: &'static Spec,
+    scheduled: (&'static Spec, bool),
     command: String,
 ) -> Result<Answer, CommandError> {
     let zone = &ctx.config.timezone;
@@ -212,7 +223,7 @@ async fn create(
         );
         return Ok(Answer::refused(text));
     };
-    let creator = match creator(ctx, st, spec).await? {
+    let creator = match creator(ctx, st, scheduled).await? {
         Ok(creator) => creator,
         Err(refusal) => return Ok(refusal),
     };
@@ -252,23 +263,21 @@ async fn create(
     Ok(Answer::done(fill(st.created, &args)))
 }
 
-/// Who the schedule runs as, or why it cannot be made here, by this sender, of `spec`.
+/// Who the schedule runs as, or why it cannot be made here, by this sender, of the command
+/// `spec` (whose run `needs_chat` or not).
 async fn creator(
     ctx: &Context<'_>,
     st: &ScheduleTexts,
-    spec: &Spec,
+    (spec, needs_chat): (&Spec, bool),
 ) -> Result<Result<StaffId, Answer>, CommandError> {
     // A command that needs the chatid would be refused at its time: say so now.
-    if spec.binding == Binding::Required && ctx.binding.is_none() {
+    if needs_chat && ctx.binding.is_none() {
         let cid = ctx.msg.conversation.as_str();
         return Ok(Err(not_bound(ctx.texts, &spec.usage(), cid)));
     }
     // Only what can be checked again at run time makes a creator an admin here.
-    let status = ctx.admin_status().await?;
-    let Some(creator) = ctx.msg.sender.staff_id.clone() else {
-        return Ok(Err(Answer::refused(st.org_admin_only)));
-    };
-    if status == Ok(AdminReason::OrgAdmin) {
+    let admin = ctx.admin()?;
+    if admin.reason == AdminReason::OrgAdmin {
         return Ok(Err(Answer::refused(st.org_admin_only)));
     }
     let existing = ctx.store.schedules(&ctx.msg.conversation).await?.len();
@@ -276,7 +285,7 @@ async fn creator(
         let count = existing.to_string();
         return Ok(Err(Answer::refused(fill(st.too_many, &[text(&count)]))));
     }
-    Ok(Ok(creator))
+    Ok(Ok(admin.staff_id.clone()))
 }
 
 async fn list(ctx: &Context<'_>, st: &ScheduleTexts) -> Result<Answer, CommandError> {
@@ -343,7 +352,7 @@ mod tests {
     fn parsed(line: &str) -> Result<String, UsageError> {
         let words: Vec<String> = line.split_whitespace().map(str::to_owned).collect();
         let (_, rest) = Rule::parse(&words).unwrap();
-        checked_command(rest, Lang::En).map(|(_, line)| line)
+        checked_command(rest, Lang::En).map(|(_, line, _)| line)
     }
 
     #[test]
