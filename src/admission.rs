@@ -82,7 +82,10 @@ pub async fn admit(app: &Arc<App>, incoming: Incoming) -> Admission {
     }
     let Some(slot) = app.worker.reserve() else {
         if let Some(suppressed) = app.overloaded.admit(now_ms()) {
-            tracing::warn!(msg_id = %incoming.msg_id, suppressed, "all command slots busy; asking DingTalk to retry");
+            tracing::warn!(
+                suppressed,
+                "all command slots busy; asking DingTalk to retry"
+            );
         }
         return Admission::Busy;
     };
@@ -90,7 +93,7 @@ pub async fn admit(app: &Arc<App>, incoming: Incoming) -> Admission {
         Ok(claim) => claim,
         Err(e) => {
             if let Some(suppressed) = app.overloaded.admit(now_ms()) {
-                tracing::error!(msg_id = %incoming.msg_id, error = %e, suppressed, "cannot claim the msgId in the database; asking DingTalk to retry");
+                tracing::error!(error = %e, suppressed, "cannot claim the msgId in the database; asking DingTalk to retry");
             }
             return Admission::Unavailable;
         }
@@ -99,13 +102,16 @@ pub async fn admit(app: &Arc<App>, incoming: Incoming) -> Admission {
         Claim::New => {}
         Claim::Seen => {
             if let Some(suppressed) = app.duplicates.admit(now_ms()) {
-                tracing::info!(msg_id = %incoming.msg_id, suppressed, "duplicate msgId acknowledged, not run again");
+                tracing::info!(suppressed, "duplicate msgId acknowledged, not run again");
             }
             return Admission::Duplicate;
         }
         Claim::Full => {
             if let Some(suppressed) = app.overloaded.admit(now_ms()) {
-                tracing::warn!(msg_id = %incoming.msg_id, suppressed, "QUNGUAN_MAX_REMEMBERED_MSGIDS reached; asking DingTalk to retry");
+                tracing::warn!(
+                    suppressed,
+                    "QUNGUAN_MAX_REMEMBERED_MSGIDS reached; asking DingTalk to retry"
+                );
             }
             return Admission::DedupeFull;
         }
@@ -142,10 +148,8 @@ pub async fn run_and_reply(
     )
     .await;
     let elapsed_ms = started.elapsed().as_millis() as u64;
-    let msg_id = &incoming.msg_id;
     match delivery {
         Ok(Ok(path)) => tracing::debug!(
-            %msg_id,
             command,
             outcome = outcome.label(),
             ?path,
@@ -153,9 +157,9 @@ pub async fn run_and_reply(
             "command answered"
         ),
         Ok(Err(e)) => {
-            tracing::error!(%msg_id, command, error = %e, "reply could not be delivered")
+            tracing::error!(command, error = %e, "reply could not be delivered")
         }
-        Err(_) => tracing::error!(%msg_id, command, "reply delivery timed out"),
+        Err(_) => tracing::error!(command, "reply delivery timed out"),
     }
     outcome
 }

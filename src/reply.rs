@@ -79,7 +79,7 @@ pub async fn deliver(
         let fresh = webhook_is_fresh(w.expires_at_ms, now_ms);
         let allowed = client.allowed_webhook(&w.url);
         if allowed.is_none() {
-            tracing::warn!(msg_id = %incoming.msg_id, "sessionWebhook is not on the DingTalk origin; using the OpenAPI");
+            tracing::warn!("sessionWebhook is not on the DingTalk origin; using the OpenAPI");
         }
         allowed.filter(|_| fresh)
     });
@@ -92,7 +92,7 @@ pub async fn deliver(
                 Ok(()) => metrics.reply("webhook", "ok"),
                 Err(e) => {
                     metrics.reply("webhook", "failed");
-                    tracing::warn!(msg_id = %incoming.msg_id, error = %e, "sessionWebhook failed; falling back to the OpenAPI");
+                    tracing::warn!(error = %e, "sessionWebhook failed; falling back to the OpenAPI");
                     // Parts keep their line breaks, so the rest is their concatenation.
                     let rest = parts[i..].concat();
                     return send_openapi(client, metrics, incoming, &reply.title, &rest).await;

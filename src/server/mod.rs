@@ -55,16 +55,17 @@ pub fn router(app: Arc<App>) -> Router {
     } else {
         routes
     };
+    // A request span on the routes that log; not on the probes and scrapes.
     routes
-        .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
-        .route("/metrics", get(metrics))
-        .layer(
+        .route_layer(
             TraceLayer::new_for_http()
                 .make_span_with(request_span)
                 // qunguan logs its own failures (503s included) once, throttled.
                 .on_failure(()),
         )
+        .route("/healthz", get(|| async { "ok" }))
+        .route("/metrics", get(metrics))
         .with_state(app)
 }
 
