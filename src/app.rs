@@ -72,6 +72,7 @@ impl App {
             .events
             .as_ref()
             .map(|secrets| EventCrypto::new(secrets, &config.app_key));
+        let greeter = Arc::new(Greeter::new(dingtalk.clone(), store.clone(), config.lang));
         let app = App {
             config,
             dingtalk,
@@ -82,7 +83,7 @@ impl App {
             duplicates: LogThrottle::default(),
             overloaded: LogThrottle::default(),
             turns: Turns::default(),
-            greeter: Arc::default(),
+            greeter,
             event_crypto,
         };
         Ok(app)

@@ -30,7 +30,6 @@ use crate::{
     clock::now_ms,
     commands::journal,
     dingtalk::{DingTalkError, ErrorKind},
-    group::Greeting,
     ids::{ChatId, OpenConversationId},
     store::{AuditRecord, BindOutcome, Claim, DINGTALK_SOURCE, StoreError},
 };
@@ -170,12 +169,7 @@ async fn apply(app: &Arc<App>, event: &GroupEvent) -> Result<Handled, Retry> {
         }
         EventKind::MembersAdded => {
             fact.audit(&fact.members()).await?;
-            let via = Greeting {
-                dingtalk: app.dingtalk.clone(),
-                store: app.store.clone(),
-                lang: app.config.lang,
-            };
-            app.greeter.greet(via, group.clone(), event.members.clone());
+            app.greeter.greet(group.clone(), event.members.clone());
         }
         EventKind::MembersRemoved => fact.audit(&fact.members()).await?,
         EventKind::Quit if event.operator.is_none() => return Ok(Handled::Incomplete("operator")),

@@ -11,11 +11,8 @@ mod turns;
 mod welcome;
 
 pub use setting::{Setting, Words, in_words};
-pub use turns::{Turn, Turns};
-pub use welcome::{
-    Greeter, Greeting, MAX_WELCOME_CHARS, NAME_PLACEHOLDER, WINDOW as WELCOME_WINDOW,
-    render as render_welcome,
-};
+pub use turns::Turns;
+pub use welcome::{Greeter, MAX_WELCOME_CHARS, render as render_welcome};
 
 use crate::{
     dingtalk::{ChatInfo, DingTalkClient, DingTalkError, GroupUpdate, ManagementOptions},

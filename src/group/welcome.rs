@@ -1,12 +1,17 @@
 //! Greeting newcomers with their group's welcome (`/welcome`). At most one welcome goes to
 //! a group per [`WINDOW`], here and on every replica (the store hands out the turns), so
 //! people who join in a burst are greeted together, and each joining is greeted once.
+//! Shutdown waits for the welcomes still due ([`Greeter::drain`]), and names the groups
+//! whose newcomers it could not wait for.
 
 use std::{
     collections::{HashMap, hash_map::Entry},
     sync::{Arc, Mutex},
     time::Duration,
 };
+
+use tokio_util::task::TaskTracker;
+use tracing::Instrument;
 
 use crate::{
     clock::now_ms,
@@ -32,24 +37,30 @@ catalog! {
     separator { zh: "、", en: ", " }
 }
 
-/// The people waiting for their group's welcome.
-#[derive(Default)]
+/// The people waiting for their group's welcome, and what a welcome is sent with.
 pub struct Greeter {
     waiting: Mutex<HashMap<OpenConversationId, Vec<StaffId>>>,
-}
-
-/// What a welcome is sent with.
-#[derive(Clone)]
-pub struct Greeting {
-    pub dingtalk: DingTalkClient,
-    pub store: Arc<dyn Store>,
-    pub lang: Lang,
+    /// The groups' turns being waited for, so shutdown can wait for them.
+    sending: TaskTracker,
+    dingtalk: DingTalkClient,
+    store: Arc<dyn Store>,
+    lang: Lang,
 }
 
 impl Greeter {
+    pub fn new(dingtalk: DingTalkClient, store: Arc<dyn Store>, lang: Lang) -> Self {
+        Self {
+            waiting: Mutex::default(),
+            sending: TaskTracker::new(),
+            dingtalk,
+            store,
+            lang,
+        }
+    }
+
     /// Greets `people`, who joined `group`: now, or with whoever else joins before the
     /// group's next turn.
-    pub fn greet(self: &Arc<Self>, via: Greeting, group: OpenConversationId, people: Vec<StaffId>) {
+    pub fn greet(self: &Arc<Self>, group: OpenConversationId, people: Vec<StaffId>) {
         let first = match self.lock().entry(group.clone()) {
             Entry::Vacant(slot) => {
                 slot.insert(people);
@@ -61,7 +72,23 @@ impl Greeter {
             }
         };
         if first {
-            tokio::spawn(self.clone().send_in_turn(via, group));
+            let span = tracing::Span::current();
+            let work = self.clone().send_in_turn(group).instrument(span);
+            self.sending.spawn(work);
+        }
+    }
+
+    /// Stops taking newcomers and waits up to `deadline` for the welcomes due; logs the
+    /// groups whose newcomers are left unwelcomed when it passes.
+    pub async fn drain(&self, deadline: Duration) {
+        self.sending.close();
+        if tokio::time::timeout(deadline, self.sending.wait())
+            .await
+            .is_err()
+        {
+            for (group, people) in self.lock().iter() {
+                tracing::error!(cid = %group, people = people.len(), "newcomers were not welcomed: the shutdown deadline passed");
+            }
         }
     }
 
@@ -78,13 +105,13 @@ impl Greeter {
     }
 
     /// Waits for the group's turn, then greets everyone waiting by then, together.
-    async fn send_in_turn(self: Arc<Self>, via: Greeting, group: OpenConversationId) {
+    async fn send_in_turn(self: Arc<Self>, group: OpenConversationId) {
         let window_ms = WINDOW.as_millis() as i64;
         for _ in 0..ATTEMPTS {
-            match via.store.claim_welcome(&group, now_ms(), window_ms).await {
+            match self.store.claim_welcome(&group, now_ms(), window_ms).await {
                 Ok(WelcomeTurn::Send(text)) => {
                     let people = self.take(&group);
-                    send(&via, &group, &text, &people).await;
+                    self.send(&group, &text, &people).await;
                     return;
                 }
                 Ok(WelcomeTurn::WaitUntil(at_ms)) => {
@@ -104,23 +131,23 @@ impl Greeter {
         let people = self.take(&group);
         tracing::error!(cid = %group, people = people.len(), "newcomers were not welcomed: the database did not answer");
     }
-}
 
-/// Sends the welcome to the group through the OpenAPI; a failure is logged, not retried
-/// (greeting twice is worse than not at all).
-async fn send(via: &Greeting, group: &OpenConversationId, text: &str, people: &[StaffId]) {
-    let names = via.dingtalk.names_of(people, via.lang).await;
-    let names: Vec<String> = people
-        .iter()
-        .zip(names)
-        .map(|(id, name)| name.unwrap_or_else(|| id.as_str().to_owned()))
-        .collect();
-    let texts = WelcomeTexts::for_lang(via.lang);
-    let message = render(text, &names, texts.separator);
-    let to = OpenApiTarget::Group(group);
-    match via.dingtalk.send_markdown(to, texts.title, &message).await {
-        Ok(()) => tracing::info!(cid = %group, people = people.len(), "newcomers welcomed"),
-        Err(e) => tracing::warn!(cid = %group, error = %e, "the welcome could not be sent"),
+    /// Sends the welcome to the group through the OpenAPI; a failure is logged, not
+    /// retried (greeting twice is worse than not at all).
+    async fn send(&self, group: &OpenConversationId, text: &str, people: &[StaffId]) {
+        let names = self.dingtalk.names_of(people, self.lang).await;
+        let names: Vec<String> = people
+            .iter()
+            .zip(names)
+            .map(|(id, name)| name.unwrap_or_else(|| id.as_str().to_owned()))
+            .collect();
+        let texts = WelcomeTexts::for_lang(self.lang);
+        let message = render(text, &names, texts.separator);
+        let to = OpenApiTarget::Group(group);
+        match self.dingtalk.send_markdown(to, texts.title, &message).await {
+            Ok(()) => tracing::info!(cid = %group, people = people.len(), "newcomers welcomed"),
+            Err(e) => tracing::warn!(cid = %group, error = %e, "the welcome could not be sent"),
+        }
     }
 }
 

@@ -200,9 +200,13 @@ pub async fn serve(
     // Runs it already started are on the worker, which the drain below waits for.
     scheduler.abort();
     tracing::info!("no longer accepting callbacks; waiting for running commands");
+    let deadline = tokio::time::Instant::now() + app.config.drain_timeout;
     for msg_id in app.worker.drain(app.config.drain_timeout).await {
         tracing::error!(%msg_id, "interrupted: the shutdown deadline passed before this command finished");
     }
+    // Then the welcomes the events just handled made due.
+    let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+    app.greeter.drain(left).await;
     app.store.flush_messages().await;
     Ok(())
 }

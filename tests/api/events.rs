@@ -447,3 +447,38 @@ async fn with_every_slot_busy_an_event_is_given_back_and_handled_when_pushed_aga
     .await;
     assert!(bound(&app).await);
 }
+
+#[tokio::test]
+async fn stopping_waits_for_the_welcome_that_is_due() {
+    let app = events_app(&[]).await;
+    app.bind_sample_group().await;
+    app.say(ADMIN, "/welcome Hi {name}").await;
+    let join = |who: &str| {
+        sample_event(
+            "chat_add_member",
+            json!({"operator": OWNER, "userId": [who]}),
+        )
+    };
+    push_http(&app, &join("n1")).await;
+    eventually("the first welcome", async || welcomes(&app).len() == 1).await;
+    // Within the window: this one waits for the group's next turn.
+    push_http(&app, &join("n2")).await;
+    assert_eq!(
+        welcomes(&app).len(),
+        1,
+        "not yet: the window has not passed"
+    );
+    let TestApp { server, fake, .. } = app;
+    server.stop().await.unwrap();
+    let texts: Vec<String> = fake
+        .requests_to("/v1.0/robot/groupMessages/send")
+        .iter()
+        .map(|r| r.json()["msgParam"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(
+        texts.len(),
+        2,
+        "the second welcome went out before the stop: {texts:?}"
+    );
+    assert!(texts[1].contains("n2"), "{texts:?}");
+}
