@@ -7,7 +7,7 @@
 //! # Layout
 //!
 //! From the top floor down: each module uses only modules on the floors below its own
-//! (the test at the end of this file holds the imports to it).
+//! (the test in `layout.rs` holds the imports to it).
 //!
 //! - [`demo`] (the default feature `demo`): `qunguan demo`, a simulated group in the
 //!   terminal, against the simulator crate (`simulator/`).

@@ -111,14 +111,7 @@ async fn names_in(ctx: &Context<'_>, records: &[AuditRecord]) -> HashMap<String,
 
 /// Someone as the group knows them: "李娜 (lina01)", or the staff id alone; inert.
 fn person(id: &str, names: &HashMap<String, String>) -> String {
-    let id_shown = markdown::inert(id, markdown::ECHO_LIMIT);
-    match names.get(id) {
-        Some(name) => format!(
-            "{} ({id_shown})",
-            markdown::inert(name, markdown::ECHO_LIMIT)
-        ),
-        None => id_shown,
-    }
+    super::context::person(id, names.get(id).map(String::as_str))
 }
 
 /// `- `time` who in DingTalk: what they did`, for a change a group event reported.

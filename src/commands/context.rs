@@ -17,6 +17,16 @@ use crate::{
     store::Store,
 };
 
+/// Someone as `/info` and `/audit` show them: "李娜 (lina01)" where DingTalk gives a name,
+/// or the staff id alone; inert.
+pub fn person(id: &str, name: Option<&str>) -> String {
+    let id = markdown::inert(id, markdown::ECHO_LIMIT);
+    match name {
+        Some(name) => format!("{} ({id})", markdown::inert(name, markdown::ECHO_LIMIT)),
+        None => id,
+    }
+}
+
 /// Everything a command may use while it runs.
 pub struct Context<'a> {
     pub config: &'a Config,

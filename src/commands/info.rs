@@ -1,6 +1,8 @@
 //! `/info`: the group as chat/get describes it, every setting in words.
 
-use super::{Access, Answer, Binding, Command, CommandError, Context, Scope, Spec, no_args};
+use super::{
+    Access, Answer, Binding, Command, CommandError, Context, Scope, Spec, context::person, no_args,
+};
 use crate::{
     dingtalk::ChatInfo,
     group::{Words, in_words},
@@ -112,15 +114,9 @@ fn render(info: &ChatInfo, group: &Group<'_>, t: &Texts) -> String {
 
 /// The owner as "name (staff id)", or the staff id alone when DingTalk gave no name.
 fn owner(info: &ChatInfo, name: Option<&str>, t: &Texts) -> String {
-    match (info.owner.as_deref(), name) {
-        (None, _) => t.info_missing.to_owned(),
-        (Some(owner), None) => markdown::inert(owner, markdown::ECHO_LIMIT),
-        (Some(owner), Some(name)) => format!(
-            "{} ({})",
-            markdown::inert(name, markdown::ECHO_LIMIT),
-            markdown::inert(owner, markdown::ECHO_LIMIT)
-        ),
-    }
+    info.owner
+        .as_deref()
+        .map_or_else(|| t.info_missing.to_owned(), |owner| person(owner, name))
 }
 
 #[cfg(test)]

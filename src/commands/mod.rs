@@ -42,7 +42,7 @@ pub use answer::{Answer, AuditAs, CommandError, Outcome};
 pub use context::Context;
 pub use schedule::rule::{Rule, format_local};
 pub use spec::{
-    Access, Args, Binding, Command, Running, Scope, Spec, UsageError, no_args, one_arg,
+    Access, Args, Binding, Command, Running, Scope, Spec, UsageError, free_text, no_args, one_arg,
     optional_arg, parse_with,
 };
 

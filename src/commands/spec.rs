@@ -5,7 +5,11 @@
 use std::{future::Future, pin::Pin};
 
 use super::{Answer, CommandError, Context};
-use crate::{i18n::Lang, ids::ChatId, incoming::Mention};
+use crate::{
+    i18n::{Lang, fill, md},
+    ids::ChatId,
+    incoming::Mention,
+};
 
 /// Who may run a command.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -196,6 +200,35 @@ pub fn optional_arg<'a>(args: &Args<'a>) -> Result<Option<&'a String>, UsageErro
 /// Exactly one argument, named `name` in usage.
 pub fn one_arg<'a>(args: &Args<'a>, name: &'static str) -> Result<&'a String, UsageError> {
     optional_arg(args)?.ok_or(UsageError::Missing(name))
+}
+
+/// The words as one text, named `name` in usage (a quoted word keeps its spaces, several
+/// are joined by one space): refused when empty, when it holds a control character
+/// (`control` says why), or when longer than `max`'s characters (its text says why, `{0}`
+/// standing for the count).
+pub fn free_text(
+    words: &[String],
+    name: &'static str,
+    control: &str,
+    max: Option<(usize, &str)>,
+) -> Result<String, UsageError> {
+    let text = words.join(" ");
+    if text.is_empty() {
+        return Err(UsageError::Missing(name));
+    }
+    let invalid = |why: String| UsageError::Invalid {
+        arg: name,
+        value: text.clone(),
+        why,
+    };
+    if text.chars().any(char::is_control) {
+        return Err(invalid(control.to_owned()));
+    }
+    let chars = text.chars().count();
+    if let Some((_, too_long)) = max.filter(|(max, _)| chars > *max) {
+        return Err(invalid(fill(too_long, &[md(&chars.to_string())])));
+    }
+    Ok(text)
 }
 
 /// Exactly one argument, named `name` in usage, read by `parse`; what `parse` refuses is

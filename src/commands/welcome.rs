@@ -4,6 +4,7 @@
 
 use super::{
     Access, Answer, Args, Binding, Command, CommandError, Context, Scope, Spec, UsageError,
+    free_text,
 };
 use crate::{
     clock::now_ms,
@@ -62,20 +63,8 @@ fn read(args: &Args<'_>) -> Result<Asked, UsageError> {
             Asked::Off
         }
         words => {
-            let text = words.join(" ");
-            let invalid = |why: String| UsageError::Invalid {
-                arg: "<text>",
-                value: text.clone(),
-                why,
-            };
-            let chars = text.chars().count();
-            if chars > MAX_WELCOME_CHARS {
-                return Err(invalid(fill(wt.too_long, &[md(&chars.to_string())])));
-            }
-            if text.chars().any(char::is_control) {
-                return Err(invalid(wt.control.to_owned()));
-            }
-            Asked::Set(text)
+            let max = (MAX_WELCOME_CHARS, wt.too_long);
+            Asked::Set(free_text(words, "<text>", wt.control, Some(max))?)
         }
     };
     Ok(asked)

@@ -66,7 +66,6 @@ impl Run<'_> {
     ) -> Result<(), String> {
         let changed = self
             .fleet
-            .writer()
             .read_modify_write(audit.cid, &w.chat, Mode::Change, |info| {
                 let drifted = drift(info, w);
                 let switches: Vec<_> = drifted

@@ -24,10 +24,9 @@ use report::{Bar, Change, GroupResult, Summary};
 
 use crate::{
     clock::now_ms,
-    dingtalk::{DingTalkClient, DingTalkError},
-    group::{Setting, Turns, Writer},
+    dingtalk::DingTalkError,
+    group::{Setting, Writer},
     ids::{ChatId, OpenConversationId},
-    store::Store,
 };
 
 /// Groups worked on at once (the rate limit paces the calls themselves).
@@ -87,25 +86,11 @@ fn report(path: &Path, problems: &[Problem]) {
     );
 }
 
-/// What a run works through: the DingTalk client (its rate limit, retries and decoder),
-/// the store (bound groups, the audit trail) and the groups' turns (a change to a group
-/// waits for any other, in this process and across replicas).
-#[derive(Clone, Copy)]
-pub struct Fleet<'a> {
-    pub dingtalk: &'a DingTalkClient,
-    pub store: &'a dyn Store,
-    pub turns: &'a Turns,
-}
-
-impl Fleet<'_> {
-    fn writer(&self) -> Writer<'_> {
-        Writer {
-            dingtalk: self.dingtalk,
-            store: self.store,
-            turns: self.turns,
-        }
-    }
-}
+/// What a run works through: the one write path to a group ([`Writer`]: the DingTalk
+/// client with its rate limit, retries and decoder, the store with bound groups and the
+/// audit trail, and the groups' turns, so a change to a group waits for any other, in this
+/// process and across replicas).
+pub type Fleet<'a> = Writer<'a>;
 
 /// How a run reports as it goes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -5,7 +5,7 @@ use super::members::{TARGET, is_mention_word, one_target, people};
 use crate::{
     commands::{
         Access, Answer, Args, Binding, Command, CommandError, Context, Scope, Spec, UsageError,
-        journal::quoted,
+        free_text, journal::quoted,
     },
     i18n::{fill, md, text},
     ids::{ChatId, StaffId},
@@ -38,17 +38,8 @@ fn parse(args: &Args<'_>) -> Result<Command, UsageError> {
         (true, Some(_)) => (one_target(args, &words[..1])?, &words[1..]),
         (true, None) => return Err(UsageError::Missing(TARGET)),
     };
-    let nick = nick_words.join(" ");
-    if nick.is_empty() {
-        return Err(UsageError::Missing("<nickname>"));
-    }
-    if nick.chars().any(char::is_control) {
-        return Err(UsageError::Invalid {
-            arg: "<nickname>",
-            value: nick.clone(),
-            why: args.lang.group_texts().nick_control.to_owned(),
-        });
-    }
+    let control = args.lang.group_texts().nick_control;
+    let nick = free_text(nick_words, "<nickname>", control, None)?;
     let audited = quoted(&[member.as_str().to_owned(), nick.clone()]);
     let command = Command::in_group((member, nick), |ctx, chat, (member, nick)| {
         Box::pin(run(ctx, chat, member, nick))

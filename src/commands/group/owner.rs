@@ -38,11 +38,13 @@ async fn run(ctx: &Context<'_>, chat: &ChatId, target: StaffId) -> Result<Answer
     if let Some(refusal) = transfer_refusal(&info, &target, gt) {
         return Ok(Answer::refused(refusal));
     }
-    let owner = match info.owner.as_deref().map(StaffId::parse) {
-        Some(Ok(owner)) => ctx.people(&[owner]).await,
-        Some(Err(_)) | None => t.info_missing.to_owned(),
+    let owner = async {
+        match info.owner.as_deref().map(StaffId::parse) {
+            Some(Ok(owner)) => ctx.people(&[owner]).await,
+            Some(Err(_)) | None => t.info_missing.to_owned(),
+        }
     };
-    let new = ctx.people(std::slice::from_ref(&target)).await;
+    let (owner, new) = tokio::join!(owner, ctx.people(std::slice::from_ref(&target)));
     if ctx.dry_run {
         return Ok(Answer::previewed(fill(
             gt.owner_preview,

@@ -4,6 +4,7 @@
 use crate::{
     commands::{
         Access, Answer, Args, Binding, Command, CommandError, Context, Scope, Spec, UsageError,
+        free_text,
     },
     group::{Edit, Patch},
     i18n::{fill, text},
@@ -33,26 +34,10 @@ pub static SPEC: Spec = Spec {
     },
 };
 
-/// One quoted word keeps its spaces; several words are joined by one space.
 fn name(args: &Args<'_>) -> Result<String, UsageError> {
     let gt = args.lang.group_texts();
-    let name = args.words.join(" ");
-    if name.is_empty() {
-        return Err(UsageError::Missing("<name>"));
-    }
-    let invalid = |why: String| UsageError::Invalid {
-        arg: "<name>",
-        value: name.clone(),
-        why,
-    };
-    if name.chars().any(char::is_control) {
-        return Err(invalid(gt.name_control.to_owned()));
-    }
-    let chars = name.chars().count();
-    if chars > MAX_NAME_CHARS {
-        return Err(invalid(fill(gt.name_length, &[text(&chars.to_string())])));
-    }
-    Ok(name)
+    let max = (MAX_NAME_CHARS, gt.name_length);
+    free_text(args.words, "<name>", gt.name_control, Some(max))
 }
 
 async fn run(ctx: &Context<'_>, chat: &ChatId, name: String) -> Result<Answer, CommandError> {
