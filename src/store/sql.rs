@@ -12,7 +12,7 @@ pub struct Sql {
 }
 
 impl Sql {
-    const fn new(text: &'static str) -> Self {
+    pub(super) const fn new(text: &'static str) -> Self {
         Self {
             text,
             postgres: OnceLock::new(),

@@ -111,15 +111,15 @@ impl Store for PostgresStore {
     }
 
     async fn release_message(&self, msg_id: &MsgId) -> Result<(), StoreError> {
-        queries::release_message(&**self.client().await?, msg_id).await
+        queries::release_message(&self.client().await?, msg_id).await
     }
 
     async fn forget_group(&self, group: &OpenConversationId) -> Result<(), StoreError> {
-        queries::forget_group(&mut **self.client().await?, group).await
+        queries::forget_group(&mut self.client().await?, group).await
     }
 
     async fn welcome(&self, group: &OpenConversationId) -> Result<Option<Welcome>, StoreError> {
-        queries::welcome(&**self.client().await?, group).await
+        queries::welcome(&self.client().await?, group).await
     }
 
     async fn set_welcome(
@@ -127,11 +127,11 @@ impl Store for PostgresStore {
         group: &OpenConversationId,
         welcome: &Welcome,
     ) -> Result<(), StoreError> {
-        queries::set_welcome(&**self.client().await?, group, welcome).await
+        queries::set_welcome(&self.client().await?, group, welcome).await
     }
 
     async fn remove_welcome(&self, group: &OpenConversationId) -> Result<bool, StoreError> {
-        queries::remove_welcome(&**self.client().await?, group).await
+        queries::remove_welcome(&self.client().await?, group).await
     }
 
     async fn claim_welcome(
@@ -140,15 +140,15 @@ impl Store for PostgresStore {
         now_ms: i64,
         window_ms: i64,
     ) -> Result<WelcomeTurn, StoreError> {
-        queries::claim_welcome(&**self.client().await?, group, now_ms, window_ms).await
+        queries::claim_welcome(&self.client().await?, group, now_ms, window_ms).await
     }
 
     async fn forget_messages(&self, now_ms: i64) -> Result<u64, StoreError> {
-        queries::forget_messages(&**self.client().await?, now_ms).await
+        queries::forget_messages(&self.client().await?, now_ms).await
     }
 
     async fn binding(&self, group: &OpenConversationId) -> Result<Option<ChatId>, StoreError> {
-        queries::binding(&**self.client().await?, group).await
+        queries::binding(&self.client().await?, group).await
     }
 
     async fn bind(
@@ -157,19 +157,19 @@ impl Store for PostgresStore {
         chat: &ChatId,
         now_ms: i64,
     ) -> Result<BindOutcome, StoreError> {
-        queries::bind(&mut **self.client().await?, group, chat, now_ms).await
+        queries::bind(&mut self.client().await?, group, chat, now_ms).await
     }
 
     async fn unbind(&self, group: &OpenConversationId) -> Result<Option<ChatId>, StoreError> {
-        queries::unbind(&**self.client().await?, group).await
+        queries::unbind(&self.client().await?, group).await
     }
 
     async fn bindings(&self) -> Result<Vec<(OpenConversationId, ChatId)>, StoreError> {
-        queries::bindings(&**self.client().await?).await
+        queries::bindings(&self.client().await?).await
     }
 
     async fn record_audit(&self, record: &AuditRecord) -> Result<(), StoreError> {
-        queries::record_audit(&**self.client().await?, record).await
+        queries::record_audit(&self.client().await?, record).await
     }
 
     async fn recent_audit(
@@ -177,11 +177,11 @@ impl Store for PostgresStore {
         group: &OpenConversationId,
         limit: usize,
     ) -> Result<Vec<AuditRecord>, StoreError> {
-        queries::recent_audit(&**self.client().await?, group, limit).await
+        queries::recent_audit(&self.client().await?, group, limit).await
     }
 
     async fn save_confirmation(&self, pending: &Confirmation) -> Result<bool, StoreError> {
-        queries::save_confirmation(&**self.client().await?, pending).await
+        queries::save_confirmation(&self.client().await?, pending).await
     }
 
     async fn take_confirmation(
@@ -200,11 +200,11 @@ impl Store for PostgresStore {
     }
 
     async fn add_schedule(&self, schedule: &NewSchedule) -> Result<i64, StoreError> {
-        queries::add_schedule(&**self.client().await?, schedule).await
+        queries::add_schedule(&self.client().await?, schedule).await
     }
 
     async fn schedules(&self, group: &OpenConversationId) -> Result<Vec<Schedule>, StoreError> {
-        queries::schedules(&**self.client().await?, group).await
+        queries::schedules(&self.client().await?, group).await
     }
 
     async fn remove_schedule(
@@ -212,22 +212,22 @@ impl Store for PostgresStore {
         group: &OpenConversationId,
         id: i64,
     ) -> Result<bool, StoreError> {
-        queries::remove_schedule(&**self.client().await?, group, id).await
+        queries::remove_schedule(&self.client().await?, group, id).await
     }
 
     async fn due_schedules(&self, now_ms: i64, limit: usize) -> Result<Vec<Schedule>, StoreError> {
-        queries::due_schedules(&**self.client().await?, now_ms, limit).await
+        queries::due_schedules(&self.client().await?, now_ms, limit).await
     }
 
     async fn claim_schedule(&self, claim: &ScheduleClaim) -> Result<bool, StoreError> {
-        queries::claim_schedule(&**self.client().await?, claim).await
+        queries::claim_schedule(&self.client().await?, claim).await
     }
 
     async fn finish_schedule(&self, id: i64, outcome: &str) -> Result<(), StoreError> {
-        queries::finish_schedule(&**self.client().await?, id, outcome).await
+        queries::finish_schedule(&self.client().await?, id, outcome).await
     }
 
     async fn check(&self) -> Result<(), StoreError> {
-        queries::check(&**self.client().await?).await
+        queries::check(&self.client().await?).await
     }
 }

@@ -1,17 +1,30 @@
 //! Each store operation on PostgreSQL: the shared statements ([`crate::store::sql`]), their
 //! rows read by [`crate::store::rows`].
 
-use tokio_postgres::{Client, error::SqlState};
+use deadpool_postgres::{Client, GenericClient};
+use tokio_postgres::{Statement, error::SqlState};
 
 use crate::{
     ids::{ChatId, MsgId, OpenConversationId, StaffId},
     store::{
         AuditRecord, BindOutcome, ConfirmTake, Confirmation, KEEP_ENDED_CONFIRMATIONS_MS,
-        NewSchedule, Schedule, ScheduleClaim, StoreError, Welcome, WelcomeTurn, rows, sql,
+        NewSchedule, Schedule, ScheduleClaim, StoreError, Welcome, WelcomeTurn, rows,
+        sql::{self, Sql},
     },
 };
 
 type Result<T> = std::result::Result<T, StoreError>;
+
+/// `statement` as this connection prepared it: once per connection, then from its cache.
+async fn prep(client: &impl GenericClient, statement: &Sql) -> Result<Statement> {
+    Ok(client.prepare_cached(statement.postgres()).await?)
+}
+
+/// [`sql::BINDING_HOLDER`] and [`sql::BINDING`], locking the rows they read.
+static BINDING_HOLDER_FOR_UPDATE: Sql =
+    Sql::new("SELECT conversation_id FROM bindings WHERE chat_id = ?1 FOR UPDATE");
+static BINDING_FOR_UPDATE: Sql =
+    Sql::new("SELECT chat_id FROM bindings WHERE conversation_id = ?1 FOR UPDATE");
 
 pub async fn check(client: &Client) -> Result<()> {
     client.simple_query(sql::CHECK.postgres()).await?;
@@ -20,13 +33,13 @@ pub async fn check(client: &Client) -> Result<()> {
 
 pub async fn forget_messages(client: &Client, now_ms: i64) -> Result<u64> {
     Ok(client
-        .execute(sql::FORGET_MESSAGES.postgres(), &[&now_ms])
+        .execute(&prep(client, &sql::FORGET_MESSAGES).await?, &[&now_ms])
         .await?)
 }
 
 pub async fn release_message(client: &Client, msg_id: &MsgId) -> Result<()> {
     client
-        .execute(sql::RELEASE_MESSAGE.postgres(), &[&msg_id.as_str()])
+        .execute(&prep(client, &sql::RELEASE_MESSAGE).await?, &[&msg_id.as_str()])
         .await?;
     Ok(())
 }
@@ -35,14 +48,14 @@ pub async fn release_message(client: &Client, msg_id: &MsgId) -> Result<()> {
 pub async fn forget_group(client: &mut Client, group: &OpenConversationId) -> Result<()> {
     let tx = client.transaction().await?;
     for statement in sql::FORGET_GROUP {
-        tx.execute(statement.postgres(), &[&group.as_str()]).await?;
+        tx.execute(&prep(&tx, statement).await?, &[&group.as_str()]).await?;
     }
     Ok(tx.commit().await?)
 }
 
 pub async fn welcome(client: &Client, group: &OpenConversationId) -> Result<Option<Welcome>> {
     match client
-        .query_opt(sql::WELCOME.postgres(), &[&group.as_str()])
+        .query_opt(&prep(client, &sql::WELCOME).await?, &[&group.as_str()])
         .await?
     {
         Some(row) => rows::welcome(&row),
@@ -53,7 +66,7 @@ pub async fn welcome(client: &Client, group: &OpenConversationId) -> Result<Opti
 pub async fn set_welcome(client: &Client, group: &OpenConversationId, w: &Welcome) -> Result<()> {
     client
         .execute(
-            sql::SET_WELCOME.postgres(),
+            &prep(client, &sql::SET_WELCOME).await?,
             &[&group.as_str(), &w.text, &w.set_by.as_str(), &w.set_at_ms],
         )
         .await?;
@@ -62,7 +75,7 @@ pub async fn set_welcome(client: &Client, group: &OpenConversationId, w: &Welcom
 
 pub async fn remove_welcome(client: &Client, group: &OpenConversationId) -> Result<bool> {
     let n = client
-        .execute(sql::REMOVE_WELCOME.postgres(), &[&group.as_str()])
+        .execute(&prep(client, &sql::REMOVE_WELCOME).await?, &[&group.as_str()])
         .await?;
     Ok(n == 1)
 }
@@ -78,7 +91,7 @@ pub async fn claim_welcome(
     let since = now_ms - window_ms;
     if let Some(row) = client
         .query_opt(
-            sql::CLAIM_WELCOME.postgres(),
+            &prep(client, &sql::CLAIM_WELCOME).await?,
             &[&group.as_str(), &now_ms, &since],
         )
         .await?
@@ -86,14 +99,14 @@ pub async fn claim_welcome(
         return Ok(WelcomeTurn::Send(row.try_get(0)?));
     }
     let last = client
-        .query_opt(sql::LAST_WELCOME.postgres(), &[&group.as_str()])
+        .query_opt(&prep(client, &sql::LAST_WELCOME).await?, &[&group.as_str()])
         .await?;
     rows::welcome_wait(last.as_ref(), window_ms)
 }
 
 pub async fn binding(client: &Client, group: &OpenConversationId) -> Result<Option<ChatId>> {
     let row = client
-        .query_opt(sql::BINDING.postgres(), &[&group.as_str()])
+        .query_opt(&prep(client, &sql::BINDING).await?, &[&group.as_str()])
         .await?;
     match row {
         Some(row) => rows::chat_id(&row),
@@ -102,7 +115,7 @@ pub async fn binding(client: &Client, group: &OpenConversationId) -> Result<Opti
 }
 
 pub async fn bindings(client: &Client) -> Result<Vec<(OpenConversationId, ChatId)>> {
-    let found = client.query(sql::BINDINGS.postgres(), &[]).await?;
+    let found = client.query(&prep(client, &sql::BINDINGS).await?, &[]).await?;
     rows::readable(found.iter().map(rows::binding))
 }
 
@@ -141,7 +154,7 @@ async fn bind_once(
     let tx = client.transaction().await?;
     let holder = tx
         .query_opt(
-            &format!("{} FOR UPDATE", sql::BINDING_HOLDER.postgres()),
+            &prep(&tx, &BINDING_HOLDER_FOR_UPDATE).await?,
             &[&chat.as_str()],
         )
         .await?
@@ -152,7 +165,7 @@ async fn bind_once(
     }
     let previous = match tx
         .query_opt(
-            &format!("{} FOR UPDATE", sql::BINDING.postgres()),
+            &prep(&tx, &BINDING_FOR_UPDATE).await?,
             &[&group.as_str()],
         )
         .await?
@@ -161,7 +174,7 @@ async fn bind_once(
         None => None,
     };
     tx.execute(
-        sql::BIND.postgres(),
+        &prep(&tx, &sql::BIND).await?,
         &[&group.as_str(), &chat.as_str(), &now_ms],
     )
     .await?;
@@ -171,7 +184,7 @@ async fn bind_once(
 
 pub async fn unbind(client: &Client, group: &OpenConversationId) -> Result<Option<ChatId>> {
     match client
-        .query_opt(sql::UNBIND.postgres(), &[&group.as_str()])
+        .query_opt(&prep(client, &sql::UNBIND).await?, &[&group.as_str()])
         .await?
     {
         Some(row) => rows::chat_id(&row),
@@ -182,7 +195,7 @@ pub async fn unbind(client: &Client, group: &OpenConversationId) -> Result<Optio
 pub async fn record_audit(client: &Client, r: &AuditRecord) -> Result<()> {
     client
         .execute(
-            sql::RECORD_AUDIT.postgres(),
+            &prep(client, &sql::RECORD_AUDIT).await?,
             &[
                 &r.at_ms,
                 &r.msg_id.as_str(),
@@ -210,7 +223,7 @@ pub async fn recent_audit(
 ) -> Result<Vec<AuditRecord>> {
     let found = client
         .query(
-            sql::RECENT_AUDIT.postgres(),
+            &prep(client, &sql::RECENT_AUDIT).await?,
             &[&group.as_str(), &(limit as i64)],
         )
         .await?;
@@ -220,13 +233,13 @@ pub async fn recent_audit(
 pub async fn save_confirmation(client: &Client, c: &Confirmation) -> Result<bool> {
     client
         .execute(
-            sql::DROP_ENDED_CONFIRMATIONS.postgres(),
+            &prep(client, &sql::DROP_ENDED_CONFIRMATIONS).await?,
             &[&(c.created_at_ms - KEEP_ENDED_CONFIRMATIONS_MS)],
         )
         .await?;
     let inserted = client
         .execute(
-            sql::SAVE_CONFIRMATION.postgres(),
+            &prep(client, &sql::SAVE_CONFIRMATION).await?,
             &[
                 &c.group.as_str(),
                 &c.code,
@@ -255,7 +268,7 @@ pub async fn take_confirmation(
     let tx = client.transaction().await?;
     let taken = tx
         .query_opt(
-            sql::TAKE_CONFIRMATION.postgres(),
+            &prep(&tx, &sql::TAKE_CONFIRMATION).await?,
             &[&group.as_str(), &code, &requester.as_str(), &now_ms],
         )
         .await?;
@@ -263,7 +276,7 @@ pub async fn take_confirmation(
         Some(row) => ConfirmTake::Taken(rows::taken(&row, group, code, requester)?),
         None => match tx
             .query_opt(
-                sql::CONFIRMATION_STATE.postgres(),
+                &prep(&tx, &sql::CONFIRMATION_STATE).await?,
                 &[&group.as_str(), &code],
             )
             .await?
@@ -279,7 +292,7 @@ pub async fn take_confirmation(
 pub async fn add_schedule(client: &Client, s: &NewSchedule) -> Result<i64> {
     let row = client
         .query_one(
-            sql::ADD_SCHEDULE.postgres(),
+            &prep(client, &sql::ADD_SCHEDULE).await?,
             &[
                 &s.group.as_str(),
                 &s.creator.as_str(),
@@ -296,21 +309,21 @@ pub async fn add_schedule(client: &Client, s: &NewSchedule) -> Result<i64> {
 
 pub async fn schedules(client: &Client, group: &OpenConversationId) -> Result<Vec<Schedule>> {
     let found = client
-        .query(sql::GROUP_SCHEDULES.postgres(), &[&group.as_str()])
+        .query(&prep(client, &sql::GROUP_SCHEDULES).await?, &[&group.as_str()])
         .await?;
     rows::readable(found.iter().map(rows::schedule))
 }
 
 pub async fn remove_schedule(client: &Client, group: &OpenConversationId, id: i64) -> Result<bool> {
     let n = client
-        .execute(sql::REMOVE_SCHEDULE.postgres(), &[&id, &group.as_str()])
+        .execute(&prep(client, &sql::REMOVE_SCHEDULE).await?, &[&id, &group.as_str()])
         .await?;
     Ok(n == 1)
 }
 
 pub async fn due_schedules(client: &Client, now_ms: i64, limit: usize) -> Result<Vec<Schedule>> {
     let found = client
-        .query(sql::DUE_SCHEDULES.postgres(), &[&now_ms, &(limit as i64)])
+        .query(&prep(client, &sql::DUE_SCHEDULES).await?, &[&now_ms, &(limit as i64)])
         .await?;
     rows::readable(found.iter().map(rows::schedule))
 }
@@ -320,7 +333,7 @@ pub async fn due_schedules(client: &Client, now_ms: i64, limit: usize) -> Result
 pub async fn claim_schedule(client: &Client, c: &ScheduleClaim) -> Result<bool> {
     let n = client
         .execute(
-            sql::CLAIM_SCHEDULE.postgres(),
+            &prep(client, &sql::CLAIM_SCHEDULE).await?,
             &[&c.next_ms, &c.now_ms, &c.id, &c.due_ms],
         )
         .await?;
@@ -329,7 +342,7 @@ pub async fn claim_schedule(client: &Client, c: &ScheduleClaim) -> Result<bool> 
 
 pub async fn finish_schedule(client: &Client, id: i64, outcome: &str) -> Result<()> {
     client
-        .execute(sql::FINISH_SCHEDULE.postgres(), &[&outcome, &id])
+        .execute(&prep(client, &sql::FINISH_SCHEDULE).await?, &[&outcome, &id])
         .await?;
     Ok(())
 }
