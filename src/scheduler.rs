@@ -227,7 +227,7 @@ async fn audit_without_run(
         duration_ms: 0,
         source: msg.source.clone(),
     };
-    let _ = journal::write(app.store.as_ref(), &record).await;
+    let _ = journal::write(app.store.as_ref(), record).await;
 }
 
 #[cfg(test)]

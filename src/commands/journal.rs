@@ -45,12 +45,12 @@ pub async fn record(
         source: msg.source.clone(),
     };
     // Logged by `write`; the reply goes out regardless.
-    let _ = write(app.store.as_ref(), &record).await;
+    let _ = write(app.store.as_ref(), record).await;
 }
 
 /// Logs `record` and appends it to the store's audit trail; a store failure is logged too,
 /// and returned for whoever must not go on without the record.
-pub async fn write(store: &dyn Store, record: &AuditRecord) -> Result<(), StoreError> {
+pub async fn write(store: &dyn Store, record: AuditRecord) -> Result<(), StoreError> {
     tracing::info!(
         target: crate::telemetry::AUDIT_TARGET,
         at_ms = record.at_ms,
@@ -68,9 +68,10 @@ pub async fn write(store: &dyn Store, record: &AuditRecord) -> Result<(), StoreE
         source = record.source.as_deref(),
         "audit"
     );
+    let msg_id = record.msg_id.clone();
     let written = store.record_audit(record).await;
     if let Err(e) = &written {
-        tracing::error!(msg_id = %record.msg_id, error = %e, "cannot write the audit record");
+        tracing::error!(%msg_id, error = %e, "cannot write the audit record");
     }
     written
 }

@@ -226,7 +226,7 @@ async fn bind_if_new(
         BindOutcome::Bound | BindOutcome::Replaced { .. } => {
             tracing::info!(chatid = %chat, cid = %group, "a group bound itself from a DingTalk event");
             let record = record(event, group, Some(chat), "bind", chat.as_str());
-            journal::write(app.store.as_ref(), &record).await?;
+            journal::write(app.store.as_ref(), record).await?;
             Ok(Some(chat.clone()))
         }
         BindOutcome::AlreadyBound => Ok(Some(chat.clone())),
@@ -273,7 +273,7 @@ impl Fact<'_> {
     async fn audit(&self, args: &str) -> Result<(), StoreError> {
         let command = self.event.kind.label();
         let record = record(self.event, self.group, self.chat, command, args);
-        journal::write(self.app.store.as_ref(), &record).await
+        journal::write(self.app.store.as_ref(), record).await
     }
 }
 

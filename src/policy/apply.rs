@@ -173,6 +173,6 @@ impl Audit<'_> {
             duration_ms: 0,
             source: Some(self.run.source.to_owned()),
         };
-        let _ = journal::write(self.run.fleet.store, &record).await;
+        let _ = journal::write(self.run.fleet.store, record).await;
     }
 }

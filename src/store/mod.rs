@@ -280,7 +280,7 @@ pub trait Store: Send + Sync {
     ) -> Result<WelcomeTurn, StoreError>;
 
     /// Appends an audit record.
-    async fn record_audit(&self, record: &AuditRecord) -> Result<(), StoreError>;
+    async fn record_audit(&self, record: AuditRecord) -> Result<(), StoreError>;
 
     /// The newest `limit` audit records of a group, newest first.
     async fn recent_audit(

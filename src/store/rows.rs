@@ -92,8 +92,8 @@ pub fn chat_id(row: &impl Row) -> Result<Option<ChatId>, StoreError> {
     }
 }
 
-/// What binding `group` to a chatid does, from who holds that chatid now (`holder`, a
-/// conversation id as stored) and the group's own chatid now (`previous`). `None`: bind it.
+/// What binding `group` to a chatid comes to, from who holds that chatid now (`holder`, a
+/// conversation id as stored): `None` when nobody does, so bind it.
 pub fn bind_refusal(
     group: &OpenConversationId,
     holder: Option<String>,

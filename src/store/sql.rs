@@ -133,10 +133,9 @@ pub static FORGET_GROUP: [&Sql; 4] = [
     &FORGET_CONFIRMATIONS,
     &REMOVE_WELCOME,
 ];
-pub static FORGET_BINDING: Sql = Sql::new("DELETE FROM bindings WHERE conversation_id = ?1");
-pub static FORGET_SCHEDULES: Sql = Sql::new("DELETE FROM schedules WHERE conversation_id = ?1");
-pub static FORGET_CONFIRMATIONS: Sql =
-    Sql::new("DELETE FROM confirmations WHERE conversation_id = ?1");
+static FORGET_BINDING: Sql = Sql::new("DELETE FROM bindings WHERE conversation_id = ?1");
+static FORGET_SCHEDULES: Sql = Sql::new("DELETE FROM schedules WHERE conversation_id = ?1");
+static FORGET_CONFIRMATIONS: Sql = Sql::new("DELETE FROM confirmations WHERE conversation_id = ?1");
 
 #[cfg(test)]
 mod tests {

@@ -131,7 +131,7 @@ async fn groups_binding_one_chatid_at_once_get_one_binding_and_refusals() {
 }
 
 #[tokio::test]
-async fn remembered_msg_ids_page_and_expire() {
+async fn remembered_msg_ids_expire_after_the_retention() {
     let retention = Replay::default().retention.as_millis() as i64;
     let t0 = 1_000_000;
     for (name, store) in backends().await {
@@ -237,7 +237,7 @@ async fn the_audit_trail_reads_back_newest_first() {
                 duration_ms: 5,
                 source: (i == 1).then(|| "schedule #7".to_owned()),
             };
-            store.record_audit(&record).await.unwrap();
+            store.record_audit(record).await.unwrap();
         }
         let recent = store.recent_audit(&cid("cidA=="), 2).await.unwrap();
         let ids: Vec<&str> = recent.iter().map(|r| r.msg_id.as_str()).collect();
@@ -776,8 +776,20 @@ async fn a_dissolved_group_leaves_only_its_audit_trail() {
                 set_at_ms: 1,
             };
             store.set_welcome(group, &welcome).await.unwrap();
+            let pending = Confirmation {
+                group: group.clone(),
+                code: "123456".into(),
+                requester: StaffId::parse("u1").unwrap(),
+                chat: chat(chat_id),
+                command: "kick".into(),
+                args: "u2".into(),
+                action: r#"{"do":"kick","members":["u2"]}"#.into(),
+                created_at_ms: 1,
+                expires_at_ms: i64::MAX,
+            };
+            assert!(store.save_confirmation(&pending).await.unwrap(), "{name}");
             store
-                .record_audit(&AuditRecord {
+                .record_audit(AuditRecord {
                     at_ms: 1,
                     msg_id: MsgId::parse("m1").unwrap(),
                     conversation: group.clone(),
@@ -799,6 +811,13 @@ async fn a_dissolved_group_leaves_only_its_audit_trail() {
         assert_eq!(store.binding(&gone).await.unwrap(), None, "{name}");
         assert!(store.schedules(&gone).await.unwrap().is_empty(), "{name}");
         assert_eq!(store.welcome(&gone).await.unwrap(), None, "{name}");
+        let alice = StaffId::parse("u1").unwrap();
+        let taken = store.take_confirmation(&gone, "123456", &alice, 2).await;
+        assert_eq!(
+            taken.unwrap(),
+            ConfirmTake::Unknown,
+            "{name}: its confirmations are gone"
+        );
         assert_eq!(
             store.recent_audit(&gone, 5).await.unwrap().len(),
             1,
@@ -809,6 +828,16 @@ async fn a_dissolved_group_leaves_only_its_audit_trail() {
             "{name}: another group is untouched"
         );
         assert_eq!(store.schedules(&kept).await.unwrap().len(), 1, "{name}");
+        assert!(
+            matches!(
+                store
+                    .take_confirmation(&kept, "123456", &alice, 2)
+                    .await
+                    .unwrap(),
+                ConfirmTake::Taken(_)
+            ),
+            "{name}"
+        );
     }
 }
 
@@ -836,4 +865,25 @@ async fn a_released_claim_is_new_again() {
             "{name}"
         );
     }
+}
+
+#[tokio::test]
+async fn a_released_claim_is_gone_from_the_file_too() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = Database::SqliteFile(dir.path().join("q.db"));
+    let id = MsgId::parse("event-ev2").unwrap();
+    let now = qunguan::clock::now_ms();
+    {
+        let store = SqliteStore::open(&file, Replay::default()).unwrap();
+        assert_eq!(store.claim_message(&id, now).await.unwrap(), Claim::New);
+        store.flush_messages().await;
+        store.release_message(&id).await.unwrap();
+        store.flush_messages().await;
+    }
+    let reopened = SqliteStore::open(&file, Replay::default()).unwrap();
+    assert_eq!(
+        reopened.claim_message(&id, now + 1).await.unwrap(),
+        Claim::New,
+        "a claim given back is not remembered after a restart"
+    );
 }

@@ -18,6 +18,7 @@ type Answer = oneshot::Sender<Result<bool, String>>;
 /// The claim queue and its one writer task.
 pub struct Claims {
     queue: mpsc::UnboundedSender<(MsgId, i64, Answer)>,
+    retention_ms: i64,
 }
 
 impl Claims {
@@ -25,12 +26,16 @@ impl Claims {
     pub fn start(pool: Pool, retention_ms: i64) -> Self {
         let (queue, waiting) = mpsc::unbounded_channel();
         tokio::spawn(write(pool, retention_ms, waiting));
-        Self { queue }
+        Self {
+            queue,
+            retention_ms,
+        }
     }
 
-    /// `true` if this call claimed `msg_id` until `keep_until_ms` (no claim existed that
-    /// was still unexpired when this one was made, `keep_until_ms` less the retention).
-    pub async fn claim(&self, msg_id: &MsgId, keep_until_ms: i64) -> Result<bool, StoreError> {
+    /// `true` if this call, at `now_ms`, claimed `msg_id` for the retention (no claim
+    /// existed that was still unexpired then).
+    pub async fn claim(&self, msg_id: &MsgId, now_ms: i64) -> Result<bool, StoreError> {
+        let keep_until_ms = now_ms + self.retention_ms;
         let (answer, answered) = oneshot::channel();
         let lost = || StoreError::Task("the claim writer stopped".into());
         self.queue

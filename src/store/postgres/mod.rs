@@ -34,8 +34,6 @@ pub struct PostgresStore {
     pool: Pool,
     claims: claims::Claims,
     locks: group_lock::Locks,
-    /// How long a msgId claim holds.
-    retention_ms: i64,
 }
 
 impl From<tokio_postgres::Error> for StoreError {
@@ -79,14 +77,12 @@ impl PostgresStore {
             .recycle_timeout(Some(CONNECT_TIMEOUT))
             .build()
             .map_err(|e| failed(Box::new(e)))?;
-        let retention_ms = replay.retention.as_millis() as i64;
-        let claims = claims::Claims::start(pool.clone(), retention_ms);
+        let claims = claims::Claims::start(pool.clone(), replay.retention.as_millis() as i64);
         let locks = group_lock::Locks::default();
         let store = Self {
             pool,
             claims,
             locks,
-            retention_ms,
         };
         let mut client = store.client().await.map_err(|e| failed(e.into()))?;
         schema::migrate(&mut client)
@@ -103,8 +99,7 @@ impl PostgresStore {
 #[async_trait]
 impl Store for PostgresStore {
     async fn claim_message(&self, msg_id: &MsgId, now_ms: i64) -> Result<Claim, StoreError> {
-        let keep_until_ms = now_ms + self.retention_ms;
-        Ok(match self.claims.claim(msg_id, keep_until_ms).await? {
+        Ok(match self.claims.claim(msg_id, now_ms).await? {
             true => Claim::New,
             false => Claim::Seen,
         })
@@ -168,8 +163,8 @@ impl Store for PostgresStore {
         queries::bindings(&self.client().await?).await
     }
 
-    async fn record_audit(&self, record: &AuditRecord) -> Result<(), StoreError> {
-        queries::record_audit(&self.client().await?, record).await
+    async fn record_audit(&self, record: AuditRecord) -> Result<(), StoreError> {
+        queries::record_audit(&self.client().await?, &record).await
     }
 
     async fn recent_audit(

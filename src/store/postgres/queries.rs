@@ -39,7 +39,10 @@ pub async fn forget_messages(client: &Client, now_ms: i64) -> Result<u64> {
 
 pub async fn release_message(client: &Client, msg_id: &MsgId) -> Result<()> {
     client
-        .execute(&prep(client, &sql::RELEASE_MESSAGE).await?, &[&msg_id.as_str()])
+        .execute(
+            &prep(client, &sql::RELEASE_MESSAGE).await?,
+            &[&msg_id.as_str()],
+        )
         .await?;
     Ok(())
 }
@@ -48,7 +51,8 @@ pub async fn release_message(client: &Client, msg_id: &MsgId) -> Result<()> {
 pub async fn forget_group(client: &mut Client, group: &OpenConversationId) -> Result<()> {
     let tx = client.transaction().await?;
     for statement in sql::FORGET_GROUP {
-        tx.execute(&prep(&tx, statement).await?, &[&group.as_str()]).await?;
+        tx.execute(&prep(&tx, statement).await?, &[&group.as_str()])
+            .await?;
     }
     Ok(tx.commit().await?)
 }
@@ -75,7 +79,10 @@ pub async fn set_welcome(client: &Client, group: &OpenConversationId, w: &Welcom
 
 pub async fn remove_welcome(client: &Client, group: &OpenConversationId) -> Result<bool> {
     let n = client
-        .execute(&prep(client, &sql::REMOVE_WELCOME).await?, &[&group.as_str()])
+        .execute(
+            &prep(client, &sql::REMOVE_WELCOME).await?,
+            &[&group.as_str()],
+        )
         .await?;
     Ok(n == 1)
 }
@@ -115,7 +122,9 @@ pub async fn binding(client: &Client, group: &OpenConversationId) -> Result<Opti
 }
 
 pub async fn bindings(client: &Client) -> Result<Vec<(OpenConversationId, ChatId)>> {
-    let found = client.query(&prep(client, &sql::BINDINGS).await?, &[]).await?;
+    let found = client
+        .query(&prep(client, &sql::BINDINGS).await?, &[])
+        .await?;
     rows::readable(found.iter().map(rows::binding))
 }
 
@@ -164,10 +173,7 @@ async fn bind_once(
         return Ok(refusal);
     }
     let previous = match tx
-        .query_opt(
-            &prep(&tx, &BINDING_FOR_UPDATE).await?,
-            &[&group.as_str()],
-        )
+        .query_opt(&prep(&tx, &BINDING_FOR_UPDATE).await?, &[&group.as_str()])
         .await?
     {
         Some(row) => rows::chat_id(&row)?,
@@ -309,21 +315,30 @@ pub async fn add_schedule(client: &Client, s: &NewSchedule) -> Result<i64> {
 
 pub async fn schedules(client: &Client, group: &OpenConversationId) -> Result<Vec<Schedule>> {
     let found = client
-        .query(&prep(client, &sql::GROUP_SCHEDULES).await?, &[&group.as_str()])
+        .query(
+            &prep(client, &sql::GROUP_SCHEDULES).await?,
+            &[&group.as_str()],
+        )
         .await?;
     rows::readable(found.iter().map(rows::schedule))
 }
 
 pub async fn remove_schedule(client: &Client, group: &OpenConversationId, id: i64) -> Result<bool> {
     let n = client
-        .execute(&prep(client, &sql::REMOVE_SCHEDULE).await?, &[&id, &group.as_str()])
+        .execute(
+            &prep(client, &sql::REMOVE_SCHEDULE).await?,
+            &[&id, &group.as_str()],
+        )
         .await?;
     Ok(n == 1)
 }
 
 pub async fn due_schedules(client: &Client, now_ms: i64, limit: usize) -> Result<Vec<Schedule>> {
     let found = client
-        .query(&prep(client, &sql::DUE_SCHEDULES).await?, &[&now_ms, &(limit as i64)])
+        .query(
+            &prep(client, &sql::DUE_SCHEDULES).await?,
+            &[&now_ms, &(limit as i64)],
+        )
         .await?;
     rows::readable(found.iter().map(rows::schedule))
 }
@@ -342,7 +357,10 @@ pub async fn claim_schedule(client: &Client, c: &ScheduleClaim) -> Result<bool> 
 
 pub async fn finish_schedule(client: &Client, id: i64, outcome: &str) -> Result<()> {
     client
-        .execute(&prep(client, &sql::FINISH_SCHEDULE).await?, &[&outcome, &id])
+        .execute(
+            &prep(client, &sql::FINISH_SCHEDULE).await?,
+            &[&outcome, &id],
+        )
         .await?;
     Ok(())
 }

@@ -4,7 +4,10 @@
 //! record, and no blocking-pool task each. Whoever appends still waits until its record is
 //! committed, so `/audit` reads it right after.
 
-use std::sync::{Arc, Mutex, mpsc};
+use std::{
+    sync::{Arc, Mutex, mpsc},
+    time::Duration,
+};
 
 use rusqlite::Connection;
 use tokio::sync::oneshot;
@@ -24,11 +27,7 @@ pub struct Appender {
 
 impl Appender {
     pub fn start(conn: Arc<Mutex<Connection>>) -> Result<Self, StoreError> {
-        let (queue, jobs) = mpsc::channel();
-        std::thread::Builder::new()
-            .name("qunguan-audit".into())
-            .spawn(move || write_batches(&conn, &jobs))
-            .map_err(|e| StoreError::Task(e.to_string()))?;
+        let queue = super::spawn_writer("qunguan-audit", conn, BATCH, Duration::ZERO, write_batch)?;
         Ok(Self { queue })
     }
 
@@ -41,24 +40,18 @@ impl Appender {
     }
 }
 
-/// The writer thread: whatever queued up, in one transaction; should that fail, one record
-/// at a time, so a record that cannot be written fails alone.
-fn write_batches(conn: &Mutex<Connection>, jobs: &mpsc::Receiver<Job>) {
-    while let Ok(first) = jobs.recv() {
-        let batch: Vec<Job> = std::iter::once(first)
-            .chain(jobs.try_iter().take(BATCH - 1))
-            .collect();
-        let mut conn = conn.lock().unwrap_or_else(|p| p.into_inner());
-        match write_all(&mut conn, &batch) {
-            Ok(()) => {
-                for (_, done) in batch {
-                    let _ = done.send(Ok(()));
-                }
+/// One batch, in one transaction; should that fail, one record at a time, so a record
+/// that cannot be written fails alone.
+fn write_batch(conn: &mut Connection, batch: Vec<Job>) {
+    match write_all(conn, &batch) {
+        Ok(()) => {
+            for (_, done) in batch {
+                let _ = done.send(Ok(()));
             }
-            Err(_) => {
-                for (record, done) in batch {
-                    let _ = done.send(queries::record_audit(&conn, &record));
-                }
+        }
+        Err(_) => {
+            for (record, done) in batch {
+                let _ = done.send(queries::record_audit(conn, &record));
             }
         }
     }
@@ -110,18 +103,35 @@ mod tests {
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn every_record_of_a_burst_is_committed_before_its_writer_hears_so() {
-        let conn = migrated();
-        let appender = Arc::new(Appender::start(conn.clone()).unwrap());
-        let writers: Vec<_> = (0..2000)
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("audit.db");
+        let mut conn = Connection::open(&path).unwrap();
+        super::super::prepare(&mut conn).unwrap();
+        let appender = Arc::new(Appender::start(Arc::new(Mutex::new(conn))).unwrap());
+        // Another connection, as another reader of the file would see it.
+        let reader = Arc::new(Mutex::new(Connection::open(&path).unwrap()));
+        let writers: Vec<_> = (0..300)
             .map(|n| {
-                let appender = appender.clone();
-                tokio::spawn(async move { appender.append(record(n)).await })
+                let (appender, reader) = (appender.clone(), reader.clone());
+                tokio::spawn(async move {
+                    appender.append(record(n)).await.unwrap();
+                    let found: i64 = reader
+                        .lock()
+                        .unwrap()
+                        .query_row(
+                            "SELECT count(*) FROM audit WHERE msg_id = ?1",
+                            [format!("msg{n}")],
+                            |row| row.get(0),
+                        )
+                        .unwrap();
+                    assert_eq!(found, 1, "record {n} is in the file once appended");
+                })
             })
             .collect();
         for writer in writers {
-            writer.await.unwrap().unwrap();
+            writer.await.unwrap();
         }
-        assert_eq!(count(&conn), 2000);
+        assert_eq!(count(&reader), 300);
     }
 
     #[test]
@@ -134,17 +144,14 @@ mod tests {
                  BEGIN SELECT RAISE(ABORT, 'refused'); END;",
             )
             .unwrap();
-        // Queued before the writer runs, the three are one batch.
-        let (queue, jobs) = mpsc::channel();
-        let answers: Vec<_> = (0..3)
+        // The three are one batch.
+        let (batch, answers): (Vec<Job>, Vec<_>) = (0..3)
             .map(|n| {
                 let (done, answer) = oneshot::channel();
-                queue.send((record(n), done)).unwrap();
-                answer
+                ((record(n), done), answer)
             })
-            .collect();
-        drop(queue);
-        write_batches(&conn, &jobs);
+            .unzip();
+        write_batch(&mut conn.lock().unwrap(), batch);
         let written: Vec<bool> = answers
             .into_iter()
             .map(|mut answer| answer.try_recv().unwrap().is_ok())

@@ -9,7 +9,7 @@ mod seen;
 
 use std::{
     collections::HashMap,
-    sync::{Arc, Mutex, RwLock},
+    sync::{Arc, Mutex, RwLock, mpsc},
 };
 
 use async_trait::async_trait;
@@ -89,6 +89,34 @@ impl SqliteStore {
         .await
         .map_err(|e| StoreError::Task(e.to_string()))?
     }
+}
+
+/// Starts a thread named `name` that writes what is queued to it: `write` gets each batch
+/// (whatever queued up, at most `batch` jobs) with the connection locked, and the thread
+/// rests `pause` before the next. It ends when the sender it returns is dropped.
+fn spawn_writer<J: Send + 'static>(
+    name: &str,
+    conn: Arc<Mutex<Connection>>,
+    batch: usize,
+    pause: std::time::Duration,
+    mut write: impl FnMut(&mut Connection, Vec<J>) + Send + 'static,
+) -> Result<mpsc::Sender<J>, StoreError> {
+    let (queue, jobs) = mpsc::channel();
+    std::thread::Builder::new()
+        .name(name.into())
+        .spawn(move || {
+            while let Ok(first) = jobs.recv() {
+                let jobs: Vec<J> = std::iter::once(first)
+                    .chain(jobs.try_iter().take(batch - 1))
+                    .collect();
+                write(&mut conn.lock().unwrap_or_else(|p| p.into_inner()), jobs);
+                if !pause.is_zero() {
+                    std::thread::sleep(pause);
+                }
+            }
+        })
+        .map_err(|e| StoreError::Task(e.to_string()))?;
+    Ok(queue)
 }
 
 /// The file's settings, then its migrations.
@@ -236,8 +264,8 @@ impl Store for SqliteStore {
         Ok(all)
     }
 
-    async fn record_audit(&self, record: &AuditRecord) -> Result<(), StoreError> {
-        self.audit.append(record.clone()).await
+    async fn record_audit(&self, record: AuditRecord) -> Result<(), StoreError> {
+        self.audit.append(record).await
     }
 
     async fn recent_audit(
@@ -386,9 +414,9 @@ mod tests {
         };
         let store = SqliteStore::open(&db, Replay::default()).unwrap();
         for n in 1..=3 {
-            store.record_audit(&record(&a, n)).await.unwrap();
+            store.record_audit(record(&a, n)).await.unwrap();
         }
-        store.record_audit(&record(&b, 4)).await.unwrap();
+        store.record_audit(record(&b, 4)).await.unwrap();
         drop(store);
         let store = SqliteStore::open(&db, Replay::default()).unwrap();
         let got = store.recent_audit(&a, 2).await.unwrap();

@@ -89,13 +89,7 @@ pub(super) fn forget_messages(conn: &mut Connection, now_ms: i64) -> Result<u64>
 }
 
 pub(super) fn all_bindings(conn: &Connection) -> Result<Vec<(OpenConversationId, ChatId)>> {
-    let mut stmt = conn.prepare(sql::BINDINGS.sqlite())?;
-    let mut rows = stmt.query([])?;
-    let mut out = Vec::new();
-    while let Some(row) = rows.next()? {
-        out.push(rows::binding(row));
-    }
-    rows::readable(out)
+    read_list(conn, sql::BINDINGS.sqlite(), [], |row| rows::binding(row))
 }
 
 /// One transaction: who holds the chatid, then the group's own chatid, then the write.
@@ -164,13 +158,10 @@ pub(super) fn recent_audit(
     group: &OpenConversationId,
     limit: usize,
 ) -> Result<Vec<AuditRecord>> {
-    let mut stmt = conn.prepare_cached(sql::RECENT_AUDIT.sqlite())?;
-    let mut found = stmt.query(params![group.as_str(), limit as i64])?;
-    let mut out = Vec::new();
-    while let Some(row) = found.next()? {
-        out.push(rows::audit(row));
-    }
-    rows::readable(out)
+    let params = params![group.as_str(), limit as i64];
+    read_list(conn, sql::RECENT_AUDIT.sqlite(), params, |row| {
+        rows::audit(row)
+    })
 }
 
 /// Confirmations that ended long ago go first, in the same transaction.
@@ -243,7 +234,10 @@ pub(super) fn schedules(
     conn: &mut Connection,
     group: &OpenConversationId,
 ) -> Result<Vec<Schedule>> {
-    read_schedules(conn, sql::GROUP_SCHEDULES.sqlite(), params![group.as_str()])
+    let params = params![group.as_str()];
+    read_list(conn, sql::GROUP_SCHEDULES.sqlite(), params, |row| {
+        rows::schedule(row)
+    })
 }
 
 pub(super) fn due_schedules(
@@ -251,25 +245,27 @@ pub(super) fn due_schedules(
     now_ms: i64,
     limit: usize,
 ) -> Result<Vec<Schedule>> {
-    read_schedules(
-        conn,
-        sql::DUE_SCHEDULES.sqlite(),
-        params![now_ms, limit as i64],
-    )
+    let params = params![now_ms, limit as i64];
+    read_list(conn, sql::DUE_SCHEDULES.sqlite(), params, |row| {
+        rows::schedule(row)
+    })
 }
 
-fn read_schedules(
+/// Every row `sql` finds, as `decode` reads it; a row that does not read is left out
+/// (and logged by `decode`).
+fn read_list<T>(
     conn: &Connection,
     sql: &str,
     params: impl rusqlite::Params,
-) -> Result<Vec<Schedule>> {
+    decode: impl Fn(&rusqlite::Row<'_>) -> Result<Option<T>>,
+) -> Result<Vec<T>> {
     let mut stmt = conn.prepare_cached(sql)?;
     let mut found = stmt.query(params)?;
     let mut out = Vec::new();
     while let Some(row) = found.next()? {
-        out.push(rows::schedule(row));
+        out.extend(decode(row)?);
     }
-    rows::readable(out)
+    Ok(out)
 }
 
 pub(super) fn remove_schedule(

@@ -30,7 +30,7 @@ use crate::{
 };
 
 /// How often claimed msgIds are written to the file.
-pub const FLUSH_EVERY: Duration = Duration::from_millis(20);
+const FLUSH_EVERY: Duration = Duration::from_millis(20);
 /// The most msgIds written in one transaction.
 const BATCH: usize = 4096;
 /// Buckets per retention time; one more is kept while the oldest ages out.
@@ -70,7 +70,13 @@ impl SeenSet {
         replay: Replay,
         now_ms: i64,
     ) -> Result<Self, StoreError> {
-        let (to_file, queue) = mpsc::channel();
+        let to_file = super::spawn_writer(
+            "qunguan-seen-msgids",
+            conn.clone(),
+            BATCH,
+            FLUSH_EVERY,
+            write_batch,
+        )?;
         let set = SeenSet {
             buckets: Mutex::new(VecDeque::new()),
             hasher: RandomState::new(),
@@ -79,11 +85,12 @@ impl SeenSet {
             to_file,
         };
         set.load(&conn, now_ms)?;
-        std::thread::Builder::new()
-            .name("qunguan-seen-msgids".into())
-            .spawn(move || write_batches(&conn, &queue))
-            .map_err(|e| StoreError::Task(e.to_string()))?;
         Ok(set)
+    }
+
+    /// The keyed hash `msg_id` is remembered by.
+    fn key(&self, msg_id: &MsgId) -> u64 {
+        self.hasher.hash_one(msg_id.as_str())
     }
 
     /// Reads the msgIds the file still remembers, a page at a time, up to the ceiling.
@@ -105,7 +112,7 @@ impl SeenSet {
                     return Ok(());
                 }
                 let seen_at = keep_until_ms.saturating_sub(self.retention_ms);
-                let key = self.hasher.hash_one(msg_id.as_str());
+                let key = self.key(msg_id);
                 self.bucket_for(&mut buckets, seen_at).insert(key);
                 loaded += 1;
             }
@@ -119,7 +126,7 @@ impl SeenSet {
     /// [`Claim::New`] the first time `msg_id` is seen within the retention time; atomic,
     /// so of two concurrent deliveries exactly one gets it.
     pub fn claim(&self, msg_id: &MsgId, now_ms: i64) -> Claim {
-        let key = self.hasher.hash_one(msg_id.as_str());
+        let key = self.key(msg_id);
         {
             let mut buckets = self.buckets.lock().expect("seen msgIds lock poisoned");
             self.expire(&mut buckets, now_ms);
@@ -141,7 +148,7 @@ impl SeenSet {
     /// Gives up the claim of `msg_id`, in memory and (in order with the writes) in the
     /// file, so it is new again.
     pub fn release(&self, msg_id: &MsgId) {
-        let key = self.hasher.hash_one(msg_id.as_str());
+        let key = self.key(msg_id);
         let mut buckets = self.buckets.lock().expect("seen msgIds lock poisoned");
         for (_, keys) in buckets.iter_mut() {
             keys.remove(&key);
@@ -202,41 +209,36 @@ fn remembered_now(buckets: &Buckets) -> usize {
     buckets.iter().map(|(_, keys)| keys.len()).sum()
 }
 
-/// The writer thread: whatever queued up since the last write, in one transaction, at most
-/// every [`FLUSH_EVERY`]; it ends when the set (the only sender) is dropped.
-fn write_batches(conn: &Mutex<Connection>, queue: &mpsc::Receiver<Job>) {
-    while let Ok(first) = queue.recv() {
-        let mut seen = Vec::new();
-        let mut waiting = Vec::new();
-        for job in std::iter::once(first).chain(queue.try_iter().take(BATCH - 1)) {
-            match job {
-                Job::Seen(msg_id, keep_until_ms) => seen.push((msg_id, keep_until_ms)),
-                Job::Forget(msg_id) => {
-                    write(conn, &mut seen);
-                    let conn = conn.lock().unwrap_or_else(|p| p.into_inner());
-                    let deleted = conn.execute(sql::RELEASE_MESSAGE.sqlite(), [msg_id.as_str()]);
-                    if let Err(e) = deleted {
-                        tracing::error!(error = %e, "cannot forget a given-up msgId in the file");
-                    }
+/// One batch of the writer thread's, which writes whatever queued up since its last
+/// write, at most every [`FLUSH_EVERY`], until the set (the only sender) is dropped.
+fn write_batch(conn: &mut Connection, jobs: Vec<Job>) {
+    let mut seen = Vec::new();
+    let mut waiting = Vec::new();
+    for job in jobs {
+        match job {
+            Job::Seen(msg_id, keep_until_ms) => seen.push((msg_id, keep_until_ms)),
+            Job::Forget(msg_id) => {
+                write(conn, &mut seen);
+                let deleted = conn.execute(sql::RELEASE_MESSAGE.sqlite(), [msg_id.as_str()]);
+                if let Err(e) = deleted {
+                    tracing::error!(error = %e, "cannot forget a given-up msgId in the file");
                 }
-                Job::Flush(done) => waiting.push(done),
             }
+            Job::Flush(done) => waiting.push(done),
         }
-        write(conn, &mut seen);
-        for done in waiting {
-            let _ = done.send(());
-        }
-        std::thread::sleep(FLUSH_EVERY);
+    }
+    write(conn, &mut seen);
+    for done in waiting {
+        let _ = done.send(());
     }
 }
 
 /// Writes the msgIds gathered so far, and empties `seen`.
-fn write(conn: &Mutex<Connection>, seen: &mut Vec<(MsgId, i64)>) {
+fn write(conn: &mut Connection, seen: &mut Vec<(MsgId, i64)>) {
     if seen.is_empty() {
         return;
     }
-    let mut conn = conn.lock().unwrap_or_else(|p| p.into_inner());
-    if let Err(e) = remember(&mut conn, seen) {
+    if let Err(e) = remember(conn, seen) {
         tracing::error!(error = %e, count = seen.len(), "cannot record msgIds; they are deduplicated in memory only");
     }
     seen.clear();
@@ -285,7 +287,6 @@ fn remembered(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::migrations;
 
     const HOUR: Duration = Duration::from_secs(3600);
 
@@ -294,14 +295,12 @@ mod tests {
     }
 
     fn migrated(path: Option<&std::path::Path>) -> Arc<Mutex<Connection>> {
-        let conn = match path {
+        let mut conn = match path {
             Some(path) => Connection::open(path),
             None => Connection::open_in_memory(),
         }
         .unwrap();
-        for m in migrations::SQLITE {
-            conn.execute_batch(m.sql).ok();
-        }
+        super::super::prepare(&mut conn).unwrap();
         Arc::new(Mutex::new(conn))
     }
 
