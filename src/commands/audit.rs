@@ -227,16 +227,13 @@ mod tests {
                 lang: Lang::En,
                 mentions: &[],
             })
-            .err()
         };
-        assert_eq!(parse_words(&words(&[])), None);
-        assert_eq!(parse_words(&words(&["50"])), None);
+        assert_eq!(parse_words(&words(&[])), Ok(DEFAULT_COUNT));
+        assert_eq!(parse_words(&words(&["50"])), Ok(50));
+        assert_eq!(parse_words(&words(&["５"])), Ok(5), "full-width digits");
         for bad in ["0", "51", "x", "-1"] {
             assert!(
-                matches!(
-                    parse_words(&words(&[bad])),
-                    Some(UsageError::Invalid { .. })
-                ),
+                matches!(parse_words(&words(&[bad])), Err(UsageError::Invalid { .. })),
                 "{bad}"
             );
         }

@@ -3,8 +3,8 @@
 use std::sync::LazyLock;
 
 use super::{
-    Access, Answer, Binding, Command, CommandError, Context, REGISTRY, Scope, Spec, lookup,
-    optional_arg, refusals::unknown_command,
+    Access, Answer, Args, Binding, Command, CommandError, Context, REGISTRY, Scope, Spec,
+    UsageError, lookup, optional_arg, refusals::unknown_command,
 };
 use crate::{
     i18n::{Lang, Texts, fill, md},
@@ -24,10 +24,15 @@ pub static SPEC: Spec = Spec {
     binding: Binding::Unused,
     audited: false,
     parse: |args| {
-        let topic = optional_arg(args)?.map(|a| fold(a).trim_start_matches('/').to_lowercase());
+        let topic = topic(args)?;
         Ok(Command::new(topic, |ctx, topic| Box::pin(run(ctx, topic))))
     },
 };
+
+/// The command asked about, if any: its name or alias, without the `/`, folded.
+fn topic(args: &Args<'_>) -> Result<Option<String>, UsageError> {
+    Ok(optional_arg(args)?.map(|a| fold(a).trim_start_matches('/').to_lowercase()))
+}
 
 async fn run(ctx: &Context<'_>, topic: Option<String>) -> Result<Answer, CommandError> {
     let lang = ctx.config.lang;
@@ -137,20 +142,16 @@ mod tests {
 
     #[test]
     fn parse_accepts_a_topic_with_or_without_slash() {
-        use crate::commands::{Args, UsageError};
         let parse_words = |w: &[&str]| {
             let words: Vec<String> = w.iter().map(|s| s.to_string()).collect();
-            (SPEC.parse)(&Args {
+            topic(&Args {
                 words: &words,
                 lang: Lang::En,
                 mentions: &[],
             })
-            .err()
         };
-        assert_eq!(parse_words(&["/Info"]), None);
-        assert_eq!(
-            parse_words(&["a", "b"]),
-            Some(UsageError::Extra("b".into()))
-        );
+        assert_eq!(parse_words(&[]), Ok(None));
+        assert_eq!(parse_words(&["/Info"]), Ok(Some("info".into())));
+        assert_eq!(parse_words(&["a", "b"]), Err(UsageError::Extra("b".into())));
     }
 }

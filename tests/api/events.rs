@@ -482,3 +482,27 @@ async fn stopping_waits_for_the_welcome_that_is_due() {
     );
     assert!(texts[1].contains("n2"), "{texts:?}");
 }
+
+#[tokio::test]
+async fn a_name_is_asked_for_once_and_remembered_and_so_is_its_absence() {
+    let owner_shown = async |name: Option<&str>, shown: &str| {
+        let app = spawn_app().await;
+        app.bind_sample_group().await;
+        if let Some(name) = name {
+            app.fake.sim().set_name(OWNER, name);
+        }
+        for _ in 0..2 {
+            let info = app.say(MEMBER, "/info").await;
+            assert!(info.contains(&format!("Owner: {shown}")), "{info}");
+        }
+        let asked = app.fake.requests_to("/topapi/v2/user/get");
+        assert_eq!(asked.len(), 1, "asked once, then remembered: {name:?}");
+        assert_eq!(
+            asked[0].json(),
+            json!({"userid": OWNER, "language": "en_US"})
+        );
+    };
+    owner_shown(Some("王群主"), &format!("王群主 ({OWNER})")).await;
+    // Nobody by that id in the contacts: the staff id alone.
+    owner_shown(None, OWNER).await;
+}
