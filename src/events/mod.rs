@@ -101,7 +101,7 @@ pub fn start(app: &Arc<App>, event: GroupEvent, done: impl FnOnce(Handled) + Sen
 }
 
 /// Handles one event once, and counts it.
-pub async fn handle(app: &Arc<App>, event: GroupEvent) -> Handled {
+async fn handle(app: &Arc<App>, event: GroupEvent) -> Handled {
     let kind = event.kind.label();
     let handled = handle_once(app, event).await;
     app.metrics.event(kind, handled.label());

@@ -202,6 +202,31 @@ async fn a_bad_signature_a_foreign_owner_and_garbage_are_refused_and_change_noth
             .count(&format!("/v1.0/im/chat/{CHAT}/convertToOpenConversationId")),
         0
     );
+    let metrics = app.metrics().await;
+    for counted in [
+        r#"qunguan_events_total{type="unknown",result="unauthorized"} 2"#,
+        r#"qunguan_events_total{type="unknown",result="bad_request"} 4"#,
+    ] {
+        assert!(metrics.contains(counted), "{counted} in {metrics}");
+    }
+}
+
+#[tokio::test]
+async fn an_event_without_an_event_id_is_known_by_its_digest() {
+    let app = events_app(&[]).await;
+    let event = sample_event("chat_update_title", json!({"title": "x"}));
+    let mut body = event.http_body();
+    body.as_object_mut().unwrap().remove("eventId");
+    for _ in 0..2 {
+        assert_eq!(push(&app, &body, APP_KEY).await.status(), 200);
+    }
+    let metrics = app.metrics().await;
+    for counted in [
+        r#"qunguan_events_total{type="chat_update_title",result="handled"} 1"#,
+        r#"qunguan_events_total{type="chat_update_title",result="duplicate"} 1"#,
+    ] {
+        assert!(metrics.contains(counted), "{counted} in {metrics}");
+    }
 }
 
 #[tokio::test]
