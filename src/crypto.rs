@@ -197,6 +197,17 @@ impl EventCrypto {
         STANDARD.encode(cipher)
     }
 
+    /// `message` pushed at `now_ms` as DingTalk pushes it (the demo's client, the tests):
+    /// the query of `/events` (`msg_signature`, `timestamp`, `nonce`) and the body
+    /// (`{"encrypt": …}`).
+    pub fn push(&self, message: &str, now_ms: i64) -> (String, serde_json::Value) {
+        let encrypt = self.encrypt(message, &random_chars(RANDOM_LEN));
+        let (timestamp, nonce) = (now_ms.to_string(), random_chars(8));
+        let signature = self.signature(&timestamp, &nonce, &encrypt);
+        let query = format!("msg_signature={signature}&timestamp={timestamp}&nonce={nonce}");
+        (query, serde_json::json!({ "encrypt": encrypt }))
+    }
+
     /// The answer to a push: `success`, encrypted and signed, as DingTalk expects it back
     /// (`check_url` included).
     pub fn success(&self, timestamp: &str, nonce: &str) -> serde_json::Value {

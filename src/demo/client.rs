@@ -10,7 +10,7 @@ use qunguan_simulator::{Destination, SimEvent, Simulator};
 use serde_json::{Value, json};
 
 use super::{Demo, DemoMode, sample};
-use crate::crypto::{EventCrypto, random_chars};
+use crate::crypto::EventCrypto;
 
 impl Demo {
     /// `:add`, `:remove`, `:rename` or `:event`, done by the current speaker; `None` if the
@@ -92,15 +92,10 @@ async fn forward(
     crypto: &EventCrypto,
     event: &SimEvent,
 ) -> Result<(), String> {
-    let encrypt = crypto.encrypt(&event.http_body().to_string(), &random_chars(16));
-    let (timestamp, nonce) = (crate::clock::now_ms().to_string(), random_chars(8));
-    let signature = crypto.signature(&timestamp, &nonce, &encrypt);
-    let url = format!(
-        "http://{qunguan}/events?msg_signature={signature}&timestamp={timestamp}&nonce={nonce}"
-    );
+    let (query, body) = crypto.push(&event.http_body().to_string(), crate::clock::now_ms());
     let response = http
-        .post(url)
-        .json(&json!({ "encrypt": encrypt }))
+        .post(format!("http://{qunguan}/events?{query}"))
+        .json(&body)
         .send()
         .await
         .map_err(|e| format!("could not reach qunguan: {e}"))?;

@@ -1,8 +1,8 @@
 //! One Stream connection: read frames, acknowledge each at once, hand robot messages to
 //! admission and group events to [`crate::events`], answer pings, watch for a half-open
 //! socket. Each connection has its own cancellation, so nothing of an old socket reaches a
-//! newer one. An event is handled by a task of its own, which acknowledges it through the
-//! reader once its state is written, so the reader never waits for it.
+//! newer one. An event is handled on the background worker, which acknowledges it through
+//! the reader once its state is written, so the reader never waits for it.
 
 use std::{
     sync::{

@@ -70,17 +70,15 @@ pub fn parse(text: &str) -> Result<Frame, Rejected> {
         _ => None,
     };
     let topic = header("topic").unwrap_or_default();
-    if envelope.kind.as_deref() == Some("EVENT") {
-        return Ok(Frame::Event {
-            message_id,
-            headers,
-            data,
-        });
-    }
     Ok(match envelope.kind.as_deref() {
         Some("CALLBACK") => Frame::Callback {
             message_id,
             topic,
+            data,
+        },
+        Some("EVENT") => Frame::Event {
+            message_id,
+            headers,
             data,
         },
         Some("SYSTEM") => match topic.as_str() {

@@ -2,7 +2,7 @@
 //! encryption, pushing an event over HTTP or Stream and reading its acknowledgement, and
 //! what the sample group shows afterwards.
 
-use qunguan::crypto::{EventCrypto, EventSecrets, random_chars};
+use qunguan::crypto::{EventCrypto, EventSecrets};
 use qunguan_simulator::SimEvent;
 use secrecy::SecretString;
 use serde_json::{Value, json};
@@ -36,14 +36,10 @@ pub async fn push_to(
     body: &Value,
     owner: &str,
 ) -> reqwest::Response {
-    let crypto = dingtalk_crypto(owner);
-    let encrypt = crypto.encrypt(&body.to_string(), &random_chars(16));
-    let (timestamp, nonce) = (qunguan::clock::now_ms().to_string(), random_chars(8));
-    let signature = crypto.signature(&timestamp, &nonce, &encrypt);
-    let url = format!("{events_url}?msg_signature={signature}&timestamp={timestamp}&nonce={nonce}");
+    let (query, body) = dingtalk_crypto(owner).push(&body.to_string(), qunguan::clock::now_ms());
     app.http
-        .post(url)
-        .json(&json!({ "encrypt": encrypt }))
+        .post(format!("{events_url}?{query}"))
+        .json(&body)
         .send()
         .await
         .unwrap()
