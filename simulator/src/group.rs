@@ -11,8 +11,8 @@ use super::{Group, Request, Simulator, api_error, json_ok, lock, oapi_error};
 /// [`MAX_MEMBERS`].
 const MAX_ADD: usize = 40;
 const MAX_MEMBERS: usize = 1000;
-/// The six switches of `managementOptions`.
-const SETTINGS: [&str; 6] = [
+/// The six switches of `managementOptions`, as chat/get names them.
+pub const SETTINGS: [&str; 6] = [
     "chatBannedType",
     "searchable",
     "validationType",

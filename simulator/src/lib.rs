@@ -21,6 +21,7 @@ mod extcontact;
 mod gateway;
 pub use events::SimEvent;
 pub use gateway::StreamLinks;
+pub use group::SETTINGS;
 mod group;
 mod robot;
 mod tokens;

@@ -301,19 +301,27 @@ async fn welcome_is_set_shown_previewed_and_removed_by_admins_in_groups_and_audi
     }
 }
 
-#[tokio::test]
-async fn joins_in_a_burst_are_greeted_together_each_once() {
+/// `who` added to the sample group in the client.
+fn join(who: &str) -> SimEvent {
+    sample_event(
+        "chat_add_member",
+        json!({"operator": OWNER, "userId": [who]}),
+    )
+}
+
+/// An app whose sample group greets newcomers with "Hi {name}" and has just greeted `n1`.
+async fn welcomed_once() -> TestApp {
     let app = events_app(&[]).await;
     app.bind_sample_group().await;
     app.say(ADMIN, "/welcome Hi {name}").await;
-    let join = |who: &str| {
-        sample_event(
-            "chat_add_member",
-            json!({"operator": OWNER, "userId": [who]}),
-        )
-    };
     push_http(&app, &join("n1")).await;
     eventually("the first welcome", async || welcomes(&app).len() == 1).await;
+    app
+}
+
+#[tokio::test]
+async fn joins_in_a_burst_are_greeted_together_each_once() {
+    let app = welcomed_once().await;
     let first = std::time::Instant::now();
     // Two more join within the window: greeted together once it has passed.
     push_http(&app, &join("n2")).await;
@@ -475,17 +483,7 @@ async fn with_every_slot_busy_an_event_is_given_back_and_handled_when_pushed_aga
 
 #[tokio::test]
 async fn stopping_waits_for_the_welcome_that_is_due() {
-    let app = events_app(&[]).await;
-    app.bind_sample_group().await;
-    app.say(ADMIN, "/welcome Hi {name}").await;
-    let join = |who: &str| {
-        sample_event(
-            "chat_add_member",
-            json!({"operator": OWNER, "userId": [who]}),
-        )
-    };
-    push_http(&app, &join("n1")).await;
-    eventually("the first welcome", async || welcomes(&app).len() == 1).await;
+    let app = welcomed_once().await;
     // Within the window: this one waits for the group's next turn.
     push_http(&app, &join("n2")).await;
     assert_eq!(

@@ -6,14 +6,7 @@ use serde_json::{Value, json};
 use crate::helpers::*;
 
 /// chat/get's six switches.
-pub const SIX: [&str; 6] = [
-    "chatBannedType",
-    "searchable",
-    "validationType",
-    "mentionAllAuthority",
-    "managementType",
-    "showHistoryType",
-];
+pub use qunguan_simulator::SETTINGS as SIX;
 
 /// The DingTalk APIs that change a group.
 pub const CHANGING: [&str; 4] = [
