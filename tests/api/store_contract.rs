@@ -130,8 +130,10 @@ async fn groups_binding_one_chatid_at_once_get_one_binding_and_refusals() {
     }
 }
 
+/// Remembered for the retention, then deleted; reading them back a page at a time is
+/// SQLite's own (`store::sqlite::seen`'s start-up test).
 #[tokio::test]
-async fn remembered_msg_ids_expire_after_the_retention() {
+async fn remembered_msg_ids_page_and_expire() {
     let retention = Replay::default().retention.as_millis() as i64;
     let t0 = 1_000_000;
     for (name, store) in backends().await {
