@@ -121,7 +121,7 @@ impl Writer<'_> {
         modify: impl FnOnce(&ChatInfo) -> Edit<T>,
     ) -> Result<Changed<T>, ChangeError> {
         let turn = match mode {
-            Mode::Change => Some(self.turns.take(self.store, group).await?),
+            Mode::Change => Some(self.turns.take(group).await?),
             Mode::Preview => None,
         };
         let changed = self.change(chat, mode, modify).await;

@@ -79,15 +79,23 @@ fn request_span(request: &axum::http::Request<axum::body::Body>) -> tracing::Spa
     )
 }
 
+/// How long `/readyz` waits for the store: less than the second a probe is given by
+/// default (Kubernetes' `timeoutSeconds`), so a hung database is reported, not waited on.
+const READY_WITHIN: std::time::Duration = std::time::Duration::from_millis(800);
+
 async fn readyz(State(app): State<Arc<App>>) -> impl IntoResponse {
     if app.config.mode.stream() && app.metrics.stream().open_now() == 0 {
         return (StatusCode::SERVICE_UNAVAILABLE, "no Stream connection open");
     }
-    match app.store.check().await {
-        Ok(()) => (StatusCode::OK, "ready"),
-        Err(e) => {
+    match tokio::time::timeout(READY_WITHIN, app.store.check()).await {
+        Ok(Ok(())) => (StatusCode::OK, "ready"),
+        Ok(Err(e)) => {
             tracing::error!(error = %e, "store is not usable");
             (StatusCode::SERVICE_UNAVAILABLE, "store unavailable")
+        }
+        Err(_) => {
+            tracing::error!("store did not answer within {READY_WITHIN:?}");
+            (StatusCode::SERVICE_UNAVAILABLE, "store not answering")
         }
     }
 }

@@ -43,6 +43,7 @@ migrations! {
     3 => "0003_confirmations",
     4 => "0004_schedules",
     5 => "0005_welcomes",
+    6 => "0006_leases",
 }
 
 /// Why the schema cannot be used.

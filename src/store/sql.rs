@@ -109,6 +109,17 @@ pub static CLAIM_SCHEDULE: Sql = Sql::new(
 );
 pub static FINISH_SCHEDULE: Sql = Sql::new("UPDATE schedules SET last_outcome = ?1 WHERE id = ?2");
 
+/// Takes or renews a group's lease (`?1` group, `?2` holder, `?3` now, `?4` until): a
+/// row of another holder is taken over only once its lease has run out.
+pub static LEASE_GROUP: Sql = Sql::new(
+    "INSERT INTO group_leases (conversation_id, holder, until_ms) VALUES (?1, ?2, ?4)
+     ON CONFLICT (conversation_id) DO UPDATE SET holder = excluded.holder,
+     until_ms = excluded.until_ms
+     WHERE group_leases.holder = excluded.holder OR group_leases.until_ms <= ?3",
+);
+pub static END_GROUP_LEASE: Sql =
+    Sql::new("DELETE FROM group_leases WHERE conversation_id = ?1 AND holder = ?2");
+
 pub static WELCOME: Sql =
     Sql::new("SELECT text, set_by, set_at_ms FROM welcomes WHERE conversation_id = ?1");
 pub static SET_WELCOME: Sql = Sql::new(

@@ -37,6 +37,10 @@ struct FakeState {
     requests: Mutex<Vec<Recorded>>,
     arrived: Notify,
     scripts: Mutex<HashMap<String, VecDeque<Scripted>>>,
+    /// Paths every request to which is answered this late.
+    slow: Mutex<HashMap<String, Duration>>,
+    /// Groups whose requests wait (by `chatid`) until released.
+    held: Mutex<HashMap<String, tokio::sync::watch::Sender<bool>>>,
 }
 
 /// The fake server; dropped with the test.
@@ -129,6 +133,33 @@ impl FakeDingTalk {
             });
     }
 
+    /// Holds every request about the group `chatid` (chat/get's `chatid` parameter)
+    /// unanswered until [`FakeDingTalk::release`]: a group whose DingTalk calls hang.
+    pub fn hold(&self, chatid: &str) {
+        let (gate, _) = tokio::sync::watch::channel(false);
+        self.state
+            .held
+            .lock()
+            .unwrap()
+            .insert(chatid.to_owned(), gate);
+    }
+
+    /// Answers every request to `path` after `delay` (a DingTalk that is slow today).
+    pub fn slow(&self, path: &str, delay: Duration) {
+        self.state
+            .slow
+            .lock()
+            .unwrap()
+            .insert(path.to_owned(), delay);
+    }
+
+    /// Answers the requests [`FakeDingTalk::hold`] held, and the next ones at once.
+    pub fn release(&self, chatid: &str) {
+        if let Some(gate) = self.state.held.lock().unwrap().remove(chatid) {
+            let _ = gate.send(true);
+        }
+    }
+
     /// Makes every token issued so far invalid, as DingTalk does when one expires early.
     pub fn revoke_tokens(&self) {
         self.state.sim.revoke_tokens();
@@ -195,6 +226,10 @@ async fn handle(
     body: Bytes,
 ) -> Response {
     let recorded = Request::new(method, &uri, headers, body);
+    let gate = recorded
+        .query
+        .get("chatid")
+        .and_then(|chat| state.held.lock().unwrap().get(chat).map(|g| g.subscribe()));
     let scripted = state
         .scripts
         .lock()
@@ -203,6 +238,13 @@ async fn handle(
         .and_then(VecDeque::pop_front);
     state.requests.lock().unwrap().push(recorded.clone());
     state.arrived.notify_waiters();
+    if let Some(mut gate) = gate {
+        let _ = gate.wait_for(|open| *open).await;
+    }
+    let slow = state.slow.lock().unwrap().get(&recorded.path).copied();
+    if let Some(delay) = slow {
+        tokio::time::sleep(delay).await;
+    }
     if let Some(s) = scripted {
         tokio::time::sleep(s.delay).await;
         return (StatusCode::from_u16(s.status).unwrap(), s.body).into_response();

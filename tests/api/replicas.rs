@@ -5,7 +5,11 @@ use serde_json::{Value, json};
 
 use qunguan::{server::RunningServer, tools::signed};
 
-use crate::{event_support::*, helpers::*, postgres::fresh_database};
+use crate::{
+    event_support::*,
+    helpers::*,
+    postgres::{Outage, fresh_database},
+};
 
 /// A qunguan on a fresh PostgreSQL database, and a second replica beside it.
 async fn two_replicas() -> (TestApp, RunningServer) {
@@ -165,47 +169,7 @@ async fn a_msg_id_run_by_a_killed_replica_is_not_run_again_by_the_other() {
     assert!(status.success(), "{log}");
 }
 
-/// A TCP forwarder to the test database that can be cut (every connection dropped, new
-/// ones refused) and restored, as a database outage looks to qunguan.
-struct Outage {
-    up: tokio::sync::watch::Sender<bool>,
-}
-
-impl Outage {
-    async fn in_front_of(url: &str) -> (Self, String) {
-        let mut url = url::Url::parse(url).unwrap();
-        let target = format!("{}:{}", url.host_str().unwrap(), url.port().unwrap_or(5432));
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let port = listener.local_addr().unwrap().port();
-        let (up, watch) = tokio::sync::watch::channel(true);
-        tokio::spawn(async move {
-            while let Ok((mut client, _)) = listener.accept().await {
-                let mut watch = watch.clone();
-                if !*watch.borrow() {
-                    continue;
-                }
-                let target = target.clone();
-                tokio::spawn(async move {
-                    let Ok(mut server) = tokio::net::TcpStream::connect(target).await else {
-                        return;
-                    };
-                    tokio::select! {
-                        _ = tokio::io::copy_bidirectional(&mut client, &mut server) => {}
-                        _ = watch.wait_for(|up| !*up) => {}
-                    }
-                });
-            }
-        });
-        url.set_port(Some(port)).unwrap();
-        (Self { up }, url.to_string())
-    }
-
-    fn set(&self, up: bool) {
-        let _ = self.up.send(up);
-    }
-}
-
-async fn wait_status(app: &TestApp, path: &str, want: u16) {
+pub async fn wait_status(app: &TestApp, path: &str, want: u16) {
     eventually(&format!("{path} to answer {want}"), async || {
         let response = app.http.get(app.url(path)).send().await.unwrap();
         response.status().as_u16() == want

@@ -447,48 +447,94 @@ async fn schedules_are_kept_per_group_and_each_run_is_claimed_once() {
 }
 
 #[tokio::test]
-async fn a_group_lock_holds_other_replicas_off_until_released_or_dropped() {
-    use std::time::Duration;
-    let url = fresh_database().await;
-    let (a, b) = (
-        open_postgres(&url).await.unwrap(),
-        open_postgres(&url).await.unwrap(),
-    );
-    let group = cid("cidLOCK==");
-    let held = a.lock_group(&group).await.unwrap();
-    let b = std::sync::Arc::new(b);
-    let waiting = tokio::spawn({
-        let (b, group) = (b.clone(), group.clone());
-        async move { b.lock_group(&group).await.unwrap() }
-    });
-    crate::helpers::eventually("the other replica to wait for the lock", async || {
-        crate::postgres::lock_waiters(&url).await == 1
-    })
-    .await;
-    assert!(!waiting.is_finished(), "the other replica waits");
-    let other = b.lock_group(&cid("cidOTHER==")).await.unwrap();
-    other.release().await;
-    held.release().await;
-    let again = tokio::time::timeout(Duration::from_secs(5), waiting)
-        .await
-        .expect("released: the other replica gets it")
-        .unwrap();
-    // Dropped unreleased (a cancelled command): freed with its connection.
-    drop(again);
-    let after_drop = tokio::time::timeout(Duration::from_secs(5), a.lock_group(&group))
-        .await
-        .expect("dropped: freed")
-        .unwrap();
-    after_drop.release().await;
-    // Released locks give their connections back: more cycles than the pool has room for.
-    for _ in 0..40 {
-        a.lock_group(&group).await.unwrap().release().await;
+async fn a_group_lease_holds_other_holders_off_until_ended_or_run_out() {
+    let group = cid("cidLEASE==");
+    let other_group = cid("cidOTHER==");
+    for (name, store) in backends().await {
+        let t = 1_000_000;
+        assert!(
+            store.lease_group(&group, "a", t, t + 30_000).await.unwrap(),
+            "{name}"
+        );
+        assert!(
+            !store
+                .lease_group(&group, "b", t + 1, t + 30_001)
+                .await
+                .unwrap(),
+            "{name}: held"
+        );
+        assert!(
+            store
+                .lease_group(&other_group, "b", t + 1, t + 30_001)
+                .await
+                .unwrap(),
+            "{name}: another group is free"
+        );
+        assert!(
+            store
+                .lease_group(&group, "a", t + 10_000, t + 40_000)
+                .await
+                .unwrap(),
+            "{name}: renewed"
+        );
+        assert!(
+            !store
+                .lease_group(&group, "b", t + 35_000, t + 65_000)
+                .await
+                .unwrap(),
+            "{name}: renewal counts"
+        );
+        store.end_group_lease(&group, "b").await.unwrap();
+        assert!(
+            !store
+                .lease_group(&group, "b", t + 35_000, t + 65_000)
+                .await
+                .unwrap(),
+            "{name}: only its holder ends it"
+        );
+        store.end_group_lease(&group, "a").await.unwrap();
+        assert!(
+            store
+                .lease_group(&group, "b", t + 35_000, t + 65_000)
+                .await
+                .unwrap(),
+            "{name}: ended"
+        );
+        // b dies holding it: the lease runs out.
+        assert!(
+            !store
+                .lease_group(&group, "c", t + 64_999, t + 95_000)
+                .await
+                .unwrap(),
+            "{name}"
+        );
+        assert!(
+            store
+                .lease_group(&group, "c", t + 65_000, t + 95_000)
+                .await
+                .unwrap(),
+            "{name}: ran out"
+        );
+        assert!(
+            !store
+                .lease_group(&group, "b", t + 65_001, t + 95_001)
+                .await
+                .unwrap(),
+            "{name}: its old holder does not get it back"
+        );
+        // Of many holders trying at once, one gets it.
+        let won = futures_util::future::join_all((0..8).map(|i| {
+            let (store, group) = (store.clone(), cid("cidRACE=="));
+            async move {
+                store
+                    .lease_group(&group, &format!("h{i}"), t, t + 30_000)
+                    .await
+                    .unwrap()
+            }
+        }))
+        .await;
+        assert_eq!(won.iter().filter(|w| **w).count(), 1, "{name}: {won:?}");
     }
-    assert!(a.check().await.is_ok());
-    assert!(
-        sqlite().lock_group(&group).await.is_ok(),
-        "SQLite serves one replica: nothing to hold"
-    );
 }
 
 /// Statements run on the database behind a store, beside it: SQLite's file or PostgreSQL.

@@ -77,6 +77,32 @@ pub async fn set_welcome(client: &Client, group: &OpenConversationId, w: &Welcom
     Ok(())
 }
 
+pub async fn lease_group(
+    client: &Client,
+    group: &OpenConversationId,
+    holder: &str,
+    now_ms: i64,
+    until_ms: i64,
+) -> Result<bool> {
+    let statement = prep(client, &sql::LEASE_GROUP).await?;
+    let n = client
+        .execute(&statement, &[&group.as_str(), &holder, &now_ms, &until_ms])
+        .await?;
+    Ok(n == 1)
+}
+
+pub async fn end_group_lease(
+    client: &Client,
+    group: &OpenConversationId,
+    holder: &str,
+) -> Result<()> {
+    let statement = prep(client, &sql::END_GROUP_LEASE).await?;
+    client
+        .execute(&statement, &[&group.as_str(), &holder])
+        .await?;
+    Ok(())
+}
+
 pub async fn remove_welcome(client: &Client, group: &OpenConversationId) -> Result<bool> {
     let n = client
         .execute(

@@ -127,14 +127,17 @@ fn prepare(conn: &mut Connection) -> Result<(), StoreError> {
     migrate(conn)
 }
 
+/// In one write transaction, taken before the version is read: of two processes opening
+/// a new file at once (`serve` and `policy apply`), one migrates and the other then finds
+/// it done.
 fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
-    let found: i64 = conn.pragma_query_value(None, "user_version", |row| row.get(0))?;
+    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    let found: i64 = tx.pragma_query_value(None, "user_version", |row| row.get(0))?;
     for migration in migrations::pending(migrations::SQLITE, found)? {
-        let tx = conn.transaction()?;
         tx.execute_batch(migration.sql)?;
         tx.pragma_update(None, "user_version", migration.version)?;
-        tx.commit()?;
     }
+    tx.commit()?;
     Ok(())
 }
 
@@ -238,6 +241,28 @@ impl Store for SqliteStore {
     async fn remove_welcome(&self, group: &OpenConversationId) -> Result<bool, StoreError> {
         let group = group.clone();
         self.with(move |conn| queries::remove_welcome(conn, &group))
+            .await
+    }
+
+    async fn lease_group(
+        &self,
+        group: &OpenConversationId,
+        holder: &str,
+        now_ms: i64,
+        until_ms: i64,
+    ) -> Result<bool, StoreError> {
+        let (group, holder) = (group.clone(), holder.to_owned());
+        self.with(move |conn| queries::lease_group(conn, &group, &holder, now_ms, until_ms))
+            .await
+    }
+
+    async fn end_group_lease(
+        &self,
+        group: &OpenConversationId,
+        holder: &str,
+    ) -> Result<(), StoreError> {
+        let (group, holder) = (group.clone(), holder.to_owned());
+        self.with(move |conn| queries::end_group_lease(conn, &group, &holder))
             .await
     }
 

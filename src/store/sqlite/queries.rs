@@ -55,6 +55,29 @@ pub(super) fn set_welcome(
     Ok(())
 }
 
+pub(super) fn lease_group(
+    conn: &mut Connection,
+    group: &OpenConversationId,
+    holder: &str,
+    now_ms: i64,
+    until_ms: i64,
+) -> Result<bool> {
+    let n = conn
+        .prepare_cached(sql::LEASE_GROUP.sqlite())?
+        .execute(params![group.as_str(), holder, now_ms, until_ms])?;
+    Ok(n == 1)
+}
+
+pub(super) fn end_group_lease(
+    conn: &mut Connection,
+    group: &OpenConversationId,
+    holder: &str,
+) -> Result<()> {
+    conn.prepare_cached(sql::END_GROUP_LEASE.sqlite())?
+        .execute(params![group.as_str(), holder])?;
+    Ok(())
+}
+
 pub(super) fn remove_welcome(conn: &mut Connection, group: &OpenConversationId) -> Result<bool> {
     Ok(conn.execute(sql::REMOVE_WELCOME.sqlite(), [group.as_str()])? == 1)
 }
