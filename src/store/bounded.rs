@@ -14,7 +14,7 @@ use std::{future::Future, pin::Pin, sync::Arc, time::Duration};
 use async_trait::async_trait;
 
 use super::{
-    AuditRecord, BindOutcome, Claim, ConfirmTake, Confirmation, NewSchedule, Schedule,
+    AuditRecord, BindOutcome, Claim, ConfirmTake, Confirmation, NewSchedule, RunTakeover, Schedule,
     ScheduleClaim, Store, StoreError, Welcome, WelcomeTurn,
 };
 use crate::ids::{ChatId, MsgId, OpenConversationId, StaffId};
@@ -223,8 +223,18 @@ impl Store for Bounded {
         self.within(self.inner.claim_schedule(claim)).await
     }
 
-    async fn finish_schedule(&self, id: i64, outcome: &str) -> Result<(), StoreError> {
-        self.within(self.inner.finish_schedule(id, outcome)).await
+    async fn retake_schedule_run(&self, takeover: &RunTakeover) -> Result<bool, StoreError> {
+        self.within(self.inner.retake_schedule_run(takeover)).await
+    }
+
+    async fn renew_schedule_run(&self, id: i64, due_ms: i64, by_ms: i64) -> Result<(), StoreError> {
+        self.within(self.inner.renew_schedule_run(id, due_ms, by_ms))
+            .await
+    }
+
+    async fn finish_schedule(&self, id: i64, due_ms: i64, outcome: &str) -> Result<(), StoreError> {
+        self.within(self.inner.finish_schedule(id, due_ms, outcome))
+            .await
     }
 
     async fn check(&self) -> Result<(), StoreError> {

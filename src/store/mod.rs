@@ -23,7 +23,7 @@ use async_trait::async_trait;
 
 pub use bounded::{Bounded, InTime, LateClaim};
 pub use postgres::PostgresStore;
-pub use schedule::{NewSchedule, Schedule, ScheduleClaim};
+pub use schedule::{NewSchedule, RunTakeover, Running, Schedule, ScheduleClaim};
 pub use sqlite::SqliteStore;
 
 use crate::{
@@ -348,15 +348,24 @@ pub trait Store: Send + Sync {
         id: i64,
     ) -> Result<bool, StoreError>;
 
-    /// At most `limit` schedules whose next run is at or before `now_ms`, earliest first.
+    /// At most `limit` schedules whose next run is at or before `now_ms`, or whose
+    /// unfinished run's lease ran out by then, earliest first.
     async fn due_schedules(&self, now_ms: i64, limit: usize) -> Result<Vec<Schedule>, StoreError>;
 
-    /// Claims one run: moves the schedule from `due_ms` to `next_ms`, only if its next run
-    /// is still `due_ms`. `true` if this call claimed it; exactly one caller does.
+    /// Claims one run: moves the schedule from `due_ms` to `next_ms` and marks the run
+    /// started, held until `until_ms`, only if its next run is still `due_ms` and no run of
+    /// it is unfinished. `true` if this call claimed it; exactly one caller does.
     async fn claim_schedule(&self, claim: &ScheduleClaim) -> Result<bool, StoreError>;
 
-    /// Records how a claimed run ended.
-    async fn finish_schedule(&self, id: i64, outcome: &str) -> Result<(), StoreError>;
+    /// Takes over an unfinished run whose lease ran out; `true` for exactly one caller.
+    async fn retake_schedule_run(&self, takeover: &RunTakeover) -> Result<bool, StoreError>;
+
+    /// Holds the unfinished run `due_ms` of schedule `id` `by_ms` longer.
+    async fn renew_schedule_run(&self, id: i64, due_ms: i64, by_ms: i64) -> Result<(), StoreError>;
+
+    /// Records how run `due_ms` of schedule `id` ended, and that it is finished; a run
+    /// finished already (or taken over and finished by another) records nothing.
+    async fn finish_schedule(&self, id: i64, due_ms: i64, outcome: &str) -> Result<(), StoreError>;
 
     /// Whether the store can be used now (for `/readyz`).
     async fn check(&self) -> Result<(), StoreError>;

@@ -26,6 +26,7 @@ mod postgres;
 mod process;
 mod replicas;
 mod replies;
+mod schedule_leases;
 mod schedules;
 mod signature;
 mod store_contract;

@@ -7,7 +7,7 @@ use qunguan::{
     ids::{ChatId, MsgId, OpenConversationId, StaffId},
     store::{
         AuditRecord, BindOutcome, Claim, ConfirmTake, Confirmation, NewSchedule, PostgresStore,
-        Replay, ScheduleClaim, SqliteStore, Store, StoreError,
+        Replay, RunTakeover, Running, ScheduleClaim, SqliteStore, Store, StoreError,
     },
 };
 
@@ -415,16 +415,55 @@ async fn schedules_are_kept_per_group_and_each_run_is_claimed_once() {
             due_ms: 1_000,
             next_ms: Some(87_400_000),
             now_ms: 1_001,
+            until_ms: 61_001,
         };
         let claims =
             futures_util::future::join_all((0..8).map(|_| store.claim_schedule(&claim))).await;
         let won = claims.into_iter().filter(|c| *c.as_ref().unwrap()).count();
         assert_eq!(won, 1, "{name}: eight at once, one winner");
-        store.finish_schedule(a, "done").await.unwrap();
+        let running = store.schedules(&cid("cidA==")).await.unwrap()[0].running;
+        assert_eq!(
+            running,
+            Some(Running {
+                due_ms: 1_000,
+                until_ms: 61_001
+            }),
+            "{name}: marked started, with its lease"
+        );
+        // Its claimant renews it, then dies: the run is due again for a takeover once its
+        // lease has run out, and one of many takes it.
+        store.renew_schedule_run(a, 1_000, 15_000).await.unwrap();
+        let due_at = |at| {
+            let store = store.clone();
+            async move {
+                let due = store.due_schedules(at, 10).await.unwrap();
+                due.iter().any(|s| s.id == a)
+            }
+        };
+        assert!(!due_at(76_000).await, "{name}: held until 76 001");
+        assert!(due_at(76_001).await, "{name}: abandoned");
+        let takeover = RunTakeover {
+            id: a,
+            due_ms: 1_000,
+            now_ms: 76_001,
+            until_ms: 136_001,
+        };
+        let takeovers =
+            futures_util::future::join_all((0..8).map(|_| store.retake_schedule_run(&takeover)))
+                .await;
+        let won = takeovers
+            .into_iter()
+            .filter(|t| *t.as_ref().unwrap())
+            .count();
+        assert_eq!(won, 1, "{name}: eight takeovers at once, one winner");
+        store.finish_schedule(a, 1_000, "done").await.unwrap();
+        // The first claimant's late finish records nothing more.
+        store.finish_schedule(a, 1_000, "failed").await.unwrap();
         let after = store.schedules(&cid("cidA==")).await.unwrap();
         assert_eq!(after[0].next_run_ms, Some(87_400_000), "{name}");
         assert_eq!(after[0].last_run_ms, Some(1_001), "{name}");
         assert_eq!(after[0].last_outcome.as_deref(), Some("done"), "{name}");
+        assert_eq!(after[0].running, None, "{name}: finished");
 
         assert!(
             !store.remove_schedule(&cid("cidA=="), other).await.unwrap(),

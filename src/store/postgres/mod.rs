@@ -16,7 +16,7 @@ use tokio_postgres::config::SslMode;
 
 use super::{
     AuditRecord, BackendError, BindOutcome, Claim, ConfirmTake, Confirmation, NewSchedule, Replay,
-    Schedule, ScheduleClaim, Store, StoreError, Welcome, WelcomeTurn,
+    RunTakeover, Schedule, ScheduleClaim, Store, StoreError, Welcome, WelcomeTurn,
 };
 use crate::{
     config::PostgresUrl,
@@ -225,8 +225,16 @@ impl Store for PostgresStore {
         queries::claim_schedule(&self.client().await?, claim).await
     }
 
-    async fn finish_schedule(&self, id: i64, outcome: &str) -> Result<(), StoreError> {
-        queries::finish_schedule(&self.client().await?, id, outcome).await
+    async fn retake_schedule_run(&self, takeover: &RunTakeover) -> Result<bool, StoreError> {
+        queries::retake_schedule_run(&self.client().await?, takeover).await
+    }
+
+    async fn renew_schedule_run(&self, id: i64, due_ms: i64, by_ms: i64) -> Result<(), StoreError> {
+        queries::renew_schedule_run(&self.client().await?, id, due_ms, by_ms).await
+    }
+
+    async fn finish_schedule(&self, id: i64, due_ms: i64, outcome: &str) -> Result<(), StoreError> {
+        queries::finish_schedule(&self.client().await?, id, due_ms, outcome).await
     }
 
     async fn check(&self) -> Result<(), StoreError> {

@@ -8,7 +8,7 @@ use crate::{
     ids::{ChatId, MsgId, OpenConversationId, StaffId},
     store::{
         AuditRecord, BindOutcome, ConfirmTake, Confirmation, KEEP_ENDED_CONFIRMATIONS_MS,
-        NewSchedule, Schedule, ScheduleClaim, StoreError, Welcome, WelcomeTurn, rows,
+        NewSchedule, RunTakeover, Schedule, ScheduleClaim, StoreError, Welcome, WelcomeTurn, rows,
         sql::{self, Sql},
     },
 };
@@ -375,17 +375,33 @@ pub async fn claim_schedule(client: &Client, c: &ScheduleClaim) -> Result<bool> 
     let n = client
         .execute(
             &prep(client, &sql::CLAIM_SCHEDULE).await?,
-            &[&c.next_ms, &c.now_ms, &c.id, &c.due_ms],
+            &[&c.next_ms, &c.now_ms, &c.id, &c.due_ms, &c.until_ms],
         )
         .await?;
     Ok(n == 1)
 }
 
-pub async fn finish_schedule(client: &Client, id: i64, outcome: &str) -> Result<()> {
+pub async fn retake_schedule_run(client: &Client, t: &RunTakeover) -> Result<bool> {
+    let n = client
+        .execute(
+            &prep(client, &sql::RETAKE_SCHEDULE_RUN).await?,
+            &[&t.id, &t.due_ms, &t.now_ms, &t.until_ms],
+        )
+        .await?;
+    Ok(n == 1)
+}
+
+pub async fn renew_schedule_run(client: &Client, id: i64, due_ms: i64, by_ms: i64) -> Result<()> {
+    let statement = prep(client, &sql::RENEW_SCHEDULE_RUN).await?;
+    client.execute(&statement, &[&id, &due_ms, &by_ms]).await?;
+    Ok(())
+}
+
+pub async fn finish_schedule(client: &Client, id: i64, due_ms: i64, outcome: &str) -> Result<()> {
     client
         .execute(
             &prep(client, &sql::FINISH_SCHEDULE).await?,
-            &[&outcome, &id],
+            &[&outcome, &id, &due_ms],
         )
         .await?;
     Ok(())

@@ -16,8 +16,8 @@ use async_trait::async_trait;
 use rusqlite::Connection;
 
 use super::{
-    AuditRecord, BindOutcome, Claim, ConfirmTake, Confirmation, NewSchedule, Replay, Schedule,
-    ScheduleClaim, Store, StoreError, Welcome, WelcomeTurn, migrations,
+    AuditRecord, BindOutcome, Claim, ConfirmTake, Confirmation, NewSchedule, Replay, RunTakeover,
+    Schedule, ScheduleClaim, Store, StoreError, Welcome, WelcomeTurn, migrations,
 };
 use crate::{
     clock::now_ms,
@@ -354,9 +354,20 @@ impl Store for SqliteStore {
             .await
     }
 
-    async fn finish_schedule(&self, id: i64, outcome: &str) -> Result<(), StoreError> {
+    async fn retake_schedule_run(&self, takeover: &RunTakeover) -> Result<bool, StoreError> {
+        let takeover = takeover.clone();
+        self.with(move |conn| queries::retake_schedule_run(conn, &takeover))
+            .await
+    }
+
+    async fn renew_schedule_run(&self, id: i64, due_ms: i64, by_ms: i64) -> Result<(), StoreError> {
+        self.with(move |conn| queries::renew_schedule_run(conn, id, due_ms, by_ms))
+            .await
+    }
+
+    async fn finish_schedule(&self, id: i64, due_ms: i64, outcome: &str) -> Result<(), StoreError> {
         let outcome = outcome.to_owned();
-        self.with(move |conn| queries::finish_schedule(conn, id, &outcome))
+        self.with(move |conn| queries::finish_schedule(conn, id, due_ms, &outcome))
             .await
     }
 
