@@ -296,3 +296,18 @@ async fn while_the_database_is_down_an_event_is_given_back_for_later() {
     assert_eq!(push_stream(&app, &event).await, "SUCCESS");
     assert!(bound(&app).await);
 }
+
+#[tokio::test]
+async fn a_former_owner_is_no_admin_on_a_replica_that_saw_them_own_the_group_a_moment_ago() {
+    let (app, other) = two_replicas().await;
+    app.bind_sample_group().await;
+    // The owner looks at the group through the other replica, which now remembers them as
+    // its owner; then the group passes to somebody else (in the DingTalk client, or through
+    // the first replica).
+    assert!(say_via(&app, &other, OWNER, "/info").await.contains(CHAT));
+    app.fake.set_group_field(CHAT, "owner", json!(MEMBER));
+    let text = say_via(&app, &other, OWNER, "/mute-all").await;
+    assert!(text.contains("do not own this group"), "{text}");
+    assert_eq!(app.fake.count("/v1.0/im/group/update"), 0);
+    assert_eq!(app.fake.group(CHAT).info["chatBannedType"], 0);
+}
