@@ -30,3 +30,4 @@ mod signature;
 mod store_contract;
 mod stream;
 mod tools;
+mod trace_log;
