@@ -6,6 +6,7 @@ mod callback;
 mod commands;
 mod connections;
 mod contacts;
+mod database_url;
 mod dingtalk;
 mod event_support;
 mod events;
