@@ -22,6 +22,7 @@ mod lifecycle;
 mod logs;
 mod permissions;
 mod policy;
+mod policy_source;
 mod postgres;
 mod process;
 mod replicas;
