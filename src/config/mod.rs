@@ -16,9 +16,10 @@ use crate::{
 };
 
 mod parse;
+mod redact;
 
 use parse::Parser;
-pub use parse::without_password;
+pub use redact::without_password;
 
 /// Everything qunguan needs to run, parsed and checked.
 #[derive(Debug, Clone)]
@@ -399,6 +400,8 @@ mod tests {
             Ok(Database::SqliteFile("/data/q.db".into()))
         );
         assert!(parse_database_url("mysql://x").is_err());
+        assert!(parse_database_url("host=db user=q password=secret").is_err());
+        assert!(parse_database_url("dbname=q").is_err());
         let pg =
             parse_database_url("postgresql://q:secret@db:5432/qunguan?sslmode=require").unwrap();
         assert!(matches!(&pg, Database::Postgres(u) if u.expose().contains("secret")));

@@ -91,9 +91,9 @@ impl Api {
         }
     }
 
-    /// Whether the API's answers carry an access token.
-    pub(crate) fn issues_tokens(self) -> bool {
-        matches!(self, Api::GetToken | Api::OAuthToken)
+    /// Whether the API's answers carry a secret: an access token, or a Stream ticket.
+    pub(crate) fn answers_hold_secrets(self) -> bool {
+        matches!(self, Api::GetToken | Api::OAuthToken | Api::StreamOpen)
     }
 
     pub(crate) fn style(self) -> Style {

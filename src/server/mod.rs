@@ -148,8 +148,8 @@ pub async fn start(config: Config) -> Result<RunningServer, StartError> {
     let addr = config.listen;
     tracing::info!(
         listen = %addr,
-        oapi = %config.oapi_url,
-        api = %config.api_url,
+        oapi = %crate::telemetry::redacted_url(&config.oapi_url),
+        api = %crate::telemetry::redacted_url(&config.api_url),
         database = ?config.database,
         admins = config.admins.len(),
         groups = config.groups.len(),

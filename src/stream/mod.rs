@@ -16,7 +16,7 @@ use std::{sync::Arc, sync::atomic::Ordering, time::Duration};
 use tokio::{sync::oneshot, task::JoinHandle};
 use tokio_util::sync::CancellationToken;
 
-use crate::{app::App, dingtalk::ErrorKind};
+use crate::{app::App, dingtalk::ErrorKind, telemetry::redacted_url};
 use connection::{End, Link};
 
 /// How long opening the WebSocket may take (TCP, proxy, TLS and the handshake).
@@ -102,7 +102,7 @@ async fn supervise(app: Arc<App>, cancel: CancellationToken, fatal: oneshot::Sen
         let socket = match socket {
             Ok(socket) => socket,
             Err(e) => {
-                tracing::warn!(endpoint = %without_query(&ticket.endpoint), error = %e, "cannot open the Stream connection; retrying");
+                tracing::warn!(endpoint = %redacted_url(&ticket.endpoint), error = %e, "cannot open the Stream connection; retrying");
                 metrics.stream().reconnect("connect_failed");
                 failures += 1;
                 if !pause(&cancel, backoff(failures)).await {
@@ -112,7 +112,7 @@ async fn supervise(app: Arc<App>, cancel: CancellationToken, fatal: oneshot::Sen
             }
         };
         connected_once = true;
-        tracing::info!(endpoint = %without_query(&ticket.endpoint), "Stream connection open");
+        tracing::info!(endpoint = %redacted_url(&ticket.endpoint), "Stream connection open");
         let mut link = connection::spawn(app.clone(), socket, cancel.child_token());
         tokio::select! {
             Ok(()) = &mut link.going_away => {
@@ -172,13 +172,6 @@ fn backoff(failures: u32) -> Duration {
         .saturating_mul(2u32.saturating_pow(failures.saturating_sub(1)))
         .min(BACKOFF_CAP);
     full / 2 + full.mul_f64(fastrand::f64() / 2.0)
-}
-
-/// A URL for logs: its query (the ticket) left out.
-fn without_query(url: &url::Url) -> String {
-    let mut shown = url.clone();
-    shown.set_query(None);
-    shown.to_string()
 }
 
 #[cfg(test)]
