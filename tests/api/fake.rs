@@ -37,6 +37,8 @@ struct FakeState {
     requests: Mutex<Vec<Recorded>>,
     arrived: Notify,
     scripts: Mutex<HashMap<String, VecDeque<Scripted>>>,
+    /// `METHOD path`s whose next request is applied, then its answer lost.
+    lost_answers: Mutex<Vec<String>>,
     /// Paths every request to which is answered this late.
     slow: Mutex<HashMap<String, Duration>>,
     /// Groups whose requests wait (by `chatid`) until released.
@@ -144,6 +146,16 @@ impl FakeDingTalk {
             .insert(chatid.to_owned(), gate);
     }
 
+    /// Applies the next `method path` request (the simulator changes its state) and then
+    /// breaks the connection instead of answering: a change made whose answer was lost.
+    pub fn lose_answer(&self, method: &str, path: &str) {
+        self.state
+            .lost_answers
+            .lock()
+            .unwrap()
+            .push(format!("{method} {path}"));
+    }
+
     /// Answers every request to `path` after `delay` (a DingTalk that is slow today).
     pub fn slow(&self, path: &str, delay: Duration) {
         self.state
@@ -244,6 +256,19 @@ async fn handle(
     let slow = state.slow.lock().unwrap().get(&recorded.path).copied();
     if let Some(delay) = slow {
         tokio::time::sleep(delay).await;
+    }
+    let key = format!("{} {}", recorded.method, recorded.path);
+    let lose = {
+        let mut lost = state.lost_answers.lock().unwrap();
+        let found = lost.iter().position(|k| *k == key);
+        found.map(|i| lost.remove(i)).is_some()
+    };
+    if lose {
+        let _applied = state.sim.answer(&recorded);
+        let broken = futures_util::stream::once(async {
+            Err::<Bytes, _>(std::io::Error::other("connection lost"))
+        });
+        return Response::new(axum::body::Body::from_stream(broken));
     }
     if let Some(s) = scripted {
         tokio::time::sleep(s.delay).await;
