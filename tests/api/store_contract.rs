@@ -485,93 +485,50 @@ async fn schedules_are_kept_per_group_and_each_run_is_claimed_once() {
     }
 }
 
+/// Whether `holder` takes (or renews) `group`'s lease at `now`, for 30 s.
+async fn takes(store: &dyn Store, group: &OpenConversationId, holder: &str, now: i64) -> bool {
+    store
+        .lease_group(group, holder, now, now + 30_000)
+        .await
+        .unwrap()
+}
+
 #[tokio::test]
 async fn a_group_lease_holds_other_holders_off_until_ended_or_run_out() {
-    let group = cid("cidLEASE==");
-    let other_group = cid("cidOTHER==");
+    let (group, other_group) = (cid("cidLEASE=="), cid("cidOTHER=="));
     for (name, store) in backends().await {
+        let s = store.as_ref();
         let t = 1_000_000;
+        assert!(takes(s, &group, "a", t).await, "{name}");
+        assert!(!takes(s, &group, "b", t + 1).await, "{name}: held");
         assert!(
-            store.lease_group(&group, "a", t, t + 30_000).await.unwrap(),
-            "{name}"
-        );
-        assert!(
-            !store
-                .lease_group(&group, "b", t + 1, t + 30_001)
-                .await
-                .unwrap(),
-            "{name}: held"
-        );
-        assert!(
-            store
-                .lease_group(&other_group, "b", t + 1, t + 30_001)
-                .await
-                .unwrap(),
+            takes(s, &other_group, "b", t + 1).await,
             "{name}: another group is free"
         );
+        assert!(takes(s, &group, "a", t + 10_000).await, "{name}: renewed");
         assert!(
-            store
-                .lease_group(&group, "a", t + 10_000, t + 40_000)
-                .await
-                .unwrap(),
-            "{name}: renewed"
-        );
-        assert!(
-            !store
-                .lease_group(&group, "b", t + 35_000, t + 65_000)
-                .await
-                .unwrap(),
+            !takes(s, &group, "b", t + 35_000).await,
             "{name}: renewal counts"
         );
         store.end_group_lease(&group, "b").await.unwrap();
         assert!(
-            !store
-                .lease_group(&group, "b", t + 35_000, t + 65_000)
-                .await
-                .unwrap(),
+            !takes(s, &group, "b", t + 35_000).await,
             "{name}: only its holder ends it"
         );
         store.end_group_lease(&group, "a").await.unwrap();
+        assert!(takes(s, &group, "b", t + 35_000).await, "{name}: ended");
+        // b dies holding it (until t + 65 000): the lease runs out.
+        assert!(!takes(s, &group, "c", t + 64_999).await, "{name}");
+        assert!(takes(s, &group, "c", t + 65_000).await, "{name}: ran out");
         assert!(
-            store
-                .lease_group(&group, "b", t + 35_000, t + 65_000)
-                .await
-                .unwrap(),
-            "{name}: ended"
-        );
-        // b dies holding it: the lease runs out.
-        assert!(
-            !store
-                .lease_group(&group, "c", t + 64_999, t + 95_000)
-                .await
-                .unwrap(),
-            "{name}"
-        );
-        assert!(
-            store
-                .lease_group(&group, "c", t + 65_000, t + 95_000)
-                .await
-                .unwrap(),
-            "{name}: ran out"
-        );
-        assert!(
-            !store
-                .lease_group(&group, "b", t + 65_001, t + 95_001)
-                .await
-                .unwrap(),
-            "{name}: its old holder does not get it back"
+            !takes(s, &group, "b", t + 65_001).await,
+            "{name}: not back to its old holder"
         );
         // Of many holders trying at once, one gets it.
-        let won = futures_util::future::join_all((0..8).map(|i| {
-            let (store, group) = (store.clone(), cid("cidRACE=="));
-            async move {
-                store
-                    .lease_group(&group, &format!("h{i}"), t, t + 30_000)
-                    .await
-                    .unwrap()
-            }
-        }))
-        .await;
+        let race = cid("cidRACE==");
+        let holders: Vec<String> = (0..8).map(|i| format!("h{i}")).collect();
+        let won =
+            futures_util::future::join_all(holders.iter().map(|h| takes(s, &race, h, t))).await;
         assert_eq!(won.iter().filter(|w| **w).count(), 1, "{name}: {won:?}");
     }
 }
