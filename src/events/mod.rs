@@ -272,6 +272,7 @@ fn worth_retrying(e: &DingTalkError) -> bool {
         e.kind,
         ErrorKind::Transient
             | ErrorKind::Unreachable
+            | ErrorKind::Local
             | ErrorKind::Throttled
             | ErrorKind::TokenInvalid
     )

@@ -1,8 +1,9 @@
-//! The HTTP server: routes, start-up (store, start-up bindings, housekeeping) and graceful
-//! shutdown that lets acknowledged commands finish. [`connections`] accepts and bounds the
-//! connections themselves.
+//! The HTTP server: routes, start-up (the open-file limit, store, start-up bindings,
+//! housekeeping) and graceful shutdown that lets acknowledged commands finish.
+//! [`connections`] accepts and bounds the connections themselves.
 
 pub mod connections;
+mod open_files;
 
 use std::{future::Future, net::SocketAddr, sync::Arc, time::Duration};
 
@@ -146,6 +147,7 @@ impl RunningServer {
 /// background until [`RunningServer::stop`].
 pub async fn start(config: Config) -> Result<RunningServer, StartError> {
     let addr = config.listen;
+    open_files::raise();
     tracing::info!(
         listen = %addr,
         oapi = %crate::telemetry::redacted_url(&config.oapi_url),

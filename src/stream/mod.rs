@@ -3,9 +3,12 @@
 //!
 //! A supervisor keeps one connection open: it fetches a fresh ticket for every connect,
 //! reconnects single-flight with jittered exponential backoff (reset once a frame
-//! arrives), and on DingTalk's `disconnect` opens the next connection at once while the
-//! old one drains (make before break). [`connection`] reads frames and hands robot
-//! messages to the same admission as HTTP.
+//! arrives), and on DingTalk's `disconnect` opens the next connection while the old one
+//! drains (make before break). However often the gateway says `disconnect`, there is at
+//! most one dial at a time and one a second ([`DIAL_SPACING`]), and at most two
+//! connections: the current one and the one draining (an older one is closed before the
+//! next dial). A `disconnect` while a replacement is pending changes nothing. [`connection`]
+//! reads frames and hands robot messages to the same admission as HTTP.
 
 mod connection;
 mod dial;
@@ -13,7 +16,7 @@ mod frame;
 
 use std::{sync::Arc, sync::atomic::Ordering, time::Duration};
 
-use tokio::{sync::oneshot, task::JoinHandle};
+use tokio::{sync::oneshot, task::JoinHandle, time::Instant};
 use tokio_util::sync::CancellationToken;
 
 use crate::{app::App, dingtalk::ErrorKind, telemetry::redacted_url};
@@ -27,6 +30,10 @@ const DRAIN_DEADLINE: Duration = Duration::from_secs(15);
 /// The first reconnect delay; doubled per failure up to [`BACKOFF_CAP`].
 const BACKOFF_BASE: Duration = Duration::from_secs(1);
 const BACKOFF_CAP: Duration = Duration::from_secs(60);
+/// The least time between two dials, whatever ends or replaces a connection: a gateway
+/// repeating `disconnect` must not make qunguan dial in a loop (the official SDKs'
+/// reconnect storms).
+const DIAL_SPACING: Duration = Duration::from_secs(1);
 
 /// The running Stream transport.
 pub struct Stream {
@@ -68,10 +75,19 @@ async fn supervise(app: Arc<App>, cancel: CancellationToken, fatal: oneshot::Sen
     let connector = dial::connector();
     let mut failures = 0u32;
     let mut connected_once = false;
-    let mut draining: Vec<JoinHandle<()>> = Vec::new();
+    let mut draining: Vec<Draining> = Vec::new();
+    let mut next_dial = Instant::now();
     let metrics = app.metrics.clone();
     while !cancel.is_cancelled() {
-        draining.retain(|d| !d.is_finished());
+        if !pause(&cancel, next_dial.saturating_duration_since(Instant::now())).await {
+            break;
+        }
+        next_dial = Instant::now() + DIAL_SPACING;
+        draining.retain(|d| !d.task.is_finished());
+        // The next connection and the newest draining one make two: older ones close first.
+        while draining.len() > 1 {
+            draining.remove(0).close().await;
+        }
         let opened = tokio::select! {
             opened = app.dingtalk.open_stream() => opened,
             _ = cancel.cancelled() => break,
@@ -118,7 +134,10 @@ async fn supervise(app: Arc<App>, cancel: CancellationToken, fatal: oneshot::Sen
             Ok(()) = &mut link.going_away => {
                 metrics.stream().reconnect("disconnect");
                 failures = 0;
-                draining.push(tokio::spawn(drain(link)));
+                draining.push(Draining {
+                    cancel: link.cancel.clone(),
+                    task: tokio::spawn(drain(link)),
+                });
             }
             end = &mut link.task => {
                 let end = end.unwrap_or_else(|e| End::Dropped(e.to_string()));
@@ -140,7 +159,21 @@ async fn supervise(app: Arc<App>, cancel: CancellationToken, fatal: oneshot::Sen
     }
     cancel.cancel();
     for d in draining {
-        let _ = d.await;
+        let _ = d.task.await;
+    }
+}
+
+/// A connection DingTalk announced it will close, read until it does.
+struct Draining {
+    cancel: CancellationToken,
+    task: JoinHandle<()>,
+}
+
+impl Draining {
+    /// Closes it now (a close frame, briefly waiting for the gateway's).
+    async fn close(self) {
+        self.cancel.cancel();
+        let _ = self.task.await;
     }
 }
 

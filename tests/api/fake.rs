@@ -1,12 +1,18 @@
 //! A fake DingTalk on 127.0.0.1: qunguan's own [`Simulator`] (old-style API, new-style
 //! API, TOP and the sessionWebhook on one origin, with state), wrapped so that every
 //! request is recorded and the next request to a path can be scripted to answer anything,
-//! after a delay.
+//! after a delay. It counts the connections qunguan opens to it, and can hold its
+//! sessionWebhook answers, as a slow DingTalk would.
 
 use std::{
     collections::{HashMap, VecDeque},
     net::SocketAddr,
-    sync::{Arc, Mutex},
+    pin::Pin,
+    sync::{
+        Arc, Mutex,
+        atomic::{AtomicUsize, Ordering},
+    },
+    task::{Context, Poll},
     time::Duration,
 };
 
@@ -19,7 +25,11 @@ use axum::{
 };
 use qunguan_simulator::{Group, Request, SESSION_WEBHOOK_PATH, Simulator};
 use serde_json::Value;
-use tokio::sync::Notify;
+use tokio::{
+    io::{AsyncRead, AsyncWrite, ReadBuf},
+    net::{TcpListener, TcpStream},
+    sync::{Notify, watch},
+};
 
 /// One request the fake received.
 pub type Recorded = Request;
@@ -42,7 +52,24 @@ struct FakeState {
     /// Paths every request to which is answered this late.
     slow: Mutex<HashMap<String, Duration>>,
     /// Groups whose requests wait (by `chatid`) until released.
-    held: Mutex<HashMap<String, tokio::sync::watch::Sender<bool>>>,
+    held: Mutex<HashMap<String, watch::Sender<bool>>>,
+    /// While true, sessionWebhook requests wait before they are answered.
+    holding: watch::Sender<bool>,
+    connections: Arc<Connections>,
+}
+
+/// The connections qunguan opened to the fake.
+#[derive(Default)]
+pub struct Connections {
+    open: AtomicUsize,
+    peak: AtomicUsize,
+}
+
+impl Connections {
+    /// The most open at once.
+    pub fn peak(&self) -> usize {
+        self.peak.load(Ordering::Relaxed)
+    }
 }
 
 /// The fake server; dropped with the test.
@@ -54,8 +81,12 @@ pub struct FakeDingTalk {
 impl FakeDingTalk {
     pub async fn start() -> Self {
         let state = Arc::new(FakeState::default());
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
+        let listener = Counted {
+            listener,
+            connections: state.connections.clone(),
+        };
         let app = Router::new().fallback(handle).with_state(state.clone());
         tokio::spawn(async move { axum::serve(listener, app).await });
         state.sim.serve_gateway().await.unwrap();
@@ -138,7 +169,7 @@ impl FakeDingTalk {
     /// Holds every request about the group `chatid` (chat/get's `chatid` parameter)
     /// unanswered until [`FakeDingTalk::release`]: a group whose DingTalk calls hang.
     pub fn hold(&self, chatid: &str) {
-        let (gate, _) = tokio::sync::watch::channel(false);
+        let (gate, _) = watch::channel(false);
         self.state
             .held
             .lock()
@@ -170,6 +201,16 @@ impl FakeDingTalk {
         if let Some(gate) = self.state.held.lock().unwrap().remove(chatid) {
             let _ = gate.send(true);
         }
+    }
+
+    /// Holds sessionWebhook answers (`true`) until released (`false`).
+    pub fn hold_webhooks(&self, hold: bool) {
+        self.state.holding.send_replace(hold);
+    }
+
+    /// The connections qunguan opened to the fake's HTTP side.
+    pub fn connections(&self) -> &Connections {
+        &self.state.connections
     }
 
     /// Makes every token issued so far invalid, as DingTalk does when one expires early.
@@ -250,6 +291,9 @@ async fn handle(
         .and_then(VecDeque::pop_front);
     state.requests.lock().unwrap().push(recorded.clone());
     state.arrived.notify_waiters();
+    if recorded.path == SESSION_WEBHOOK_PATH {
+        let _ = state.holding.subscribe().wait_for(|held| !held).await;
+    }
     if let Some(mut gate) = gate {
         let _ = gate.wait_for(|open| *open).await;
     }
@@ -275,4 +319,74 @@ async fn handle(
         return (StatusCode::from_u16(s.status).unwrap(), s.body).into_response();
     }
     state.sim.answer(&recorded)
+}
+
+/// The fake's listener, counting connections as they open and close.
+struct Counted {
+    listener: TcpListener,
+    connections: Arc<Connections>,
+}
+
+impl axum::serve::Listener for Counted {
+    type Io = CountedStream;
+    type Addr = std::net::SocketAddr;
+
+    async fn accept(&mut self) -> (Self::Io, Self::Addr) {
+        let (stream, addr) = axum::serve::Listener::accept(&mut self.listener).await;
+        let c = &self.connections;
+        let open = c.open.fetch_add(1, Ordering::Relaxed) + 1;
+        c.peak.fetch_max(open, Ordering::Relaxed);
+        let connections = self.connections.clone();
+        (
+            CountedStream {
+                stream,
+                connections,
+            },
+            addr,
+        )
+    }
+
+    fn local_addr(&self) -> std::io::Result<Self::Addr> {
+        self.listener.local_addr()
+    }
+}
+
+/// An accepted connection, counted open until dropped.
+struct CountedStream {
+    stream: TcpStream,
+    connections: Arc<Connections>,
+}
+
+impl Drop for CountedStream {
+    fn drop(&mut self) {
+        self.connections.open.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+impl AsyncRead for CountedStream {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.stream).poll_read(cx, buf)
+    }
+}
+
+impl AsyncWrite for CountedStream {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        Pin::new(&mut self.stream).poll_write(cx, buf)
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.stream).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.stream).poll_shutdown(cx)
+    }
 }

@@ -280,6 +280,10 @@ fn classify_errcode(api: Api, errcode: i64, sub_code: Option<&str>, sub_msg: &st
 /// "operation timed out", a TLS failure).
 pub fn transport_error(api: Api, e: reqwest::Error) -> DingTalkError {
     let e = e.without_url();
+    if super::outbound::out_of_files(&e) {
+        let message = crate::telemetry::causes(&e);
+        return super::outbound::local(api, "no_file_descriptor", &message);
+    }
     let (code, not_sent) = if e.is_connect() {
         ("connect", true)
     } else if e.is_timeout() {
