@@ -362,7 +362,9 @@ async fn a_schedule_due_in_many_groups_at_once_runs_in_all_of_them_on_postgresql
     app.settle().await;
     for i in 0..groups {
         let info = app.fake.group(&format!("chatMANY{i}")).info;
-        assert_eq!(info["chatBannedType"], 1, "group {i}");
+        let cid = OpenConversationId::parse(&format!("cidMANY{i}==")).unwrap();
+        let audit = store.recent_audit(&cid, 5).await.unwrap();
+        assert_eq!(info["chatBannedType"], 1, "group {i}: {audit:?}");
     }
     assert_eq!(app.fake.count(SEND), groups, "each run announced");
 }
