@@ -121,9 +121,11 @@ fn spawn_writer<J: Send + 'static>(
 
 /// The file's settings, then its migrations.
 fn prepare(conn: &mut Connection) -> Result<(), StoreError> {
+    // First, so that switching to WAL and migrating wait for another process opening the
+    // same file (`policy apply` beside `serve`) instead of failing at once.
+    conn.busy_timeout(std::time::Duration::from_secs(5))?;
     conn.pragma_update(None, "journal_mode", "WAL")?;
     conn.pragma_update(None, "synchronous", "NORMAL")?;
-    conn.busy_timeout(std::time::Duration::from_secs(5))?;
     migrate(conn)
 }
 
