@@ -19,6 +19,7 @@ mod hardening;
 mod helpers;
 mod lifecycle;
 mod logs;
+mod names;
 mod permissions;
 mod policy;
 mod postgres;
