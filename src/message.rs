@@ -130,6 +130,39 @@ pub fn tidy(text: &str) -> String {
     }
 }
 
+/// How many @mentions are written after the command name: each `@` that starts a word or
+/// a value (`follower=@李四`, `share-users=@a,@b`) after it, the words [`tidy`] drops from
+/// the end included, and one glued to the name (`/help@机器人`). Only these are the
+/// command's; a mention before it (`@李四 /admin add u1`) is not. 0 for a message without a
+/// command.
+pub fn mentions_after_command(content: &Content) -> usize {
+    let joined;
+    let text = match content {
+        Content::Text(text) => text.as_str(),
+        Content::RichText(segments) => {
+            joined = segments.join(" ");
+            joined.as_str()
+        }
+        Content::Other(_) => return 0,
+    };
+    let words = word_spans(text);
+    let word = |i: usize| &text[words[i].0..words[i].1];
+    let Some((first, begin)) = leading_command(&words, word) else {
+        return 0;
+    };
+    let glued = text[begin..words[first].1].matches(is_at).count();
+    let mut before = ' ';
+    let written = text[words[first].1..]
+        .chars()
+        .filter(|&c| {
+            let starts = is_at(c) && (before.is_whitespace() || "=＝,，、".contains(before));
+            before = c;
+            starts
+        })
+        .count();
+    glued + written
+}
+
 /// Byte ranges of the whitespace-separated words of `text`.
 fn word_spans(text: &str) -> Vec<(usize, usize)> {
     let mut spans = Vec::new();
@@ -348,6 +381,26 @@ mod tests {
     }
 
     #[test]
+    fn only_the_mentions_after_the_command_are_counted() {
+        let text = |s: &str| mentions_after_command(&Content::Text(s.into()));
+        assert_eq!(text(" /admin add u1"), 0);
+        assert_eq!(text("@周五 /admin add u1"), 0);
+        assert_eq!(text("@周五 /admin add @张三 u1 @李四"), 2);
+        assert_eq!(text("/kick @张三"), 1);
+        assert_eq!(text("@群管 机器人 /kick @张三"), 1);
+        assert_eq!(text("/help@机器人"), 1);
+        assert_eq!(text("@a @b"), 0);
+        assert_eq!(
+            text("/contact-update u1 follower=@李四 share-users=@a，@b,u2"),
+            3
+        );
+        assert_eq!(text("/contact-update u1 remark=mail@example.com"), 0);
+        let rich = Content::RichText(vec!["@群管机器人".into(), "/kick".into(), "@张三".into()]);
+        assert_eq!(mentions_after_command(&rich), 1);
+        assert_eq!(mentions_after_command(&Content::Other("picture".into())), 0);
+    }
+
+    #[test]
     fn names_that_cannot_be_seen_or_that_reverse_are_unreadable() {
         for blank in [
             "\u{200b}\u{200b}",
@@ -411,6 +464,7 @@ mod tests {
                     let _ = CommandLine::parse(&tidy(&text));
                     let _ = text_of(&Content::RichText(vec![text.clone(), text.clone()]));
                     let _ = tokenize(&text);
+                    let _ = mentions_after_command(&Content::Text(text.clone()));
                 }
             }
         }
