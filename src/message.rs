@@ -252,6 +252,55 @@ pub fn tokenize(line: &str) -> Vec<String> {
     tokens
 }
 
+/// Words written back as a line [`tokenize`] reads as exactly these words again, and that
+/// [`tidy`] leaves alone after a command name: a word that is empty, holds whitespace or a
+/// quote, or starts with `@` is quoted (`「a"b」`, `"张 三"`), each in the first of `"…"`,
+/// `「…」`, `＂…＂`, `“…”` whose closing mark it does not hold (split into runs where it holds
+/// them all, and before an `@` that follows whitespace, so no part reads as a mention).
+pub fn quoted_line(words: &[String]) -> String {
+    words.iter().map(|w| quote(w)).collect::<Vec<_>>().join(" ")
+}
+
+/// The quote marks a word may be wrapped in, by preference: (open, close).
+const QUOTES: [(char, char); 4] = [('"', '"'), ('「', '」'), ('＂', '＂'), ('“', '”')];
+
+fn quote(word: &str) -> String {
+    let plain = !word.is_empty()
+        && !word.starts_with(is_at)
+        && !word
+            .chars()
+            .any(|c| c.is_whitespace() || closing_quote(c).is_some());
+    if plain {
+        return word.to_owned();
+    }
+    let mut out = String::with_capacity(word.len() + 8);
+    let mut run = String::new();
+    let mut usable = QUOTES.to_vec();
+    let mut before = ' ';
+    for c in word.chars() {
+        let fits = usable.iter().any(|&(_, close)| close != c);
+        let mention = is_at(c) && before.is_whitespace();
+        if !run.is_empty() && (!fits || mention) {
+            push_quoted(&mut out, &run, &usable);
+            run.clear();
+            usable = QUOTES.to_vec();
+        }
+        usable.retain(|&(_, close)| close != c);
+        run.push(c);
+        before = c;
+    }
+    push_quoted(&mut out, &run, &usable);
+    out
+}
+
+/// `run` in the first of `usable`'s quote marks (none of which it holds).
+fn push_quoted(out: &mut String, run: &str, usable: &[(char, char)]) {
+    let (open, close) = usable[0];
+    out.push(open);
+    out.push_str(run);
+    out.push(close);
+}
+
 fn closing_quote(open: char) -> Option<char> {
     match open {
         '"' => Some('"'),
@@ -367,6 +416,18 @@ mod tests {
     }
 
     #[test]
+    fn words_are_quoted_only_where_reading_them_back_needs_it() {
+        let line =
+            |words: &[&str]| quoted_line(&words.iter().map(|w| w.to_string()).collect::<Vec<_>>());
+        assert_eq!(line(&["history", "on"]), "history on");
+        assert_eq!(line(&["张 三", ""]), "\"张 三\" \"\"");
+        assert_eq!(line(&["a\"b", "user201\""]), "「a\"b」 「user201\"」");
+        assert_eq!(line(&["@x"]), "\"@x\"");
+        assert_eq!(line(&["a \"」＂”"]), "“a \"」＂”\"”\"");
+        assert_eq!(line(&["x @y"]), "\"x \"\"@y\"");
+    }
+
+    #[test]
     fn normalising_twice_changes_nothing() {
         for input in [
             "@a @b /x @c",
@@ -456,6 +517,19 @@ mod tests {
                 prop_assert_eq!(normalise(&once), once.clone());
                 let tidied = tidy(&s);
                 prop_assert_eq!(tidy(&tidied), tidied);
+            }
+
+            #[test]
+            fn quoted_words_read_back_as_the_same_words(
+                words in proptest::collection::vec(any::<String>(), 0..5),
+                tricky in proptest::collection::vec(tricky(), 0..5),
+            ) {
+                for words in [words, tricky] {
+                    let line = format!("/x {}", quoted_line(&words));
+                    prop_assert_eq!(&tokenize(&line)[1..], &words[..]);
+                    let parsed = CommandLine::parse(&tidy(&line)).unwrap();
+                    prop_assert_eq!(parsed.args, words);
+                }
             }
 
             #[test]

@@ -26,6 +26,7 @@ mod postgres;
 mod process;
 mod replicas;
 mod replies;
+mod scheduled_commands;
 mod schedules;
 mod signature;
 mod store_contract;

@@ -8,7 +8,7 @@ pub mod rule;
 use self::rule::{Rule, RuleError, format_local};
 use super::{
     Access, Answer, Args, Binding, Command, CommandError, Context, Scope, Spec, UsageError,
-    answer::not_bound, journal::quoted, lookup, permission::AdminReason, refusals::usage_reason,
+    answer::not_bound, lookup, permission::AdminReason, refusals::usage_reason,
 };
 use crate::{
     clock::now_ms,
@@ -142,8 +142,9 @@ fn rule_error(e: RuleError, st: &ScheduleTexts) -> UsageError {
 }
 
 /// The command after the rule, parsed by its own parser now; returns its spec, the line to
-/// store (`/set history on`, with the canonical name and the arguments quoted where needed)
-/// and whether its run needs the group's chatid.
+/// store (`/set history on`, with the canonical name and the arguments quoted so that the
+/// run reads back the same words: [`crate::message::quoted_line`]) and whether its run
+/// needs the group's chatid.
 fn checked_command(
     words: &[String],
     lang: Lang,
@@ -184,10 +185,11 @@ fn checked_command(
         let why = fill(st.inner_usage, &[md(&problem), md(&spec.usage())]);
         return Err(invalid(why));
     }
+    // Quoted so that the run reads back exactly the words checked here.
     let line = if inner.is_empty() {
         format!("/{}", spec.name)
     } else {
-        format!("/{} {}", spec.name, quoted(inner))
+        format!("/{} {}", spec.name, crate::message::quoted_line(inner))
     };
     Ok((spec, line, needs_chat))
 }

@@ -1,0 +1,98 @@
+//! What a schedule runs is what was checked when it was made: the command's words come
+//! back from the store exactly (quotes inside them included).
+
+use serde_json::Value;
+
+use qunguan::{ids::OpenConversationId, scheduler, server::RunningServer, store::Schedule};
+
+use crate::helpers::*;
+
+async fn schedules(server: &RunningServer) -> Vec<Schedule> {
+    let cid = OpenConversationId::parse(CID).unwrap();
+    server.app.store.schedules(&cid).await.unwrap()
+}
+
+/// Creates the schedule `line`, checks its reply names `described`, and runs it.
+async fn create_and_run(app: &TestApp, line: &str, described: &str) {
+    let text = app.say(ADMIN, line).await;
+    assert!(text.contains("Created schedule"), "{line}: {text}");
+    assert!(text.contains(described), "{line}: {text}");
+    let made = schedules(&app.server).await;
+    let due = made.last().unwrap().next_run_ms.unwrap();
+    assert_eq!(scheduler::tick(&app.server.app, due).await.unwrap(), 1);
+    app.settle().await;
+}
+
+#[tokio::test]
+async fn a_scheduled_command_runs_with_exactly_the_words_it_was_checked_with() {
+    let app = spawn_app().await;
+    app.bind_sample_group().await;
+
+    // A name with a straight quote in it (typed inside corner quotes).
+    create_and_run(
+        &app,
+        "/schedule once 2030-01-01 10:00 /rename 「a\"b」",
+        "`/rename 「a\"b」`",
+    )
+    .await;
+    assert_eq!(app.fake.group(CHAT).info["name"], "a\"b");
+
+    // A nickname that holds quotes and the dry-run flag's words is a nickname, changed.
+    create_and_run(
+        &app,
+        &format!("/schedule once 2030-01-01 11:00 /nick {MEMBER} 「a\" --dry-run \"」"),
+        &format!("`/nick {MEMBER} 「a\" --dry-run \"」`"),
+    )
+    .await;
+    let nicks = app.fake.requests_to("/topapi/chat/updategroupnick");
+    assert_eq!(nicks.len(), 1, "changed, not previewed");
+    let sent: Value = nicks[0].json();
+    assert_eq!(sent["group_nick"], "a\" --dry-run \"", "{sent}");
+
+    // A staff id ending in a quote is that staff id, not another.
+    create_and_run(
+        &app,
+        "/schedule once 2030-01-01 12:00 /admin add 「user201\"」",
+        "`/admin add 「user201\"」`",
+    )
+    .await;
+    let admins = app.fake.requests_to("/v1.0/im/subAdministrators");
+    assert_eq!(admins.len(), 1);
+    assert_eq!(
+        admins[0].json()["userIds"],
+        serde_json::json!(["user201\""])
+    );
+
+    // The fake knows nobody of that id (DingTalk's 40003): the run failed, for that id.
+    let outcomes: Vec<_> = schedules(&app.server)
+        .await
+        .iter()
+        .map(|s| s.last_outcome.clone().unwrap())
+        .collect();
+    assert_eq!(outcomes, ["done", "done", "failed"]);
+}
+
+#[tokio::test]
+async fn a_schedule_saved_by_an_earlier_qunguan_still_runs() {
+    let app = spawn_app().await;
+    app.bind_sample_group().await;
+    // The line as earlier versions stored it: words with spaces in straight quotes.
+    app.server
+        .app
+        .store
+        .add_schedule(&qunguan::store::NewSchedule {
+            group: OpenConversationId::parse(CID).unwrap(),
+            creator: qunguan::ids::StaffId::parse(ADMIN).unwrap(),
+            creator_nick: "admin".into(),
+            rule: "once 2030-01-01 10:00".into(),
+            command: "/rename \"Q3 项目群\"".into(),
+            created_at_ms: 0,
+            next_run_ms: 1_893_463_200_000,
+        })
+        .await
+        .unwrap();
+    let due = schedules(&app.server).await[0].next_run_ms.unwrap();
+    assert_eq!(scheduler::tick(&app.server.app, due).await.unwrap(), 1);
+    app.settle().await;
+    assert_eq!(app.fake.group(CHAT).info["name"], "Q3 项目群");
+}
