@@ -1,11 +1,13 @@
 //! What a schedule runs is what was checked when it was made: the command's words come
-//! back from the store exactly (quotes inside them included).
+//! back from the store exactly (quotes inside them included), a group has at most 50
+//! schedules however many replicas create them at once, and a one-off far ahead is refused
+//! for what it is.
 
 use serde_json::Value;
 
 use qunguan::{ids::OpenConversationId, scheduler, server::RunningServer, store::Schedule};
 
-use crate::helpers::*;
+use crate::{helpers::*, postgres::fresh_database};
 
 async fn schedules(server: &RunningServer) -> Vec<Schedule> {
     let cid = OpenConversationId::parse(CID).unwrap();
@@ -80,19 +82,85 @@ async fn a_schedule_saved_by_an_earlier_qunguan_still_runs() {
     app.server
         .app
         .store
-        .add_schedule(&qunguan::store::NewSchedule {
-            group: OpenConversationId::parse(CID).unwrap(),
-            creator: qunguan::ids::StaffId::parse(ADMIN).unwrap(),
-            creator_nick: "admin".into(),
-            rule: "once 2030-01-01 10:00".into(),
-            command: "/rename \"Q3 项目群\"".into(),
-            created_at_ms: 0,
-            next_run_ms: 1_893_463_200_000,
-        })
+        .add_schedule(
+            &qunguan::store::NewSchedule {
+                group: OpenConversationId::parse(CID).unwrap(),
+                creator: qunguan::ids::StaffId::parse(ADMIN).unwrap(),
+                creator_nick: "admin".into(),
+                rule: "once 2030-01-01 10:00".into(),
+                command: "/rename \"Q3 项目群\"".into(),
+                created_at_ms: 0,
+                next_run_ms: 1_893_463_200_000,
+            },
+            50,
+        )
         .await
         .unwrap();
     let due = schedules(&app.server).await[0].next_run_ms.unwrap();
     assert_eq!(scheduler::tick(&app.server.app, due).await.unwrap(), 1);
     app.settle().await;
     assert_eq!(app.fake.group(CHAT).info["name"], "Q3 项目群");
+}
+
+#[tokio::test]
+async fn two_replicas_creating_at_once_stop_at_fifty_schedules_on_postgresql() {
+    let url = fresh_database().await;
+    let app = spawn_app_with(&[("QUNGUAN_DATABASE_URL", &url)]).await;
+    let other = app.replica().await;
+    let store = &app.server.app.store;
+    let cid = OpenConversationId::parse(CID).unwrap();
+    let chat = qunguan::ids::ChatId::parse(CHAT).unwrap();
+    store.bind(&cid, &chat, 0).await.unwrap();
+    for i in 0..49 {
+        let new = qunguan::store::NewSchedule {
+            group: cid.clone(),
+            creator: qunguan::ids::StaffId::parse(OWNER).unwrap(),
+            creator_nick: "owner".into(),
+            rule: "daily 22:00".into(),
+            command: format!("/rename n{i}"),
+            created_at_ms: 0,
+            next_run_ms: 1_893_463_200_000,
+        };
+        store.add_schedule(&new, 50).await.unwrap();
+    }
+    // The owner is an admin by chat/get, which each replica asks once for all its
+    // commands: held back, it lets them all go on together, each having counted 49.
+    let info = app.fake.group(CHAT).info;
+    for _ in 0..2 {
+        let body = serde_json::json!({"errcode": 0, "errmsg": "ok", "chat_info": info});
+        let delay = std::time::Duration::from_millis(300);
+        app.fake.script("GET", "/chat/get", 200, body, delay);
+    }
+    let secret = secrecy::SecretString::from(SECRET.to_owned());
+    let bodies: Vec<Value> = (0..8)
+        .map(|i| app.group_message(OWNER, &format!("/schedule daily 21:{i:02} /mute-all")))
+        .collect();
+    let sends = bodies.iter().enumerate().map(|(i, body)| {
+        let addr = if i % 2 == 0 {
+            app.server.addr
+        } else {
+            other.addr
+        };
+        let url = format!("http://{addr}/callback");
+        let (http, secret) = (&app.http, &secret);
+        async move { qunguan::tools::signed::post(http, &url, secret, body).await }
+    });
+    for sent in futures_util::future::join_all(sends).await {
+        assert!(sent.unwrap().status().is_success());
+    }
+    let mut created = 0;
+    for body in &bodies {
+        let reply = app
+            .fake
+            .webhook_reply(body["msgId"].as_str().unwrap())
+            .await;
+        let text = reply_text(&reply);
+        if text.contains("Created schedule") {
+            created += 1;
+        } else {
+            assert!(text.contains("has 50 schedules, the most"), "{text}");
+        }
+    }
+    assert_eq!(schedules(&app.server).await.len(), 50);
+    assert_eq!(created, 1, "one of the eight fits");
 }

@@ -241,18 +241,19 @@ async fn create(
         ];
         return Ok(Answer::previewed(fill(st.preview, &args)));
     }
-    let id = ctx
-        .store
-        .add_schedule(&NewSchedule {
-            group: group.clone(),
-            creator,
-            creator_nick: ctx.msg.sender.nick.clone(),
-            rule: rule.canonical(),
-            command: command.clone(),
-            created_at_ms: now,
-            next_run_ms: next,
-        })
-        .await?;
+    let new = NewSchedule {
+        group: group.clone(),
+        creator,
+        creator_nick: ctx.msg.sender.nick.clone(),
+        rule: rule.canonical(),
+        command: command.clone(),
+        created_at_ms: now,
+        next_run_ms: next,
+    };
+    // Counted again as it is saved: another admin (or replica) may have just added one.
+    let Some(id) = ctx.store.add_schedule(&new, MAX_PER_GROUP).await? else {
+        return Ok(too_many(st, MAX_PER_GROUP));
+    };
     tracing::info!(schedule = id, cid = %group, rule = %rule.canonical(), command = ?command, next_run_ms = next, "schedule created");
     let id_text = id.to_string();
     let args = [
@@ -284,10 +285,14 @@ async fn creator(
     }
     let existing = ctx.store.schedules(&ctx.msg.conversation).await?.len();
     if existing >= MAX_PER_GROUP {
-        let count = existing.to_string();
-        return Ok(Err(Answer::refused(fill(st.too_many, &[text(&count)]))));
+        return Ok(Err(too_many(st, existing)));
     }
     Ok(Ok(admin.staff_id.clone()))
+}
+
+/// The refusal of a group that has `count` schedules, as many as it may.
+fn too_many(st: &ScheduleTexts, count: usize) -> Answer {
+    Answer::refused(fill(st.too_many, &[text(&count.to_string())]))
 }
 
 async fn list(ctx: &Context<'_>, st: &ScheduleTexts) -> Result<Answer, CommandError> {

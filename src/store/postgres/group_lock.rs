@@ -94,6 +94,12 @@ impl Locks {
     }
 }
 
+/// The advisory lock a group's new schedules are counted and saved under (a namespace of
+/// its own: a change holding the group's lock does not hold up a new schedule).
+pub(super) fn schedules_lock(group: &OpenConversationId) -> (i32, i32) {
+    (NAMESPACE + 1, key(group))
+}
+
 /// 32 bits of the cid's SHA-256: two groups sharing one only take turns needlessly.
 fn key(group: &OpenConversationId) -> i32 {
     let digest = Sha256::digest(group.as_str().as_bytes());

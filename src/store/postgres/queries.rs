@@ -4,6 +4,7 @@
 use deadpool_postgres::{Client, GenericClient};
 use tokio_postgres::{Statement, error::SqlState};
 
+use super::group_lock::schedules_lock;
 use crate::{
     ids::{ChatId, MsgId, OpenConversationId, StaffId},
     store::{
@@ -295,10 +296,21 @@ pub async fn take_confirmation(
     Ok(answer)
 }
 
-pub async fn add_schedule(client: &Client, s: &NewSchedule) -> Result<i64> {
-    let row = client
-        .query_one(
-            &prep(client, &sql::ADD_SCHEDULE).await?,
+/// Under the group's schedule lock: without it, two replicas' statements could each count
+/// before the other's insert commits (READ COMMITTED reads what was committed when each
+/// statement began), and a group would have one too many.
+pub async fn add_schedule(
+    client: &mut Client,
+    s: &NewSchedule,
+    at_most: usize,
+) -> Result<Option<i64>> {
+    let tx = client.transaction().await?;
+    let (namespace, key) = schedules_lock(&s.group);
+    tx.execute("SELECT pg_advisory_xact_lock($1, $2)", &[&namespace, &key])
+        .await?;
+    let row = tx
+        .query_opt(
+            &prep(&tx, &sql::ADD_SCHEDULE).await?,
             &[
                 &s.group.as_str(),
                 &s.creator.as_str(),
@@ -307,10 +319,12 @@ pub async fn add_schedule(client: &Client, s: &NewSchedule) -> Result<i64> {
                 &s.command,
                 &s.created_at_ms,
                 &s.next_run_ms,
+                &(at_most as i64),
             ],
         )
         .await?;
-    Ok(row.try_get(0)?)
+    tx.commit().await?;
+    Ok(row.map(|row| row.try_get(0)).transpose()?)
 }
 
 pub async fn schedules(client: &Client, group: &OpenConversationId) -> Result<Vec<Schedule>> {
