@@ -164,3 +164,15 @@ async fn two_replicas_creating_at_once_stop_at_fifty_schedules_on_postgresql() {
     assert_eq!(schedules(&app.server).await.len(), 50);
     assert_eq!(created, 1, "one of the eight fits");
 }
+
+#[tokio::test]
+async fn a_one_off_too_far_ahead_is_refused_as_too_far_not_as_passed() {
+    let app = spawn_app().await;
+    app.bind_sample_group().await;
+    let text = app
+        .say(ADMIN, "/schedule once 9999-12-31 10:00 /mute-all")
+        .await;
+    assert!(!text.contains("already passed"), "{text}");
+    assert!(text.contains("too far ahead"), "{text}");
+    assert!(schedules(&app.server).await.is_empty());
+}

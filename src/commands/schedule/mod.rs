@@ -218,6 +218,11 @@ async fn create(
     let zone = &ctx.config.timezone;
     let zone_name = zone.iana_name().unwrap_or("UTC");
     let now = now_ms();
+    if rule.too_far_ahead(now, zone) {
+        let years = rule::MAX_YEARS_AHEAD.to_string();
+        let text = fill(st.too_far, &[text(&rule.canonical()), text(&years)]);
+        return Ok(Answer::refused(text));
+    }
     let Some(next) = rule.next_after(now, zone) else {
         let text = fill(
             st.passed,

@@ -8,10 +8,13 @@
 
 use crate::message::fold;
 use jiff::{
-    Timestamp, ZonedDateTime,
+    Span, Timestamp, ZonedDateTime,
     civil::{Date, DateTime, Time, Weekday},
     tz::TimeZone,
 };
+
+/// How far ahead a one-off may be.
+pub const MAX_YEARS_AHEAD: i64 = 10;
 
 /// How often, and at what time of day.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -89,6 +92,21 @@ impl Rule {
             Rule::Weekends(t) => format!("{} {}", WEEKENDS[0], hm(t)),
             Rule::Once(dt) => format!("{} {} {}", ONCE[0], dt.date(), hm(&dt.time())),
         }
+    }
+
+    /// Whether it is a one-off more than [`MAX_YEARS_AHEAD`] after `now_ms` in `zone`
+    /// (refused when it is made, rather than taken for a time that has passed: jiff's
+    /// calendar ends in 9999).
+    pub fn too_far_ahead(&self, now_ms: i64, zone: &TimeZone) -> bool {
+        let Rule::Once(dt) = self else {
+            return false;
+        };
+        let Ok(now) = Timestamp::from_millisecond(now_ms) else {
+            return false;
+        };
+        let now = now.to_zoned_datetime(zone.clone()).datetime();
+        now.checked_add(Span::new().years(MAX_YEARS_AHEAD))
+            .is_ok_and(|limit| *dt > limit)
     }
 
     /// Whether it runs more than once.
@@ -281,6 +299,19 @@ mod tests {
             "2026-12-24 18:30"
         );
         assert_eq!(next("once 2026-12-24 18:30", "2026-12-24 18:30", sh), None);
+    }
+
+    #[test]
+    fn a_one_off_more_than_ten_years_ahead_is_too_far_not_passed() {
+        let sh = TimeZone::get("Asia/Shanghai").unwrap();
+        let now = ms("2026-12-02 09:00", "Asia/Shanghai");
+        let rule = |s: &str| Rule::from_canonical(s).unwrap();
+        assert!(rule("once 9999-12-31 10:00").too_far_ahead(now, &sh));
+        assert!(rule("once 2036-12-02 09:01").too_far_ahead(now, &sh));
+        assert!(!rule("once 2036-12-02 09:00").too_far_ahead(now, &sh));
+        assert!(!rule("once 2020-01-01 09:00").too_far_ahead(now, &sh));
+        assert!(!rule("daily 09:00").too_far_ahead(now, &sh));
+        assert!(rule("once 2036-12-02 09:00").next_after(now, &sh).is_some());
     }
 
     #[test]
