@@ -2,15 +2,15 @@
 //! `once YYYY-MM-DD HH:MM`, in `QUNGUAN_TIMEZONE`.
 //!
 //! Times are wall-clock times in the zone, so a daily 08:00 stays at 08:00 across a
-//! daylight-saving change. A time the clocks skip (02:30 on the night they spring forward)
-//! runs at the first moment after the gap; a time that happens twice (the night they fall
-//! back) runs at the first.
+//! daylight-saving change. A time the clocks skip (02:30 on the night they spring forward
+//! from 02:00 to 03:00) runs at the first moment after the gap (03:00); a time that happens
+//! twice (the night they fall back) runs at the first.
 
 use crate::message::fold;
 use jiff::{
     Span, Timestamp, ZonedDateTime,
     civil::{Date, DateTime, Time, Weekday},
-    tz::TimeZone,
+    tz::{AmbiguousOffset, TimeZone},
 };
 
 /// How far ahead a one-off may be.
@@ -119,13 +119,7 @@ impl Rule {
     pub fn next_after(&self, after_ms: i64, zone: &TimeZone) -> Option<i64> {
         let after = Timestamp::from_millisecond(after_ms).ok()?;
         let at = |dt: DateTime| -> Option<i64> {
-            // `to_zoned` resolves a skipped time to after the gap and a repeated one to
-            // its first occurrence.
-            let ms = dt
-                .to_zoned_datetime(zone.clone())
-                .ok()?
-                .timestamp()
-                .as_millisecond();
+            let ms = instant(dt, zone)?.as_millisecond();
             (ms > after_ms).then_some(ms)
         };
         let (time, runs_on): (Time, fn(Weekday) -> bool) = match self {
@@ -150,6 +144,22 @@ impl Rule {
             date = date.tomorrow().ok()?;
         }
         None
+    }
+}
+
+/// The moment `dt` is in `zone`. A time the clocks skip is the first moment after the gap
+/// (02:30 on a night 02:00 jumps to 03:00 is 03:00); a time that happens twice is its first
+/// occurrence.
+fn instant(dt: DateTime, zone: &TimeZone) -> Option<Timestamp> {
+    let ambiguous = zone.to_ambiguous_timestamp(dt);
+    match ambiguous.offset() {
+        AmbiguousOffset::Gap { after, .. } => {
+            // Read with the later offset, `dt` falls before the change; the change that
+            // follows it is where the gap ends.
+            let before_change = after.to_timestamp(dt).ok()?;
+            Some(zone.following(before_change).next()?.timestamp())
+        }
+        _ => ambiguous.compatible().ok(),
     }
 }
 
@@ -329,10 +339,20 @@ mod tests {
             .next_after(before, &tz)
             .unwrap();
         assert_eq!(after - before, 23 * 3_600_000, "that day has 23 hours");
-        // 02:30 does not exist that night: it runs at 03:30, once.
+        // 02:30 does not exist that night: it runs once, at 03:00, the first moment after
+        // the gap (not moved by the gap's length, to 03:30).
         assert_eq!(
             next("daily 02:30", "2026-03-08 00:00", ny).unwrap(),
-            "2026-03-08 03:30"
+            "2026-03-08 03:00"
+        );
+        assert_eq!(
+            next("daily 02:30", "2026-03-08 03:00", ny).unwrap(),
+            "2026-03-09 02:30"
+        );
+        // Lord Howe Island moves its clocks by half an hour: 02:00 becomes 02:30.
+        assert_eq!(
+            next("daily 02:10", "2026-10-04 00:00", "Australia/Lord_Howe").unwrap(),
+            "2026-10-04 02:30"
         );
         // 01:30 happens twice on 2026-11-01: it runs at the first, then the next day.
         let first = Rule::from_canonical("daily 01:30")
