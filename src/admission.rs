@@ -15,7 +15,7 @@ use crate::{
     commands::{Outcome, dispatch},
     incoming::{Content, ConversationKind, Incoming},
     reply::{self, Reply},
-    store::Claim,
+    store::{Claim, InTime, LateClaim},
 };
 
 /// How long delivering one reply may take, fallback included.
@@ -89,12 +89,22 @@ pub async fn admit(app: &Arc<App>, incoming: Incoming) -> Admission {
         }
         return Admission::Busy;
     };
-    let claim = match app.store.claim_message(&incoming.msg_id, now_ms()).await {
-        Ok(claim) => claim,
-        Err(e) => {
+    let claim = match app.store.claim_in_time(&incoming.msg_id, now_ms()).await {
+        InTime::Now(Ok(claim)) => claim,
+        InTime::Now(Err(e)) => {
             if let Some(suppressed) = app.overloaded.admit(now_ms()) {
                 tracing::error!(error = %e, suppressed, "cannot claim the msgId in the database; asking DingTalk to retry");
             }
+            return Admission::Unavailable;
+        }
+        InTime::Late(late) => {
+            if let Some(suppressed) = app.overloaded.admit(now_ms()) {
+                tracing::error!(
+                    suppressed,
+                    "the database did not answer in time; asking DingTalk to retry"
+                );
+            }
+            run_if_claimed_late(app, slot, incoming, late);
             return Admission::Unavailable;
         }
     };
@@ -121,6 +131,27 @@ pub async fn admit(app: &Arc<App>, incoming: Incoming) -> Admission {
         slot,
         incoming,
     })
+}
+
+/// A claim that missed the store's deadline may still land: if it does, this delivery is
+/// the one that runs (a redelivery would find the msgId taken), so it runs then, holding
+/// its slot meanwhile, which bounds how many wait.
+fn run_if_claimed_late(
+    app: &Arc<App>,
+    slot: OwnedSemaphorePermit,
+    incoming: Incoming,
+    late: LateClaim,
+) {
+    let span = tracing::Span::current();
+    let msg_id = incoming.msg_id.clone();
+    let app_ = app.clone();
+    let work = async move {
+        if let Ok(Claim::New) = late.await {
+            tracing::info!("the database answered late; running the message it claimed");
+            process(app_, incoming).await;
+        }
+    };
+    app.worker.spawn(slot, msg_id, work.instrument(span));
 }
 
 /// Runs one acknowledged command and delivers its reply.

@@ -64,7 +64,10 @@ pub enum StartError {
 impl App {
     /// Opens the store (which loads the msgIds it remembers) and builds the DingTalk client.
     pub async fn build(config: Config) -> Result<Self, StartError> {
-        let store = store::open(&config.database, Replay::of(&config)).await?;
+        let store: Arc<dyn Store> = Arc::new(store::Bounded::new(
+            store::open(&config.database, Replay::of(&config)).await?,
+            config.store_timeout,
+        ));
         let metrics = Metrics::default();
         let dingtalk = DingTalkClient::new(&config, metrics.clone())?;
         let worker = Worker::new(config.max_in_flight);
@@ -73,6 +76,7 @@ impl App {
             .as_ref()
             .map(|secrets| EventCrypto::new(secrets, &config.app_key));
         let greeter = Arc::new(Greeter::new(dingtalk.clone(), store.clone(), config.lang));
+        let turns = Turns::new(store.clone());
         let app = App {
             config,
             dingtalk,
@@ -82,7 +86,7 @@ impl App {
             rejections: LogThrottle::default(),
             duplicates: LogThrottle::default(),
             overloaded: LogThrottle::default(),
-            turns: Turns::default(),
+            turns,
             greeter,
             event_crypto,
         };

@@ -4,12 +4,16 @@
 //! sender. If the webhook is missing, fails the origin check, expires within
 //! [`WEBHOOK_MARGIN_MS`], or fails (300001 included), the OpenAPI carries it instead: the
 //! group send in a group (without the @, which that API cannot do), the 1:1 send to the
-//! sender in a 1:1 chat. Long replies are split.
+//! sender in a 1:1 chat. Long replies are split. A send that failed for a local reason (no
+//! file descriptor, no free connection to DingTalk) is neither a failure of its path nor
+//! dropped: it waits and is sent again, within the caller's deadline.
+
+use std::{future::Future, time::Duration};
 
 use serde_json::json;
 
 use crate::{
-    dingtalk::{DingTalkClient, DingTalkError, OpenApiTarget},
+    dingtalk::{DingTalkClient, DingTalkError, ErrorKind, OpenApiTarget},
     incoming::{ConversationKind, Incoming},
     metrics::Metrics,
 };
@@ -26,6 +30,8 @@ pub const OPENAPI_TEXT_LIMIT: usize = 13_000;
 pub const MAX_PARTS: usize = 3;
 /// Room kept in the last part for the note that says a reply was cut.
 const NOTE_ROOM: usize = 256;
+/// The wait before a part that failed for a local reason is sent again.
+const LOCAL_RETRY: Duration = Duration::from_millis(500);
 
 /// What a command answers: a markdown message.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -88,7 +94,7 @@ pub async fn deliver(
         for (i, part) in parts.iter().enumerate().take(MAX_PARTS) {
             let title = part_title(&reply.title, i, parts.len());
             let message = markdown_message(&title, part, incoming);
-            match client.send_by_session(&webhook, &message).await {
+            match until_sent(|| client.send_by_session(&webhook, &message)).await {
                 Ok(()) => metrics.reply("webhook", "ok"),
                 Err(e) => {
                     metrics.reply("webhook", "failed");
@@ -126,11 +132,27 @@ async fn send_openapi(
             (ConversationKind::Direct, Some(member)) => OpenApiTarget::Member(member),
             _ => OpenApiTarget::Group(&incoming.conversation),
         };
-        let result = client.send_markdown(to, &title, part).await;
+        let result = until_sent(|| client.send_markdown(to, &title, part)).await;
         metrics.reply("openapi", if result.is_ok() { "ok" } else { "failed" });
         result?;
     }
     Ok(ReplyPath::OpenApi)
+}
+
+/// Sends with `send` until it succeeds or fails for a reason other than a local one, which
+/// waits and sends again; the caller's deadline bounds it.
+async fn until_sent<F: Future<Output = Result<(), DingTalkError>>>(
+    mut send: impl FnMut() -> F,
+) -> Result<(), DingTalkError> {
+    loop {
+        match send().await {
+            Err(e) if e.kind == ErrorKind::Local => {
+                tracing::warn!(error = %e, "reply not sent for a local reason; trying again");
+                tokio::time::sleep(LOCAL_RETRY).await;
+            }
+            sent => return sent,
+        }
+    }
 }
 
 /// The title of part `index` of `count`: "title (2/3)", or the title alone.
@@ -288,6 +310,38 @@ mod tests {
                 prop_assert_eq!(webhook_is_fresh(Some(at), now), exact);
             }
         }
+    }
+
+    #[tokio::test]
+    async fn a_send_failing_for_a_local_reason_is_sent_again_and_others_are_not() {
+        let failure = |kind| DingTalkError {
+            api: crate::dingtalk::Api::SessionWebhook,
+            kind,
+            code: "x".into(),
+            message: String::new(),
+            request_id: None,
+            not_sent: true,
+        };
+        let mut tries = 0;
+        let sent = until_sent(|| {
+            tries += 1;
+            let result = if tries < 3 {
+                Err(failure(ErrorKind::Local))
+            } else {
+                Ok(())
+            };
+            async move { result }
+        })
+        .await;
+        assert!(sent.is_ok());
+        assert_eq!(tries, 3);
+        let mut tries = 0;
+        let sent = until_sent(|| {
+            tries += 1;
+            async { Err(failure(ErrorKind::Unreachable)) }
+        })
+        .await;
+        assert_eq!((sent.unwrap_err().kind, tries), (ErrorKind::Unreachable, 1));
     }
 
     #[test]

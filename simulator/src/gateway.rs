@@ -40,6 +40,8 @@ const BOT_TOPIC: &str = "/v1.0/im/bot/messages/get";
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct StreamLinks {
     pub open: usize,
+    /// The most open at once.
+    pub peak_open: usize,
     pub opened: usize,
     pub closed_by_client: usize,
 }
@@ -68,6 +70,7 @@ pub(super) struct Gateway {
     host: Mutex<Option<String>>,
     tickets: Mutex<HashMap<String, Instant>>,
     links: Mutex<Vec<Link>>,
+    peak_open: AtomicUsize,
     opened: AtomicUsize,
     closed_by_client: AtomicUsize,
     next: AtomicU64,
@@ -231,11 +234,13 @@ impl Simulator {
         self.to_newest(Command::Stall)
     }
 
-    /// Connections open now, opened in all, and closed by qunguan with a close frame.
+    /// Connections open now, the most open at once, opened in all, and closed by qunguan
+    /// with a close frame.
     pub fn stream_links(&self) -> StreamLinks {
         let g = &self.inner.gateway;
         StreamLinks {
             open: lock(&g.links).len(),
+            peak_open: g.peak_open.load(Ordering::Relaxed),
             opened: g.opened.load(Ordering::Relaxed),
             closed_by_client: g.closed_by_client.load(Ordering::Relaxed),
         }
@@ -296,7 +301,12 @@ async fn serve_link(sim: Simulator, mut socket: WebSocket) {
     let gateway = &sim.inner.gateway;
     let id = gateway.next.fetch_add(1, Ordering::Relaxed);
     let (to, mut commands) = mpsc::unbounded_channel();
-    lock(&gateway.links).push(Link { id, to });
+    let open = {
+        let mut links = lock(&gateway.links);
+        links.push(Link { id, to });
+        links.len()
+    };
+    gateway.peak_open.fetch_max(open, Ordering::Relaxed);
     gateway.opened.fetch_add(1, Ordering::Relaxed);
     let mut stalled = false;
     loop {

@@ -4,7 +4,7 @@
 
 use super::{
     Answer, CommandError,
-    permission::{self, Admin, AdminStatus},
+    permission::{self, Admin, AdminStatus, OwnerRead},
 };
 use crate::{
     config::Config,
@@ -47,8 +47,8 @@ pub struct Context<'a> {
 
 impl<'a> Context<'a> {
     /// Whether the sender is an admin where they wrote, and why.
-    pub async fn admin_status(&self) -> Result<AdminStatus<'a>, DingTalkError> {
-        permission::admin_status(self.config, self.dingtalk, self.msg, self.binding).await
+    pub async fn admin_status(&self, read: OwnerRead) -> Result<AdminStatus<'a>, DingTalkError> {
+        permission::admin_status(self.config, self.dingtalk, self.msg, self.binding, read).await
     }
 
     /// The admin running an admins' command ([`super::Access::Admin`]).

@@ -13,7 +13,7 @@ use super::{
     Access, Answer, Args, Binding, Command, CommandError, Context, Outcome, Scope, Spec,
     answer::not_bound,
     journal, lookup,
-    permission::why_not,
+    permission::{OwnerRead, why_not},
     refusals::{unknown_command, usage_error},
 };
 use crate::{
@@ -172,7 +172,7 @@ async fn admit_and_run(
         admin: None,
     };
     if spec.access == Access::Admin {
-        match ctx.admin_status().await? {
+        match ctx.admin_status(OwnerRead::Fresh).await? {
             Ok(admin) => ctx.admin = Some(admin),
             Err(reason) => {
                 let text = fill(

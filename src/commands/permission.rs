@@ -1,5 +1,8 @@
 //! Who counts as an admin, and why. Cheapest checks first: the configured list, then the
 //! callback's `isAdmin` (if trusted), then the group's owner per chat/get (needs a binding).
+//! The owner that lets a command change a group is read from DingTalk as it is now: a
+//! cached chat/get (a few seconds old, and dropped by a new-owner event only on the
+//! replica that received it) would let a former owner act after the ownership moved.
 
 use crate::{
     config::Config,
@@ -38,12 +41,23 @@ pub struct Admin<'a> {
 /// The verdict for one sender in one group.
 pub type AdminStatus<'a> = Result<Admin<'a>, NotAdminReason>;
 
+/// How the group's owner is read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OwnerRead {
+    /// As chat/get says now: for a command that may change the group (and a scheduled run).
+    Fresh,
+    /// As the cache remembers it, a few seconds at most: for showing the verdict
+    /// (`/whoami`).
+    Cached,
+}
+
 /// Decides whether the sender of `msg` is an admin where they wrote.
 pub async fn admin_status<'a>(
     config: &Config,
     dingtalk: &DingTalkClient,
     msg: &'a Incoming,
     binding: Option<&ChatId>,
+    read: OwnerRead,
 ) -> Result<AdminStatus<'a>, DingTalkError> {
     let Some(staff_id) = &msg.sender.staff_id else {
         return Ok(Err(NotAdminReason::NoStaffId));
@@ -64,7 +78,7 @@ pub async fn admin_status<'a>(
     };
     // A scheduled run checks its creator against the group as it is now, not as the
     // cache remembers it from when the schedule was made.
-    let info = if msg.source.is_some() {
+    let info = if read == OwnerRead::Fresh || msg.source.is_some() {
         dingtalk.chat_info_fresh(chat).await?
     } else {
         dingtalk.chat_info(chat).await?

@@ -90,7 +90,9 @@ fn dingtalk_error_text(e: &DingTalkError, t: &Texts) -> String {
         ErrorKind::IpNotWhitelisted => t.err_ip_whitelist.to_owned(),
         ErrorKind::Throttled => t.err_throttled.to_owned(),
         ErrorKind::QuotaExhausted => t.err_quota.to_owned(),
-        ErrorKind::Transient | ErrorKind::Unreachable => t.err_unavailable.to_owned(),
+        ErrorKind::Transient | ErrorKind::Unreachable | ErrorKind::Local => {
+            t.err_unavailable.to_owned()
+        }
         ErrorKind::Credentials => t.err_credentials.to_owned(),
         ErrorKind::PermissionCheckFailed => t.err_permission_check.to_owned(),
         ErrorKind::InvalidParameter => t.err_invalid_parameter.to_owned(),

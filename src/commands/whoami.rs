@@ -2,7 +2,7 @@
 
 use super::{
     Access, Answer, Binding, Command, CommandError, Context, Scope, Spec, no_args,
-    permission::describe,
+    permission::{OwnerRead, describe},
 };
 use crate::i18n::{fill, md, text};
 
@@ -26,7 +26,7 @@ pub static SPEC: Spec = Spec {
 
 async fn run(ctx: &Context<'_>) -> Result<Answer, CommandError> {
     let t = ctx.texts;
-    let (verdict, why) = describe(ctx.admin_status().await?, t);
+    let (verdict, why) = describe(ctx.admin_status(OwnerRead::Cached).await?, t);
     let staff_id = ctx
         .msg
         .sender

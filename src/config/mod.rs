@@ -16,9 +16,10 @@ use crate::{
 };
 
 mod parse;
+mod redact;
 
 use parse::Parser;
-pub use parse::without_password;
+pub use redact::without_password;
 
 /// Everything qunguan needs to run, parsed and checked.
 #[derive(Debug, Clone)]
@@ -81,6 +82,10 @@ pub struct Config {
     /// `QUNGUAN_SCHEDULE_GRACE_SECS`: a run missed while qunguan was down still runs at
     /// start-up if it is at most this late; otherwise it is skipped.
     pub schedule_grace: Duration,
+    /// `QUNGUAN_STORE_TIMEOUT_SECS`: how long one store call may take; past it the
+    /// database counts as unavailable (a callback answers 503, a frame is left
+    /// unacknowledged).
+    pub store_timeout: Duration,
     /// `QUNGUAN_MAX_REMEMBERED_MSGIDS`: the replay defence's ceiling; when it is full,
     /// `/callback` answers 503 with `Retry-After` until old msgIds expire.
     pub max_remembered_msg_ids: usize,
@@ -204,6 +209,7 @@ impl Config {
         let keepalive = p.positive("QUNGUAN_STREAM_KEEPALIVE_SECS", 20, 600);
         let timezone = p.timezone("QUNGUAN_TIMEZONE", "Asia/Shanghai");
         let grace = p.positive("QUNGUAN_SCHEDULE_GRACE_SECS", 600, 7 * 86_400);
+        let store_timeout = p.positive("QUNGUAN_STORE_TIMEOUT_SECS", 5, 300);
         let events = p.event_secrets();
         if !p.problems.is_empty() {
             return Err(ConfigError {
@@ -238,6 +244,7 @@ impl Config {
             stream_keepalive: Duration::from_secs(keepalive.unwrap()),
             timezone: timezone.unwrap(),
             schedule_grace: Duration::from_secs(grace.unwrap()),
+            store_timeout: Duration::from_secs(store_timeout.unwrap()),
             events: events.unwrap(),
         })
     }
@@ -393,6 +400,8 @@ mod tests {
             Ok(Database::SqliteFile("/data/q.db".into()))
         );
         assert!(parse_database_url("mysql://x").is_err());
+        assert!(parse_database_url("host=db user=q password=secret").is_err());
+        assert!(parse_database_url("dbname=q").is_err());
         let pg =
             parse_database_url("postgresql://q:secret@db:5432/qunguan?sslmode=require").unwrap();
         assert!(matches!(&pg, Database::Postgres(u) if u.expose().contains("secret")));

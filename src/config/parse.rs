@@ -7,7 +7,7 @@ use std::{fmt, path::PathBuf};
 use secrecy::SecretString;
 use url::Url;
 
-use super::{Database, PostgresUrl};
+use super::{Database, PostgresUrl, without_password};
 use crate::crypto::EventSecrets;
 
 pub(super) struct Parser<'a> {
@@ -168,15 +168,14 @@ impl Parser<'_> {
     }
 }
 
-/// A database URL as it may be shown in a message or a log: a password becomes `***`.
-pub fn without_password(raw: &str) -> String {
-    match url::Url::parse(raw) {
-        Ok(mut url) if url.password().is_some() => {
-            let _ = url.set_password(Some("***"));
-            url.to_string()
-        }
-        _ => raw.to_owned(),
-    }
+/// Whether `raw` reads as libpq's `host=… password=…` (which would otherwise be taken
+/// for a file name, and shown and created as one).
+fn is_connection_string(raw: &str) -> bool {
+    const KEYS: [&str; 6] = ["host", "hostaddr", "port", "dbname", "user", "password"];
+    raw.split_whitespace().any(|word| {
+        word.split_once('=')
+            .is_some_and(|(key, _)| KEYS.contains(&key.to_ascii_lowercase().as_str()))
+    })
 }
 
 /// Accepts `sqlite::memory:`, `sqlite://PATH`, `sqlite:PATH` or a plain file path.
@@ -197,6 +196,11 @@ pub(super) fn parse_database_url(raw: &str) -> Result<Database, String> {
             return Err(format!(
                 "scheme `{scheme}` is not supported; use sqlite://PATH (a file), sqlite::memory: or postgres://USER:PASSWORD@HOST:PORT/DB"
             ));
+        }
+        _ if is_connection_string(raw) => {
+            return Err(
+                "a key=value connection string is not supported; use postgres://USER:PASSWORD@HOST:PORT/DB".into(),
+            );
         }
         _ => raw,
     };

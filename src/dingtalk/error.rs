@@ -91,9 +91,9 @@ impl Api {
         }
     }
 
-    /// Whether the API's answers carry an access token.
-    pub(crate) fn issues_tokens(self) -> bool {
-        matches!(self, Api::GetToken | Api::OAuthToken)
+    /// Whether the API's answers carry a secret: an access token, or a Stream ticket.
+    pub(crate) fn answers_hold_secrets(self) -> bool {
+        matches!(self, Api::GetToken | Api::OAuthToken | Api::StreamOpen)
     }
 
     pub(crate) fn style(self) -> Style {
@@ -143,6 +143,9 @@ pub enum ErrorKind {
     Transient,
     /// No answer: connection refused or our deadline passed.
     Unreachable,
+    /// Nothing was sent, for a reason here: no file descriptor left, or no free
+    /// connection to DingTalk in time. Not DingTalk failing: wait and try again.
+    Local,
     /// Rate limited (90002, 90018, HTTP 403/429 throttling): back off.
     Throttled,
     /// The chatid is not valid (34001, 40016).
@@ -180,7 +183,8 @@ pub enum ErrorKind {
 pub struct DingTalkError {
     pub api: Api,
     pub kind: ErrorKind,
-    /// errcode, new-style `code`, `http_<status>`, `timeout`, `connect` or `decode`.
+    /// errcode, new-style `code`, `http_<status>`, `timeout`, `connect`, `decode`, or
+    /// `no_file_descriptor` / `no_free_connection` (a local failure).
     pub code: String,
     pub message: String,
     pub request_id: Option<String>,

@@ -22,7 +22,7 @@ pub struct StreamTicket {
 impl std::fmt::Debug for StreamTicket {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("StreamTicket")
-            .field("endpoint", &self.endpoint.as_str())
+            .field("endpoint", &crate::telemetry::redacted_url(&self.endpoint))
             .finish_non_exhaustive()
     }
 }

@@ -1,5 +1,6 @@
 //! The DingTalk client: one `reqwest::Client`, base URLs from config, token caches, and the
-//! retry loop every API call goes through. Each API family has its own file.
+//! retry loop every API call goes through, at most [`MAX_CONNECTIONS_PER_HOST`] at once
+//! per host ([`outbound`]). Each API family has its own file.
 
 mod chat;
 mod conversation;
@@ -8,6 +9,7 @@ pub mod error;
 mod extcontact;
 mod gateway;
 mod group;
+mod outbound;
 mod robot;
 pub mod token;
 mod user;
@@ -25,6 +27,7 @@ pub use error::{Api, DingTalkError, ErrorKind};
 pub use extcontact::{ExtContact, Label, LabelCache, LabelGroup};
 pub use gateway::{BOT_MESSAGE_TOPIC, EVENT_TOPIC, StreamTicket};
 pub use group::{GroupUpdate, ManagementOptions};
+pub use outbound::MAX_CONNECTIONS_PER_HOST;
 pub use robot::OpenApiTarget;
 use token::{AccessToken, AccessTokenCache, FetchedToken};
 
@@ -73,6 +76,8 @@ struct Inner {
     names: user::NameCache,
     /// One token bucket per API: DingTalk limits internal apps per API (20/s documented).
     limiter: DefaultKeyedRateLimiter<Api>,
+    /// The connections each DingTalk host may have at once.
+    outbound: outbound::Outbound,
     metrics: Metrics,
 }
 
@@ -84,6 +89,8 @@ impl DingTalkClient {
             .timeout(REQUEST_TIMEOUT)
             // A sessionWebhook is checked before use; a redirect must not take us elsewhere.
             .redirect(redirect::Policy::none())
+            // As many idle as may be busy, so each request in flight finds one to reuse.
+            .pool_max_idle_per_host(MAX_CONNECTIONS_PER_HOST)
             .user_agent(concat!("qunguan/", env!("CARGO_PKG_VERSION")))
             .build()?;
         Ok(Self {
@@ -103,6 +110,11 @@ impl DingTalkClient {
                 limiter: DefaultKeyedRateLimiter::keyed(Quota::per_second(
                     NonZeroU32::new(config.rate_limit_share()).unwrap_or(NonZeroU32::MIN),
                 )),
+                outbound: outbound::Outbound::new([
+                    &config.oapi_url,
+                    &config.api_url,
+                    &config.top_url,
+                ]),
                 metrics,
             }),
         })
@@ -158,19 +170,29 @@ impl DingTalkClient {
         }
     }
 
-    /// Sends the request `build` makes, retrying transient failures with backoff.
+    /// Sends the request `build` makes, retrying transient failures with backoff. A local
+    /// failure (nothing sent) is tried again after a short wait, for a while, without
+    /// using up an attempt.
     async fn with_retries<T: DeserializeOwned>(
         &self,
         api: Api,
         build: impl Fn() -> RequestBuilder,
     ) -> Result<T, DingTalkError> {
         let mut attempt = 0;
+        let mut local = outbound::LocalWaits::default();
         loop {
             self.wait_for_slot(api).await;
             let error = match self.send_once(api, build()).await {
                 Ok(value) => return Ok(value),
                 Err(e) => e,
             };
+            if error.kind == ErrorKind::Local {
+                self.inner.metrics.local_wait(api.name());
+                if local.wait().await {
+                    continue;
+                }
+                return Err(error);
+            }
             attempt += 1;
             if error.kind == ErrorKind::Throttled {
                 self.inner.metrics.throttled(api.name());
@@ -198,8 +220,12 @@ impl DingTalkClient {
         request: RequestBuilder,
     ) -> Result<T, DingTalkError> {
         let result = async {
-            let response = request
-                .send()
+            let (http, request) = request.build_split();
+            let request = request.map_err(|e| envelope::transport_error(api, e))?;
+            // Held until the answer is read, when its connection goes back to the pool.
+            let _connection = self.inner.outbound.acquire(api, request.url()).await?;
+            let response = http
+                .execute(request)
                 .await
                 .map_err(|e| envelope::transport_error(api, e))?;
             let status = response.status();
@@ -210,8 +236,14 @@ impl DingTalkClient {
             envelope::decode(api, status, &body)
         }
         .await;
-        let code = result.as_ref().err().map_or("0", |e| e.code.as_str());
-        self.inner.metrics.dingtalk_call(api.name(), code);
+        match &result {
+            // Not DingTalk's answer: counted by `with_retries` as a wait.
+            Err(e) if e.kind == ErrorKind::Local => {}
+            _ => {
+                let code = result.as_ref().err().map_or("0", |e| e.code.as_str());
+                self.inner.metrics.dingtalk_call(api.name(), code);
+            }
+        }
         result
     }
 

@@ -31,7 +31,7 @@ use crate::{
     commands::journal,
     dingtalk::{DingTalkError, ErrorKind},
     ids::{ChatId, OpenConversationId},
-    store::{AuditRecord, BindOutcome, Claim, DINGTALK_SOURCE, StoreError},
+    store::{AuditRecord, BindOutcome, Claim, DINGTALK_SOURCE, InTime, LateClaim, StoreError},
 };
 
 /// How handling an event ended.
@@ -93,17 +93,35 @@ pub fn start(app: &Arc<App>, event: GroupEvent, done: impl FnOnce(Handled) + Sen
     let id = event.key.clone();
     let work = {
         let app = app.clone();
-        async move { done(handle(&app, event).await) }
+        async move {
+            let (handled, late) = handle(&app, &event).await;
+            done(handled);
+            // Given back for later because the database did not answer in time; if its
+            // claim lands after all, the redelivery will be taken for a repeat, so it is
+            // handled here, late, instead.
+            if let Some(late) = late {
+                if let Ok(Claim::New) = late.await {
+                    tracing::info!("the database answered late; handling the event it claimed");
+                    count(&app, &event, run_claimed(&app, &event).await);
+                }
+            }
+        }
     };
     let span = tracing::Span::current();
     app.worker
         .spawn(slot, id, tracing::Instrument::instrument(work, span));
 }
 
-/// Handles one event once, and counts it.
-async fn handle(app: &Arc<App>, event: GroupEvent) -> Handled {
+/// Handles one event once, and counts it; a claim still under way past the store's
+/// deadline comes back with it.
+async fn handle(app: &Arc<App>, event: &GroupEvent) -> (Handled, Option<LateClaim>) {
+    let (handled, late) = handle_once(app, event).await;
+    count(app, event, handled);
+    (handled, late)
+}
+
+fn count(app: &App, event: &GroupEvent, handled: Handled) {
     let kind = event.kind.label();
-    let handled = handle_once(app, event).await;
     app.metrics.event(kind, handled.label());
     if let Handled::Incomplete(field) = handled {
         if let Some(suppressed) = app.rejections.admit(now_ms()) {
@@ -115,24 +133,35 @@ async fn handle(app: &Arc<App>, event: GroupEvent) -> Handled {
             );
         }
     }
-    handled
 }
 
-async fn handle_once(app: &Arc<App>, event: GroupEvent) -> Handled {
+async fn handle_once(app: &Arc<App>, event: &GroupEvent) -> (Handled, Option<LateClaim>) {
     if event.kind == EventKind::CheckUrl {
-        return Handled::Done;
+        return (Handled::Done, None);
     }
-    let key = &event.key;
-    match app.store.claim_message(key, now_ms()).await {
-        Ok(Claim::New) => {}
-        Ok(Claim::Seen) => return Handled::Duplicate,
-        Ok(Claim::Full) => return Handled::Later,
-        Err(e) => {
+    let handled = match app.store.claim_in_time(&event.key, now_ms()).await {
+        InTime::Now(Ok(Claim::New)) => run_claimed(app, event).await,
+        InTime::Now(Ok(Claim::Seen)) => Handled::Duplicate,
+        InTime::Now(Ok(Claim::Full)) => Handled::Later,
+        InTime::Now(Err(e)) => {
             tracing::error!(error = %e, "cannot claim a group event in the database; DingTalk will push it again");
-            return Handled::Later;
+            Handled::Later
         }
-    }
-    match apply(app, &event).await {
+        InTime::Late(late) => {
+            tracing::error!(
+                "the database did not answer in time; DingTalk will push the group event again"
+            );
+            return (Handled::Later, Some(late));
+        }
+    };
+    (handled, None)
+}
+
+/// Handles an event whose key this delivery claimed; gives the claim back if its state
+/// could not be written.
+async fn run_claimed(app: &Arc<App>, event: &GroupEvent) -> Handled {
+    let key = &event.key;
+    match apply(app, event).await {
         Ok(handled) => handled,
         Err(e) => {
             tracing::error!(event = %key, error = %e, "a group event could not be written; DingTalk will push it again");
@@ -243,6 +272,7 @@ fn worth_retrying(e: &DingTalkError) -> bool {
         e.kind,
         ErrorKind::Transient
             | ErrorKind::Unreachable
+            | ErrorKind::Local
             | ErrorKind::Throttled
             | ErrorKind::TokenInvalid
     )

@@ -39,6 +39,25 @@ impl Patch {
         }
     }
 
+    /// Whether the group, as `info` shows it, is as this patch would make it.
+    fn holds_in(&self, info: &ChatInfo) -> bool {
+        let members = info.useridlist.as_deref().unwrap_or_default();
+        let member = |id: &StaffId| members.iter().any(|m| m == id.as_str());
+        self.switches
+            .iter()
+            .all(|(setting, value)| setting.current(info) == Some(*value))
+            && self
+                .name
+                .as_ref()
+                .is_none_or(|name| info.name.as_ref() == Some(name))
+            && self.add.iter().all(member)
+            && (info.useridlist.is_some() && !self.remove.iter().any(member))
+            && self
+                .owner
+                .as_ref()
+                .is_none_or(|owner| info.owner.as_deref() == Some(owner.as_str()))
+    }
+
     fn update(self, chat: &ChatId, mut options: ManagementOptions) -> GroupUpdate {
         for (setting, value) in self.switches {
             setting.set(&mut options, value);
@@ -121,7 +140,7 @@ impl Writer<'_> {
         modify: impl FnOnce(&ChatInfo) -> Edit<T>,
     ) -> Result<Changed<T>, ChangeError> {
         let turn = match mode {
-            Mode::Change => Some(self.turns.take(self.store, group).await?),
+            Mode::Change => Some(self.turns.take(group).await?),
             Mode::Preview => None,
         };
         let changed = self.change(chat, mode, modify).await;
@@ -149,6 +168,7 @@ impl Writer<'_> {
         if mode == Mode::Preview {
             return Ok(Changed::Kept(value));
         }
+        let wanted = patch.clone();
         Ok(
             match self
                 .dingtalk
@@ -156,8 +176,27 @@ impl Writer<'_> {
                 .await
             {
                 Ok(request_id) => Changed::Sent(value, request_id),
-                Err(e) => Changed::NotSent(value, e),
+                Err(e) => self.verify(chat, &wanted, value, e).await,
             },
         )
+    }
+
+    /// group/update failed, but DingTalk may have applied it (its answer lost on the way,
+    /// or a retry refused because the first try had done it): the group is read again,
+    /// and a change it shows made is reported made.
+    async fn verify<T>(
+        &self,
+        chat: &ChatId,
+        wanted: &Patch,
+        value: T,
+        e: DingTalkError,
+    ) -> Changed<T> {
+        match self.dingtalk.chat_info_fresh(chat).await {
+            Ok(now) if wanted.holds_in(&now) => {
+                tracing::warn!(chatid = %chat, error = %e, "group/update failed, but the group now is as it asked: the change was made");
+                Changed::Sent(value, e.request_id)
+            }
+            _ => Changed::NotSent(value, e),
+        }
     }
 }

@@ -70,6 +70,7 @@ struct Inner {
     token_fetches: Family<KindLabels, Counter>,
     rate_limited: Family<ApiLabels, Counter>,
     throttled: Family<ApiLabels, Counter>,
+    local_waits: Family<ApiLabels, Counter>,
     in_flight: Gauge,
     connections_open: Gauge,
     connections_refused: Counter,
@@ -97,6 +98,7 @@ impl Default for Metrics {
             token_fetches: Family::default(),
             rate_limited: Family::default(),
             throttled: Family::default(),
+            local_waits: Family::default(),
             in_flight: Gauge::default(),
             connections_open: Gauge::default(),
             connections_refused: Counter::default(),
@@ -149,6 +151,11 @@ impl Default for Metrics {
             "dingtalk_throttled",
             "DingTalk throttling answers (90002, 90018, HTTP 403/429) that were backed off from, by API",
             inner.throttled.clone(),
+        );
+        registry.register(
+            "dingtalk_local_waits",
+            "DingTalk calls not sent for a reason here (no file descriptor, no free connection to the host) and tried again after a wait, by API",
+            inner.local_waits.clone(),
         );
         registry.register(
             "commands_in_flight",
@@ -247,6 +254,10 @@ impl Metrics {
 
     pub fn throttled(&self, api: &'static str) {
         self.0.throttled.get_or_create(&ApiLabels { api }).inc();
+    }
+
+    pub fn local_wait(&self, api: &'static str) {
+        self.0.local_waits.get_or_create(&ApiLabels { api }).inc();
     }
 
     /// Tracks one background command; the gauge goes down when the guard drops.

@@ -12,6 +12,7 @@ mod apply;
 mod file;
 mod plan;
 mod report;
+mod source;
 
 use std::{collections::HashMap, path::Path, time::Instant};
 
@@ -48,24 +49,10 @@ pub const BAD_FILE: u8 = 2;
 
 /// Reads and checks the file; prints each problem (`FILE:LINE: …`) to stderr.
 pub fn load(path: &Path) -> Result<Vec<Table>, u8> {
-    let name = path.display();
-    let source = match std::fs::read(path) {
-        Ok(bytes) if bytes.len() > file::MAX_FILE_BYTES => {
-            eprintln!("{name}: larger than {} MiB", file::MAX_FILE_BYTES >> 20);
-            return Err(BAD_FILE);
-        }
-        Ok(bytes) => match String::from_utf8(bytes) {
-            Ok(text) => text,
-            Err(_) => {
-                eprintln!("{name}: not UTF-8 text");
-                return Err(BAD_FILE);
-            }
-        },
-        Err(e) => {
-            eprintln!("{name}: cannot read the policy file: {e}");
-            return Err(BAD_FILE);
-        }
-    };
+    let source = source::read(path).map_err(|problem| {
+        eprintln!("{}: {problem}", path.display());
+        BAD_FILE
+    })?;
     parse(&source).map_err(|problems| {
         report(path, &problems);
         BAD_FILE

@@ -1,8 +1,9 @@
-//! The HTTP server: routes, start-up (store, start-up bindings, housekeeping) and graceful
-//! shutdown that lets acknowledged commands finish. [`connections`] accepts and bounds the
-//! connections themselves.
+//! The HTTP server: routes, start-up (the open-file limit, store, start-up bindings,
+//! housekeeping) and graceful shutdown that lets acknowledged commands finish.
+//! [`connections`] accepts and bounds the connections themselves.
 
 pub mod connections;
+mod open_files;
 
 use std::{future::Future, net::SocketAddr, sync::Arc, time::Duration};
 
@@ -79,15 +80,23 @@ fn request_span(request: &axum::http::Request<axum::body::Body>) -> tracing::Spa
     )
 }
 
+/// How long `/readyz` waits for the store: less than the second a probe is given by
+/// default (Kubernetes' `timeoutSeconds`), so a hung database is reported, not waited on.
+const READY_WITHIN: std::time::Duration = std::time::Duration::from_millis(800);
+
 async fn readyz(State(app): State<Arc<App>>) -> impl IntoResponse {
     if app.config.mode.stream() && app.metrics.stream().open_now() == 0 {
         return (StatusCode::SERVICE_UNAVAILABLE, "no Stream connection open");
     }
-    match app.store.check().await {
-        Ok(()) => (StatusCode::OK, "ready"),
-        Err(e) => {
+    match tokio::time::timeout(READY_WITHIN, app.store.check()).await {
+        Ok(Ok(())) => (StatusCode::OK, "ready"),
+        Ok(Err(e)) => {
             tracing::error!(error = %e, "store is not usable");
             (StatusCode::SERVICE_UNAVAILABLE, "store unavailable")
+        }
+        Err(_) => {
+            tracing::error!("store did not answer within {READY_WITHIN:?}");
+            (StatusCode::SERVICE_UNAVAILABLE, "store not answering")
         }
     }
 }
@@ -138,10 +147,11 @@ impl RunningServer {
 /// background until [`RunningServer::stop`].
 pub async fn start(config: Config) -> Result<RunningServer, StartError> {
     let addr = config.listen;
+    open_files::raise();
     tracing::info!(
         listen = %addr,
-        oapi = %config.oapi_url,
-        api = %config.api_url,
+        oapi = %crate::telemetry::redacted_url(&config.oapi_url),
+        api = %crate::telemetry::redacted_url(&config.api_url),
         database = ?config.database,
         admins = config.admins.len(),
         groups = config.groups.len(),

@@ -9,7 +9,7 @@
 //! written once ([`sql`]); every row read into a record by the same code ([`rows`]); and
 //! one contract test run against both (`tests/api/store_contract.rs`).
 
-mod group_lock;
+mod bounded;
 pub mod migrations;
 mod postgres;
 mod rows;
@@ -21,9 +21,9 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 
-pub use group_lock::{GroupLock, Held};
+pub use bounded::{Bounded, InTime, LateClaim};
 pub use postgres::PostgresStore;
-pub use schedule::{NewSchedule, Schedule, ScheduleClaim};
+pub use schedule::{NewSchedule, RunTakeover, Running, Schedule, ScheduleClaim};
 pub use sqlite::SqliteStore;
 
 use crate::{
@@ -109,6 +109,9 @@ pub enum StoreError {
     /// names the table, never the value.
     #[error("a stored row cannot be read: {0}")]
     Corrupt(String),
+    /// The call did not finish within `QUNGUAN_STORE_TIMEOUT_SECS`.
+    #[error("the database did not answer within {} s", .0.as_secs_f32())]
+    Timeout(Duration),
     /// The database's schema is newer than this build knows.
     #[error(transparent)]
     TooNew(#[from] migrations::TooNew),
@@ -223,6 +226,13 @@ pub trait Store: Send + Sync {
     /// batches; PostgreSQL claims in the database.
     async fn claim_message(&self, msg_id: &MsgId, now_ms: i64) -> Result<Claim, StoreError>;
 
+    /// [`Store::claim_message`], for a transport: a store with a deadline
+    /// ([`Bounded`]) hands back a claim that outlived it still running
+    /// ([`InTime::Late`]), so the message runs if the claim lands; others wait for it.
+    async fn claim_in_time(&self, msg_id: &MsgId, now_ms: i64) -> InTime {
+        InTime::Now(self.claim_message(msg_id, now_ms).await)
+    }
+
     /// Gives up a claim [`Store::claim_message`] made, whose work could not be done, so a
     /// redelivery is new again.
     async fn release_message(&self, msg_id: &MsgId) -> Result<(), StoreError>;
@@ -303,12 +313,24 @@ pub trait Store: Send + Sync {
         now_ms: i64,
     ) -> Result<ConfirmTake, StoreError>;
 
-    /// Holds other replicas' changes to `group` off until the lock is released (or
-    /// dropped). A store one process uses alone holds nothing: the process's own locks
-    /// suffice.
-    async fn lock_group(&self, _group: &OpenConversationId) -> Result<GroupLock, StoreError> {
-        Ok(GroupLock::none())
-    }
+    /// Takes (or renews) `group`'s change lease for `holder` until `until_ms`, unless
+    /// another holder's lease runs past `now_ms`; `true` if `holder` holds it now. One
+    /// change at a time per group, across replicas and processes (`policy apply` beside
+    /// `serve`); a holder that dies leaves a lease that runs out.
+    async fn lease_group(
+        &self,
+        group: &OpenConversationId,
+        holder: &str,
+        now_ms: i64,
+        until_ms: i64,
+    ) -> Result<bool, StoreError>;
+
+    /// Ends `holder`'s lease on `group` (a lease another holder took since is kept).
+    async fn end_group_lease(
+        &self,
+        group: &OpenConversationId,
+        holder: &str,
+    ) -> Result<(), StoreError>;
 
     /// Every binding, in chatid order (`groups = "all"` in a policy file).
     async fn bindings(&self) -> Result<Vec<(OpenConversationId, ChatId)>, StoreError>;
@@ -331,15 +353,24 @@ pub trait Store: Send + Sync {
         id: i64,
     ) -> Result<bool, StoreError>;
 
-    /// At most `limit` schedules whose next run is at or before `now_ms`, earliest first.
+    /// At most `limit` schedules whose next run is at or before `now_ms`, or whose
+    /// unfinished run's lease ran out by then, earliest first.
     async fn due_schedules(&self, now_ms: i64, limit: usize) -> Result<Vec<Schedule>, StoreError>;
 
-    /// Claims one run: moves the schedule from `due_ms` to `next_ms`, only if its next run
-    /// is still `due_ms`. `true` if this call claimed it; exactly one caller does.
+    /// Claims one run: moves the schedule from `due_ms` to `next_ms` and marks the run
+    /// started, held until `until_ms`, only if its next run is still `due_ms` and no run of
+    /// it is unfinished. `true` if this call claimed it; exactly one caller does.
     async fn claim_schedule(&self, claim: &ScheduleClaim) -> Result<bool, StoreError>;
 
-    /// Records how a claimed run ended.
-    async fn finish_schedule(&self, id: i64, outcome: &str) -> Result<(), StoreError>;
+    /// Takes over an unfinished run whose lease ran out; `true` for exactly one caller.
+    async fn retake_schedule_run(&self, takeover: &RunTakeover) -> Result<bool, StoreError>;
+
+    /// Holds the unfinished run `due_ms` of schedule `id` `by_ms` longer.
+    async fn renew_schedule_run(&self, id: i64, due_ms: i64, by_ms: i64) -> Result<(), StoreError>;
+
+    /// Records how run `due_ms` of schedule `id` ended, and that it is finished; a run
+    /// finished already (or taken over and finished by another) records nothing.
+    async fn finish_schedule(&self, id: i64, due_ms: i64, outcome: &str) -> Result<(), StoreError>;
 
     /// Whether the store can be used now (for `/readyz`).
     async fn check(&self) -> Result<(), StoreError>;

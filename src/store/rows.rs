@@ -6,7 +6,9 @@
 //! have to rest on it (a chatid held by an unreadable group) the operation fails with
 //! [`StoreError::Corrupt`], naming the table, and changes nothing.
 
-use super::{AuditRecord, BindOutcome, Confirmation, Schedule, StoreError, Welcome, WelcomeTurn};
+use super::{
+    AuditRecord, BindOutcome, Confirmation, Running, Schedule, StoreError, Welcome, WelcomeTurn,
+};
 use crate::ids::{ChatId, MsgId, OpenConversationId, StaffId};
 
 /// A row of either backend, by column index.
@@ -166,6 +168,10 @@ pub fn schedule(row: &impl Row) -> Result<Option<Schedule>, StoreError> {
         next_run_ms: row.maybe_int(7)?,
         last_run_ms: row.maybe_int(8)?,
         last_outcome: row.maybe_text(9)?,
+        running: match (row.maybe_int(10)?, row.maybe_int(11)?) {
+            (Some(due_ms), Some(until_ms)) => Some(Running { due_ms, until_ms }),
+            _ => None,
+        },
     }))
 }
 

@@ -34,6 +34,16 @@ pub struct Schedule {
     pub last_run_ms: Option<i64>,
     /// How the last run ended: `done`, `refused`, `failed`, `skipped`.
     pub last_outcome: Option<String>,
+    /// A claimed run that has not finished.
+    pub running: Option<Running>,
+}
+
+/// A claimed run not finished yet: which, and until when its claimant holds it. A lease
+/// that runs out unfinished (its replica died) lets another take the run over.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Running {
+    pub due_ms: i64,
+    pub until_ms: i64,
 }
 
 /// A claimed run: the schedule as it was due, and when.
@@ -46,4 +56,16 @@ pub struct ScheduleClaim {
     pub next_ms: Option<i64>,
     /// When it was claimed.
     pub now_ms: i64,
+    /// Until when the claimant holds the run (renewed while it runs).
+    pub until_ms: i64,
+}
+
+/// A run whose lease ran out, to be taken over: run `due_ms` of schedule `id`, held from
+/// `now_ms` until `until_ms`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RunTakeover {
+    pub id: i64,
+    pub due_ms: i64,
+    pub now_ms: i64,
+    pub until_ms: i64,
 }

@@ -83,7 +83,8 @@ pub static CONFIRMATION_STATE: Sql = Sql::new(
 macro_rules! schedule_columns {
     () => {
         "SELECT id, conversation_id, creator, creator_nick, rule, command, created_at_ms,
-         next_run_ms, last_run_ms, last_outcome FROM schedules"
+         next_run_ms, last_run_ms, last_outcome, running_due_ms, running_until_ms
+         FROM schedules"
     };
 }
 
@@ -102,15 +103,42 @@ pub static REMOVE_SCHEDULE: Sql =
     Sql::new("DELETE FROM schedules WHERE id = ?1 AND conversation_id = ?2");
 pub static DUE_SCHEDULES: Sql = Sql::new(concat!(
     schedule_columns!(),
-    " WHERE next_run_ms <= ?1 ORDER BY next_run_ms LIMIT ?2"
+    " WHERE next_run_ms <= ?1 OR running_until_ms <= ?1 ORDER BY next_run_ms LIMIT ?2"
 ));
-/// Claims one run: the row moves on only if it still names the run being claimed, so
-/// however many replicas try at once, one moves it.
+/// Claims one run: the row moves on only if it still names the run being claimed (and no
+/// run of it is unfinished), so however many replicas try at once, one moves it; the run
+/// is marked started, held until `?5`.
 pub static CLAIM_SCHEDULE: Sql = Sql::new(
-    "UPDATE schedules SET next_run_ms = ?1, last_run_ms = ?2, last_outcome = NULL
-     WHERE id = ?3 AND next_run_ms = ?4",
+    "UPDATE schedules SET next_run_ms = ?1, last_run_ms = ?2, last_outcome = NULL,
+     running_due_ms = ?4, running_until_ms = ?5
+     WHERE id = ?3 AND next_run_ms = ?4 AND running_due_ms IS NULL",
 );
-pub static FINISH_SCHEDULE: Sql = Sql::new("UPDATE schedules SET last_outcome = ?1 WHERE id = ?2");
+/// Takes over run `?2` of schedule `?1` whose lease ran out by `?3`, until `?4`.
+pub static RETAKE_SCHEDULE_RUN: Sql = Sql::new(
+    "UPDATE schedules SET running_until_ms = ?4
+     WHERE id = ?1 AND running_due_ms = ?2 AND running_until_ms <= ?3",
+);
+/// Holds run `?2` of schedule `?1` `?3` ms longer.
+pub static RENEW_SCHEDULE_RUN: Sql = Sql::new(
+    "UPDATE schedules SET running_until_ms = running_until_ms + ?3
+     WHERE id = ?1 AND running_due_ms = ?2",
+);
+/// Records how run `?3` of schedule `?2` ended, once.
+pub static FINISH_SCHEDULE: Sql = Sql::new(
+    "UPDATE schedules SET last_outcome = ?1, running_due_ms = NULL, running_until_ms = NULL
+     WHERE id = ?2 AND running_due_ms = ?3",
+);
+
+/// Takes or renews a group's lease (`?1` group, `?2` holder, `?3` now, `?4` until): a
+/// row of another holder is taken over only once its lease has run out.
+pub static LEASE_GROUP: Sql = Sql::new(
+    "INSERT INTO group_leases (conversation_id, holder, until_ms) VALUES (?1, ?2, ?4)
+     ON CONFLICT (conversation_id) DO UPDATE SET holder = excluded.holder,
+     until_ms = excluded.until_ms
+     WHERE group_leases.holder = excluded.holder OR group_leases.until_ms <= ?3",
+);
+pub static END_GROUP_LEASE: Sql =
+    Sql::new("DELETE FROM group_leases WHERE conversation_id = ?1 AND holder = ?2");
 
 pub static WELCOME: Sql =
     Sql::new("SELECT text, set_by, set_at_ms FROM welcomes WHERE conversation_id = ?1");

@@ -1,10 +1,15 @@
 //! One Stream connection: read frames, acknowledge each at once, hand robot messages to
 //! admission and group events to [`crate::events`], answer pings, watch for a half-open
 //! socket. Each connection has its own cancellation, so nothing of an old socket reaches a
-//! newer one. An event is handled on the background worker, which acknowledges it through
-//! the reader once its state is written, so the reader never waits for it.
+//! newer one. The reader never waits on the store: a message's admission (its msgId
+//! claim) runs beside the reading, and is acknowledged when it is decided; an event is
+//! handled on the background worker, which acknowledges it through the reader once its
+//! state is written. Pings, pongs and other frames go on meanwhile, even with the database
+//! hung.
 
 use std::{
+    future::Future,
+    pin::Pin,
     sync::{
         Arc,
         atomic::{AtomicBool, Ordering},
@@ -12,7 +17,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use futures_util::{SinkExt, StreamExt};
+use futures_util::{SinkExt, StreamExt, stream::FuturesUnordered};
 use tokio::{sync::oneshot, task::JoinHandle};
 use tokio_tungstenite::tungstenite::Message;
 use tokio_util::sync::CancellationToken;
@@ -82,6 +87,7 @@ pub fn spawn(app: Arc<App>, socket: Socket, cancel: CancellationToken) -> Link {
         heard: heard.clone(),
         acks,
         acks_due,
+        admitting: FuturesUnordered::new(),
     };
     Link {
         going_away,
@@ -100,10 +106,33 @@ struct Reader {
     /// Acknowledgements of events, sent by their tasks once handled.
     acks: tokio::sync::mpsc::UnboundedSender<String>,
     acks_due: tokio::sync::mpsc::UnboundedReceiver<String>,
+    /// Messages whose admission is being decided.
+    admitting: FuturesUnordered<Deciding>,
 }
+
+/// A message's admission under way, with its frame's id and span.
+type Deciding = Pin<Box<dyn Future<Output = (String, Admission, tracing::Span)> + Send>>;
 
 impl Reader {
     async fn run(mut self) -> End {
+        let end = self.read().await;
+        // Messages still being admitted when the connection ended: one whose msgId is
+        // claimed must still run (its redelivery will be a repeat), unacknowledged.
+        let deciding = std::mem::take(&mut self.admitting);
+        if !deciding.is_empty() {
+            let metrics = self.app.metrics.clone();
+            tokio::spawn(deciding.for_each(move |(_, admission, span)| {
+                metrics.callback("stream", admission.label());
+                if let Admission::Accepted(work) = admission {
+                    span.in_scope(|| work.start());
+                }
+                std::future::ready(())
+            }));
+        }
+        end
+    }
+
+    async fn read(&mut self) -> End {
         let _open = self.app.metrics.stream().connection_open();
         let keepalive = self.app.config.stream_keepalive;
         let mut tick = tokio::time::interval((keepalive / 4).max(Duration::from_millis(20)));
@@ -132,6 +161,11 @@ impl Reader {
                         Message::Binary(_) => self.reject("binary"),
                         Message::Close(_) => return End::Closed,
                         Message::Ping(_) | Message::Pong(_) | Message::Frame(_) => {}
+                    }
+                }
+                Some((message_id, admission, span)) = self.admitting.next(), if !self.admitting.is_empty() => {
+                    if let Err(end) = self.admitted(&message_id, admission, span).await {
+                        return end;
                     }
                 }
                 Some(ack) = self.acks_due.recv() => {
@@ -196,9 +230,8 @@ impl Reader {
         }
     }
 
-    /// A CALLBACK frame: decided by admission, acknowledged, then started. Past the
-    /// in-flight bound (or with the replay defence full) it is left unacknowledged, so
-    /// DingTalk delivers it again later, as it does for HTTP's 503.
+    /// A CALLBACK frame: handed to admission, beside the reading ([`Reader::admitted`]
+    /// takes it from there).
     async fn callback(
         &mut self,
         message_id: &str,
@@ -226,16 +259,36 @@ impl Reader {
             self.reject("bad_data");
             return self.ack(message_id, CALLBACK_ACK_DATA).await;
         };
-        tracing::Span::current().record("msg_id", tracing::field::display(&incoming.msg_id));
+        let span = tracing::Span::current();
+        span.record("msg_id", tracing::field::display(&incoming.msg_id));
+        let app = self.app.clone();
+        let message_id = message_id.to_owned();
+        let deciding = async move {
+            let admission = admission::admit(&app, incoming).await;
+            (message_id, admission, tracing::Span::current())
+        };
+        self.admitting.push(Box::pin(deciding.instrument(span)));
+        Ok(())
+    }
+
+    /// A message whose admission is decided: acknowledged, then started. Past the
+    /// in-flight bound (or with the replay defence full, or the database not answering in
+    /// time) it is left unacknowledged, so DingTalk delivers it again later, as it does for
+    /// HTTP's 503.
+    async fn admitted(
+        &mut self,
+        message_id: &str,
+        admission: Admission,
+        span: tracing::Span,
+    ) -> Result<(), End> {
         let metrics = self.app.metrics.clone();
-        let admission = admission::admit(&self.app, incoming).await;
         metrics.callback("stream", admission.label());
         match admission {
             Admission::Accepted(work) => {
                 let acked = self.ack(message_id, CALLBACK_ACK_DATA).await;
                 // Started even if the acknowledgement failed: its msgId is claimed, so a
                 // delivery on the next connection is a duplicate and would never run.
-                work.start();
+                span.in_scope(|| work.start());
                 acked
             }
             not_run @ (Admission::Busy | Admission::DedupeFull | Admission::Unavailable) => {
@@ -299,7 +352,7 @@ impl Reader {
     }
 
     /// Sends a close frame and waits briefly for the gateway's.
-    async fn close(mut self) -> End {
+    async fn close(&mut self) -> End {
         let _ = self.socket.send(Message::Close(None)).await;
         let _ = tokio::time::timeout(CLOSE_WAIT, async {
             while let Some(Ok(message)) = self.socket.next().await {

@@ -60,6 +60,15 @@ pub async fn dial(
     url.query_pairs_mut().append_pair("ticket", &ticket.ticket);
     let lookup = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
     let proxy = proxy_for(&url, lookup);
+    // tungstenite's errors may quote the URL; its query is the ticket.
+    let failed = |e: tokio_tungstenite::tungstenite::Error| {
+        let said = crate::telemetry::causes(&e);
+        if ticket.ticket.is_empty() {
+            DialError::Handshake(said)
+        } else {
+            DialError::Handshake(said.replace(&ticket.ticket, "***"))
+        }
+    };
     let open = async {
         match proxy {
             Some(proxy) => {
@@ -72,7 +81,7 @@ pub async fn dial(
                 )
                 .await
                 .map(|(socket, _)| socket)
-                .map_err(|e| DialError::Handshake(crate::telemetry::causes(&e)))
+                .map_err(failed)
             }
             None => tokio_tungstenite::connect_async_tls_with_config(
                 url.as_str(),
@@ -82,7 +91,7 @@ pub async fn dial(
             )
             .await
             .map(|(socket, _)| socket)
-            .map_err(|e| DialError::Handshake(crate::telemetry::causes(&e))),
+            .map_err(failed),
         }
     };
     tokio::time::timeout(deadline, open)

@@ -3,9 +3,12 @@
 //!
 //! A supervisor keeps one connection open: it fetches a fresh ticket for every connect,
 //! reconnects single-flight with jittered exponential backoff (reset once a frame
-//! arrives), and on DingTalk's `disconnect` opens the next connection at once while the
-//! old one drains (make before break). [`connection`] reads frames and hands robot
-//! messages to the same admission as HTTP.
+//! arrives), and on DingTalk's `disconnect` opens the next connection while the old one
+//! drains (make before break). However often the gateway says `disconnect`, there is at
+//! most one dial at a time and one a second ([`DIAL_SPACING`]), and at most two
+//! connections: the current one and the one draining (an older one is closed before the
+//! next dial). A `disconnect` while a replacement is pending changes nothing. [`connection`]
+//! reads frames and hands robot messages to the same admission as HTTP.
 
 mod connection;
 mod dial;
@@ -13,10 +16,10 @@ mod frame;
 
 use std::{sync::Arc, sync::atomic::Ordering, time::Duration};
 
-use tokio::{sync::oneshot, task::JoinHandle};
+use tokio::{sync::oneshot, task::JoinHandle, time::Instant};
 use tokio_util::sync::CancellationToken;
 
-use crate::{app::App, dingtalk::ErrorKind};
+use crate::{app::App, dingtalk::ErrorKind, telemetry::redacted_url};
 use connection::{End, Link};
 
 /// How long opening the WebSocket may take (TCP, proxy, TLS and the handshake).
@@ -27,6 +30,10 @@ const DRAIN_DEADLINE: Duration = Duration::from_secs(15);
 /// The first reconnect delay; doubled per failure up to [`BACKOFF_CAP`].
 const BACKOFF_BASE: Duration = Duration::from_secs(1);
 const BACKOFF_CAP: Duration = Duration::from_secs(60);
+/// The least time between two dials, whatever ends or replaces a connection: a gateway
+/// repeating `disconnect` must not make qunguan dial in a loop (the official SDKs'
+/// reconnect storms).
+const DIAL_SPACING: Duration = Duration::from_secs(1);
 
 /// The running Stream transport.
 pub struct Stream {
@@ -68,10 +75,19 @@ async fn supervise(app: Arc<App>, cancel: CancellationToken, fatal: oneshot::Sen
     let connector = dial::connector();
     let mut failures = 0u32;
     let mut connected_once = false;
-    let mut draining: Vec<JoinHandle<()>> = Vec::new();
+    let mut draining: Vec<Draining> = Vec::new();
+    let mut next_dial = Instant::now();
     let metrics = app.metrics.clone();
     while !cancel.is_cancelled() {
-        draining.retain(|d| !d.is_finished());
+        if !pause(&cancel, next_dial.saturating_duration_since(Instant::now())).await {
+            break;
+        }
+        next_dial = Instant::now() + DIAL_SPACING;
+        draining.retain(|d| !d.task.is_finished());
+        // The next connection and the newest draining one make two: older ones close first.
+        while draining.len() > 1 {
+            draining.remove(0).close().await;
+        }
         let opened = tokio::select! {
             opened = app.dingtalk.open_stream() => opened,
             _ = cancel.cancelled() => break,
@@ -102,7 +118,7 @@ async fn supervise(app: Arc<App>, cancel: CancellationToken, fatal: oneshot::Sen
         let socket = match socket {
             Ok(socket) => socket,
             Err(e) => {
-                tracing::warn!(endpoint = %without_query(&ticket.endpoint), error = %e, "cannot open the Stream connection; retrying");
+                tracing::warn!(endpoint = %redacted_url(&ticket.endpoint), error = %e, "cannot open the Stream connection; retrying");
                 metrics.stream().reconnect("connect_failed");
                 failures += 1;
                 if !pause(&cancel, backoff(failures)).await {
@@ -112,13 +128,16 @@ async fn supervise(app: Arc<App>, cancel: CancellationToken, fatal: oneshot::Sen
             }
         };
         connected_once = true;
-        tracing::info!(endpoint = %without_query(&ticket.endpoint), "Stream connection open");
+        tracing::info!(endpoint = %redacted_url(&ticket.endpoint), "Stream connection open");
         let mut link = connection::spawn(app.clone(), socket, cancel.child_token());
         tokio::select! {
             Ok(()) = &mut link.going_away => {
                 metrics.stream().reconnect("disconnect");
                 failures = 0;
-                draining.push(tokio::spawn(drain(link)));
+                draining.push(Draining {
+                    cancel: link.cancel.clone(),
+                    task: tokio::spawn(drain(link)),
+                });
             }
             end = &mut link.task => {
                 let end = end.unwrap_or_else(|e| End::Dropped(e.to_string()));
@@ -140,7 +159,21 @@ async fn supervise(app: Arc<App>, cancel: CancellationToken, fatal: oneshot::Sen
     }
     cancel.cancel();
     for d in draining {
-        let _ = d.await;
+        let _ = d.task.await;
+    }
+}
+
+/// A connection DingTalk announced it will close, read until it does.
+struct Draining {
+    cancel: CancellationToken,
+    task: JoinHandle<()>,
+}
+
+impl Draining {
+    /// Closes it now (a close frame, briefly waiting for the gateway's).
+    async fn close(self) {
+        self.cancel.cancel();
+        let _ = self.task.await;
     }
 }
 
@@ -172,13 +205,6 @@ fn backoff(failures: u32) -> Duration {
         .saturating_mul(2u32.saturating_pow(failures.saturating_sub(1)))
         .min(BACKOFF_CAP);
     full / 2 + full.mul_f64(fastrand::f64() / 2.0)
-}
-
-/// A URL for logs: its query (the ticket) left out.
-fn without_query(url: &url::Url) -> String {
-    let mut shown = url.clone();
-    shown.set_query(None);
-    shown.to_string()
 }
 
 #[cfg(test)]

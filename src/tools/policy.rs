@@ -26,7 +26,8 @@ pub fn main(verb: Verb, path: &Path) -> ExitCode {
     };
     super::block_on(async {
         let store = match store::open(&config.database, Replay::of(&config)).await {
-            Ok(store) => store,
+            Ok(store) => std::sync::Arc::new(store::Bounded::new(store, config.store_timeout))
+                as std::sync::Arc<dyn store::Store>,
             Err(e) => {
                 eprintln!("qunguan policy: QUNGUAN_DATABASE_URL: {e}");
                 return ExitCode::from(BAD_FILE);
@@ -39,9 +40,9 @@ pub fn main(verb: Verb, path: &Path) -> ExitCode {
                 return ExitCode::from(BAD_FILE);
             }
         };
-        // This process changes groups only through this run; a running server's own
-        // turns are kept apart by the store's lock (PostgreSQL).
-        let turns = crate::group::Turns::default();
+        // A running server's changes and this run's take turns through the store's
+        // group leases, on SQLite as on PostgreSQL.
+        let turns = crate::group::Turns::new(store.clone());
         let fleet = Fleet {
             dingtalk: &dingtalk,
             store: store.as_ref(),

@@ -10,8 +10,8 @@ use serde_json::{Value, json};
 use crate::helpers::*;
 
 /// The test app's event push secrets (the aes_key is DingTalk's sample key).
-const EVENT_TOKEN: &str = "tokenxxxx";
-const EVENT_AES_KEY: &str = "o1w0aum42yaptlz8alnhwikjd3jenzt9cb9wmzptgus";
+pub const EVENT_TOKEN: &str = "tokenxxxx";
+pub const EVENT_AES_KEY: &str = "o1w0aum42yaptlz8alnhwikjd3jenzt9cb9wmzptgus";
 
 /// Settings that turn the HTTP event push on.
 pub const EVENT_SETTINGS: [(&str, &str); 2] = [

@@ -1,12 +1,18 @@
 //! A fake DingTalk on 127.0.0.1: qunguan's own [`Simulator`] (old-style API, new-style
 //! API, TOP and the sessionWebhook on one origin, with state), wrapped so that every
 //! request is recorded and the next request to a path can be scripted to answer anything,
-//! after a delay.
+//! after a delay. It counts the connections qunguan opens to it, and can hold its
+//! sessionWebhook answers, as a slow DingTalk would.
 
 use std::{
     collections::{HashMap, VecDeque},
     net::SocketAddr,
-    sync::{Arc, Mutex},
+    pin::Pin,
+    sync::{
+        Arc, Mutex,
+        atomic::{AtomicUsize, Ordering},
+    },
+    task::{Context, Poll},
     time::Duration,
 };
 
@@ -19,7 +25,11 @@ use axum::{
 };
 use qunguan_simulator::{Group, Request, SESSION_WEBHOOK_PATH, Simulator};
 use serde_json::Value;
-use tokio::sync::Notify;
+use tokio::{
+    io::{AsyncRead, AsyncWrite, ReadBuf},
+    net::{TcpListener, TcpStream},
+    sync::{Notify, watch},
+};
 
 /// One request the fake received.
 pub type Recorded = Request;
@@ -37,6 +47,29 @@ struct FakeState {
     requests: Mutex<Vec<Recorded>>,
     arrived: Notify,
     scripts: Mutex<HashMap<String, VecDeque<Scripted>>>,
+    /// `METHOD path`s whose next request is applied, then its answer lost.
+    lost_answers: Mutex<Vec<String>>,
+    /// Paths every request to which is answered this late.
+    slow: Mutex<HashMap<String, Duration>>,
+    /// Groups whose requests wait (by `chatid`) until released.
+    held: Mutex<HashMap<String, watch::Sender<bool>>>,
+    /// While true, sessionWebhook requests wait before they are answered.
+    holding: watch::Sender<bool>,
+    connections: Arc<Connections>,
+}
+
+/// The connections qunguan opened to the fake.
+#[derive(Default)]
+pub struct Connections {
+    open: AtomicUsize,
+    peak: AtomicUsize,
+}
+
+impl Connections {
+    /// The most open at once.
+    pub fn peak(&self) -> usize {
+        self.peak.load(Ordering::Relaxed)
+    }
 }
 
 /// The fake server; dropped with the test.
@@ -48,8 +81,12 @@ pub struct FakeDingTalk {
 impl FakeDingTalk {
     pub async fn start() -> Self {
         let state = Arc::new(FakeState::default());
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
+        let listener = Counted {
+            listener,
+            connections: state.connections.clone(),
+        };
         let app = Router::new().fallback(handle).with_state(state.clone());
         tokio::spawn(async move { axum::serve(listener, app).await });
         state.sim.serve_gateway().await.unwrap();
@@ -129,6 +166,53 @@ impl FakeDingTalk {
             });
     }
 
+    /// Holds every request about the group `chatid` (chat/get's `chatid` parameter)
+    /// unanswered until [`FakeDingTalk::release`]: a group whose DingTalk calls hang.
+    pub fn hold(&self, chatid: &str) {
+        let (gate, _) = watch::channel(false);
+        self.state
+            .held
+            .lock()
+            .unwrap()
+            .insert(chatid.to_owned(), gate);
+    }
+
+    /// Applies the next `method path` request (the simulator changes its state) and then
+    /// breaks the connection instead of answering: a change made whose answer was lost.
+    pub fn lose_answer(&self, method: &str, path: &str) {
+        self.state
+            .lost_answers
+            .lock()
+            .unwrap()
+            .push(format!("{method} {path}"));
+    }
+
+    /// Answers every request to `path` after `delay` (a DingTalk that is slow today).
+    pub fn slow(&self, path: &str, delay: Duration) {
+        self.state
+            .slow
+            .lock()
+            .unwrap()
+            .insert(path.to_owned(), delay);
+    }
+
+    /// Answers the requests [`FakeDingTalk::hold`] held, and the next ones at once.
+    pub fn release(&self, chatid: &str) {
+        if let Some(gate) = self.state.held.lock().unwrap().remove(chatid) {
+            let _ = gate.send(true);
+        }
+    }
+
+    /// Holds sessionWebhook answers (`true`) until released (`false`).
+    pub fn hold_webhooks(&self, hold: bool) {
+        self.state.holding.send_replace(hold);
+    }
+
+    /// The connections qunguan opened to the fake's HTTP side.
+    pub fn connections(&self) -> &Connections {
+        &self.state.connections
+    }
+
     /// Makes every token issued so far invalid, as DingTalk does when one expires early.
     pub fn revoke_tokens(&self) {
         self.state.sim.revoke_tokens();
@@ -195,6 +279,10 @@ async fn handle(
     body: Bytes,
 ) -> Response {
     let recorded = Request::new(method, &uri, headers, body);
+    let gate = recorded
+        .query
+        .get("chatid")
+        .and_then(|chat| state.held.lock().unwrap().get(chat).map(|g| g.subscribe()));
     let scripted = state
         .scripts
         .lock()
@@ -203,9 +291,102 @@ async fn handle(
         .and_then(VecDeque::pop_front);
     state.requests.lock().unwrap().push(recorded.clone());
     state.arrived.notify_waiters();
+    if recorded.path == SESSION_WEBHOOK_PATH {
+        let _ = state.holding.subscribe().wait_for(|held| !held).await;
+    }
+    if let Some(mut gate) = gate {
+        let _ = gate.wait_for(|open| *open).await;
+    }
+    let slow = state.slow.lock().unwrap().get(&recorded.path).copied();
+    if let Some(delay) = slow {
+        tokio::time::sleep(delay).await;
+    }
+    let key = format!("{} {}", recorded.method, recorded.path);
+    let lose = {
+        let mut lost = state.lost_answers.lock().unwrap();
+        let found = lost.iter().position(|k| *k == key);
+        found.map(|i| lost.remove(i)).is_some()
+    };
+    if lose {
+        let _applied = state.sim.answer(&recorded);
+        let broken = futures_util::stream::once(async {
+            Err::<Bytes, _>(std::io::Error::other("connection lost"))
+        });
+        return Response::new(axum::body::Body::from_stream(broken));
+    }
     if let Some(s) = scripted {
         tokio::time::sleep(s.delay).await;
         return (StatusCode::from_u16(s.status).unwrap(), s.body).into_response();
     }
     state.sim.answer(&recorded)
+}
+
+/// The fake's listener, counting connections as they open and close.
+struct Counted {
+    listener: TcpListener,
+    connections: Arc<Connections>,
+}
+
+impl axum::serve::Listener for Counted {
+    type Io = CountedStream;
+    type Addr = std::net::SocketAddr;
+
+    async fn accept(&mut self) -> (Self::Io, Self::Addr) {
+        let (stream, addr) = axum::serve::Listener::accept(&mut self.listener).await;
+        let c = &self.connections;
+        let open = c.open.fetch_add(1, Ordering::Relaxed) + 1;
+        c.peak.fetch_max(open, Ordering::Relaxed);
+        let connections = self.connections.clone();
+        (
+            CountedStream {
+                stream,
+                connections,
+            },
+            addr,
+        )
+    }
+
+    fn local_addr(&self) -> std::io::Result<Self::Addr> {
+        self.listener.local_addr()
+    }
+}
+
+/// An accepted connection, counted open until dropped.
+struct CountedStream {
+    stream: TcpStream,
+    connections: Arc<Connections>,
+}
+
+impl Drop for CountedStream {
+    fn drop(&mut self) {
+        self.connections.open.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+impl AsyncRead for CountedStream {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.stream).poll_read(cx, buf)
+    }
+}
+
+impl AsyncWrite for CountedStream {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        Pin::new(&mut self.stream).poll_write(cx, buf)
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.stream).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.stream).poll_shutdown(cx)
+    }
 }

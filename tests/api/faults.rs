@@ -186,6 +186,10 @@ async fn soak_ten_thousand_callbacks_with_repeats_and_forgeries() {
     let app = spawn_app_with(&[
         ("QUNGUAN_GROUPS", CHAT),
         ("QUNGUAN_RATE_LIMIT_PER_SEC", "1000000"),
+        // Every good callback is admitted: this is about repeats and forgeries, not the
+        // in-flight bound, which the connections to the fake (bounded per host) and its
+        // share of this test's two threads would otherwise reach.
+        ("QUNGUAN_MAX_IN_FLIGHT", "20000"),
     ])
     .await;
     // 9,000 distinct good callbacks, 500 repeats of them, 500 with a bad signature.

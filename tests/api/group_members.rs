@@ -370,3 +370,19 @@ async fn only_members_named_after_the_command_are_its_targets() {
         [json!([OWNER]), json!([OWNER]), json!([OWNER, MEMBER])]
     );
 }
+
+#[tokio::test]
+async fn a_kick_dingtalk_made_but_whose_answer_was_lost_is_reported_done() {
+    let app = app_with_two_admins(&[]).await;
+    let text = say_mentioning(&app, ADMIN, "/kick @成员", &[MEMBER]).await;
+    let code = confirm_code(&text);
+    app.fake.lose_answer("POST", "/v1.0/im/group/update");
+    let text = app.say(ADMIN, &format!("/确认 {code}")).await;
+    assert!(text.contains(&format!("Removed `{MEMBER}`")), "{text}");
+    assert!(!members(&app).contains(&MEMBER.to_owned()));
+    let audit = app.say(ADMIN, "/audit").await;
+    assert!(
+        audit.contains(&format!("`/kick {MEMBER}`: done")),
+        "{audit}"
+    );
+}

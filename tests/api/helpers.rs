@@ -57,6 +57,11 @@ pub async fn spawn_app() -> TestApp {
 pub async fn spawn_app_with(settings: &[(&str, &str)]) -> TestApp {
     let fake = FakeDingTalk::start().await;
     fake.add_group(CHAT, CID, OWNER, &[OWNER, MEMBER, ADMIN]);
+    spawn_app_on(fake, settings).await
+}
+
+/// Like [`spawn_app_with`], against a fake DingTalk the test has already set up.
+pub async fn spawn_app_on(fake: FakeDingTalk, settings: &[(&str, &str)]) -> TestApp {
     let dir = tempfile::tempdir().unwrap();
     let mut env: HashMap<String, String> = [
         ("DINGTALK_APP_KEY", APP_KEY.to_owned()),

@@ -18,17 +18,17 @@ use crate::{fake::FakeDingTalk, helpers::*, process::binary};
 
 const GROUPS: usize = 200;
 
-fn chat(i: usize) -> String {
+pub fn chat(i: usize) -> String {
     format!("chatFLEET{i:03}")
 }
 
-fn cid(i: usize) -> String {
+pub fn cid(i: usize) -> String {
     format!("cidFLEET{i:03}==")
 }
 
 /// A fake holding 200 groups; every tenth is muted and every seventh searchable off
 /// (the simulator's groups start unmuted and searchable).
-async fn fleet() -> FakeDingTalk {
+pub async fn fleet() -> FakeDingTalk {
     let fake = FakeDingTalk::start().await;
     for i in 0..GROUPS {
         fake.add_group(&chat(i), &cid(i), OWNER, &[OWNER, MEMBER]);
@@ -49,7 +49,7 @@ async fn policy(fake: &FakeDingTalk, dir: &Path, verb: &str, file: &Path) -> Out
 }
 
 /// [`policy`] on the database `database`.
-async fn policy_on(
+pub async fn policy_on(
     fake: &FakeDingTalk,
     dir: &Path,
     verb: &str,
@@ -76,15 +76,15 @@ async fn policy_on(
         .expect("the binary runs")
 }
 
-fn out(o: &Output) -> String {
+pub fn out(o: &Output) -> String {
     String::from_utf8_lossy(&o.stdout).into_owned()
 }
 
-fn err(o: &Output) -> String {
+pub fn err(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
-fn write(dir: &Path, name: &str, text: &str) -> std::path::PathBuf {
+pub fn write(dir: &Path, name: &str, text: &str) -> std::path::PathBuf {
     let path = dir.join(name);
     std::fs::write(&path, text).unwrap();
     path
@@ -324,17 +324,21 @@ async fn apply_on_postgresql_waits_for_a_group_a_replica_is_changing() {
     let dir = tempfile::tempdir().unwrap();
     let database = crate::postgres::fresh_database().await;
     let file = fleet_file(dir.path(), None);
-    // A replica is changing group 3 (it holds the group's lock).
+    // A replica is changing group 3 (it holds the group's lease).
     let replica = PostgresStore::open(
         &crate::store_contract::postgres_url(&database),
         Replay::default(),
     )
     .await
     .unwrap();
-    let held = replica
-        .lock_group(&OpenConversationId::parse(&cid(3)).unwrap())
-        .await
-        .unwrap();
+    let three = OpenConversationId::parse(&cid(3)).unwrap();
+    let now = qunguan::clock::now_ms();
+    assert!(
+        replica
+            .lease_group(&three, "a-replica", now, now + 60_000)
+            .await
+            .unwrap()
+    );
     let drifted = (0..GROUPS).filter(|i| i % 10 == 0 || i % 7 != 0).count();
     let (apply, ()) = tokio::join!(
         policy_on(&fake, dir.path(), "apply", &file, &database),
@@ -346,16 +350,12 @@ async fn apply_on_postgresql_waits_for_a_group_a_replica_is_changing() {
                     >= drifted - 1
             })
             .await;
-            crate::helpers::eventually("apply to wait for group 3's lock", async || {
-                crate::postgres::lock_waiters(&database).await == 1
-            })
-            .await;
             assert_eq!(
                 fake.group(&chat(3)).info["searchable"],
                 1,
                 "group 3 waits for the replica's change"
             );
-            held.release().await;
+            replica.end_group_lease(&three, "a-replica").await.unwrap();
         }
     );
     assert_eq!(

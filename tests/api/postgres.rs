@@ -35,21 +35,75 @@ pub async fn fresh_database() -> String {
     url.to_string()
 }
 
-/// How many sessions of the database at `url` are waiting for an advisory lock (a group's
-/// lock held elsewhere): the proof that a change is waiting, not merely slow.
-pub async fn lock_waiters(url: &str) -> i64 {
-    let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls)
-        .await
-        .unwrap();
-    tokio::spawn(connection);
-    let row = client
-        .query_one(
-            "SELECT count(*) FROM pg_locks
-             WHERE locktype = 'advisory' AND NOT granted
-               AND database = (SELECT oid FROM pg_database WHERE datname = current_database())",
-            &[],
-        )
-        .await
-        .unwrap();
-    row.get(0)
+/// A TCP forwarder to a test database that can be cut (every connection dropped, new ones
+/// refused) and restored, as a database outage looks to qunguan; or frozen: connections
+/// stay open and are accepted, but nothing passes either way until it thaws, as a
+/// database stopped with SIGSTOP looks (without stopping the server other tests share).
+pub struct Outage {
+    up: tokio::sync::watch::Sender<bool>,
+    frozen: tokio::sync::watch::Sender<bool>,
+}
+
+impl Outage {
+    pub async fn in_front_of(url: &str) -> (Self, String) {
+        let mut url = url::Url::parse(url).unwrap();
+        let target = format!("{}:{}", url.host_str().unwrap(), url.port().unwrap_or(5432));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let (up, watch) = tokio::sync::watch::channel(true);
+        let (frozen, thawed) = tokio::sync::watch::channel(false);
+        tokio::spawn(async move {
+            while let Ok((client, _)) = listener.accept().await {
+                let mut watch = watch.clone();
+                if !*watch.borrow() {
+                    continue;
+                }
+                let (target, thawed) = (target.clone(), thawed.clone());
+                tokio::spawn(async move {
+                    let Ok(server) = tokio::net::TcpStream::connect(target).await else {
+                        return;
+                    };
+                    let (from_client, to_client) = client.into_split();
+                    let (from_server, to_server) = server.into_split();
+                    tokio::select! {
+                        _ = pass(from_client, to_server, thawed.clone()) => {}
+                        _ = pass(from_server, to_client, thawed) => {}
+                        _ = watch.wait_for(|up| !*up) => {}
+                    }
+                });
+            }
+        });
+        url.set_port(Some(port)).unwrap();
+        (Self { up, frozen }, url.to_string())
+    }
+
+    pub fn set(&self, up: bool) {
+        let _ = self.up.send(up);
+    }
+
+    pub fn freeze(&self, frozen: bool) {
+        let _ = self.frozen.send(frozen);
+    }
+}
+
+/// Copies one direction, holding what arrives while frozen until it thaws.
+async fn pass(
+    mut from: tokio::net::tcp::OwnedReadHalf,
+    mut to: tokio::net::tcp::OwnedWriteHalf,
+    mut thawed: tokio::sync::watch::Receiver<bool>,
+) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut buf = vec![0; 16 * 1024];
+    loop {
+        let n = match from.read(&mut buf).await {
+            Ok(0) | Err(_) => return,
+            Ok(n) => n,
+        };
+        if thawed.wait_for(|frozen| !*frozen).await.is_err() {
+            return;
+        }
+        if to.write_all(&buf[..n]).await.is_err() {
+            return;
+        }
+    }
 }

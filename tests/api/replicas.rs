@@ -5,7 +5,12 @@ use serde_json::{Value, json};
 
 use qunguan::{server::RunningServer, tools::signed};
 
-use crate::{event_support::*, group_support::confirm_code, helpers::*, postgres::fresh_database};
+use crate::{
+    event_support::*,
+    group_support::confirm_code,
+    helpers::*,
+    postgres::{Outage, fresh_database},
+};
 
 /// A qunguan on a fresh PostgreSQL database, and a second replica beside it.
 async fn two_replicas() -> (TestApp, RunningServer) {
@@ -165,47 +170,7 @@ async fn a_msg_id_run_by_a_killed_replica_is_not_run_again_by_the_other() {
     assert!(status.success(), "{log}");
 }
 
-/// A TCP forwarder to the test database that can be cut (every connection dropped, new
-/// ones refused) and restored, as a database outage looks to qunguan.
-struct Outage {
-    up: tokio::sync::watch::Sender<bool>,
-}
-
-impl Outage {
-    async fn in_front_of(url: &str) -> (Self, String) {
-        let mut url = url::Url::parse(url).unwrap();
-        let target = format!("{}:{}", url.host_str().unwrap(), url.port().unwrap_or(5432));
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let port = listener.local_addr().unwrap().port();
-        let (up, watch) = tokio::sync::watch::channel(true);
-        tokio::spawn(async move {
-            while let Ok((mut client, _)) = listener.accept().await {
-                let mut watch = watch.clone();
-                if !*watch.borrow() {
-                    continue;
-                }
-                let target = target.clone();
-                tokio::spawn(async move {
-                    let Ok(mut server) = tokio::net::TcpStream::connect(target).await else {
-                        return;
-                    };
-                    tokio::select! {
-                        _ = tokio::io::copy_bidirectional(&mut client, &mut server) => {}
-                        _ = watch.wait_for(|up| !*up) => {}
-                    }
-                });
-            }
-        });
-        url.set_port(Some(port)).unwrap();
-        (Self { up }, url.to_string())
-    }
-
-    fn set(&self, up: bool) {
-        let _ = self.up.send(up);
-    }
-}
-
-async fn wait_status(app: &TestApp, path: &str, want: u16) {
+pub async fn wait_status(app: &TestApp, path: &str, want: u16) {
     eventually(&format!("{path} to answer {want}"), async || {
         let response = app.http.get(app.url(path)).send().await.unwrap();
         response.status().as_u16() == want
@@ -361,4 +326,19 @@ async fn a_second_transfer_confirmed_after_the_first_is_refused_to_the_former_ow
         .map(|r| r.json()["owner"].clone())
         .collect();
     assert_eq!(owners, [json!(MEMBER)], "one transfer reached DingTalk");
+}
+
+#[tokio::test]
+async fn a_former_owner_is_no_admin_on_a_replica_that_saw_them_own_the_group_a_moment_ago() {
+    let (app, other) = two_replicas().await;
+    app.bind_sample_group().await;
+    // The owner looks at the group through the other replica, which now remembers them as
+    // its owner; then the group passes to somebody else (in the DingTalk client, or through
+    // the first replica).
+    assert!(say_via(&app, &other, OWNER, "/info").await.contains(CHAT));
+    app.fake.set_group_field(CHAT, "owner", json!(MEMBER));
+    let text = say_via(&app, &other, OWNER, "/mute-all").await;
+    assert!(text.contains("do not own this group"), "{text}");
+    assert_eq!(app.fake.count("/v1.0/im/group/update"), 0);
+    assert_eq!(app.fake.group(CHAT).info["chatBannedType"], 0);
 }

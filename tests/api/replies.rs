@@ -1,11 +1,17 @@
 //! The reply path: sessionWebhook first, the OpenAPI group send when it cannot be used.
 
-use std::time::Duration;
+use std::{
+    collections::HashMap,
+    io::Read,
+    sync::atomic::{AtomicUsize, Ordering},
+    time::Duration,
+};
 
+use futures_util::{StreamExt, stream};
 use qunguan::clock::now_ms;
 use serde_json::{Value, json};
 
-use crate::{fake::FakeDingTalk, helpers::*};
+use crate::{fake::FakeDingTalk, helpers::*, process::*};
 
 async fn openapi_reply(app: &TestApp) -> Value {
     app.fake
@@ -184,4 +190,110 @@ async fn in_a_direct_chat_the_fallback_is_the_one_to_one_send() {
         "{sent}"
     );
     assert_eq!(app.fake.count("/v1.0/robot/groupMessages/send"), 0);
+}
+
+/// A `/help` for the binary, replying to the fake with session = msgId.
+fn help_message(fake: &FakeDingTalk) -> Value {
+    let mut body = info_message(fake);
+    body["text"]["content"] = json!(" /help");
+    body
+}
+
+/// Under `ulimit -n 1024`, 5,000 callbacks while DingTalk is slow to answer replies: every
+/// callback answered 200 gets its reply once (503s are fine), the connections to DingTalk
+/// do not grow with the backlog, and no file descriptor runs out.
+#[tokio::test]
+async fn a_burst_under_a_1024_file_limit_loses_no_acknowledged_reply() {
+    let fake = FakeDingTalk::start().await;
+    fake.add_group(CHAT, CID, OWNER, &[OWNER, MEMBER, ADMIN]);
+    let limit = rlimit::increase_nofile_limit(8192).unwrap();
+    assert!(
+        limit >= 4096,
+        "this test needs 4,096 open files; the hard limit is {limit}"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    // Soft and hard: qunguan raises its soft limit to the hard one at start-up.
+    let (mut child, base) = spawn_binary_with_file_limit(&fake, dir.path(), &[], 1024);
+    let mut stderr = child.stderr.take().unwrap();
+    let log = std::thread::spawn(move || {
+        let mut log = String::new();
+        let _ = stderr.read_to_string(&mut log);
+        log
+    });
+    wait_healthy(&base).await;
+    // DingTalk answers no reply until the burst has outrun the replies.
+    fake.hold_webhooks(true);
+    let http = reqwest::Client::builder()
+        .pool_max_idle_per_host(200)
+        .build()
+        .unwrap();
+    let busy = AtomicUsize::new(0);
+    let bodies: Vec<Value> = (0..5_000).map(|_| help_message(&fake)).collect();
+    let burst = stream::iter(&bodies)
+        .map(|body| async {
+            let ts = now_ms().to_string();
+            let answer = http
+                .post(format!("{base}/callback"))
+                .header("timestamp", &ts)
+                .header("sign", sign(&ts))
+                .header("content-type", "application/json")
+                .body(body.to_string())
+                .send()
+                .await;
+            let status = answer.map(|r| r.status().as_u16()).unwrap_or(0);
+            if status == 503 {
+                busy.fetch_add(1, Ordering::Relaxed);
+            }
+            (body["msgId"].as_str().unwrap().to_owned(), status)
+        })
+        .buffer_unordered(200)
+        .collect::<Vec<_>>();
+    let release = async {
+        eventually("the burst to outrun the replies", async || {
+            busy.load(Ordering::Relaxed) > 0
+        })
+        .await;
+        fake.hold_webhooks(false);
+    };
+    let (answered, ()) = tokio::join!(burst, release);
+    let accepted: Vec<&String> = answered
+        .iter()
+        .filter(|(_, status)| *status == 200)
+        .map(|(id, _)| id)
+        .collect();
+    assert!(accepted.len() >= 1_000, "{} accepted", accepted.len());
+    let sessions = || -> HashMap<String, usize> {
+        fake.with_requests(|rs| {
+            let mut replies = HashMap::new();
+            for r in rs.iter().filter(|r| r.path == "/robot/sendBySession") {
+                *replies.entry(r.query["session"].clone()).or_default() += 1;
+            }
+            replies
+        })
+    };
+    eventually("a reply to every acknowledged callback", async || {
+        let replies = sessions();
+        accepted.iter().all(|id| replies.contains_key(*id))
+    })
+    .await;
+    let replies = sessions();
+    assert!(
+        accepted.iter().all(|id| replies[*id] == 1),
+        "each answered once"
+    );
+    let peak = fake.connections().peak();
+    assert!(
+        peak <= 2 * qunguan::dingtalk::MAX_CONNECTIONS_PER_HOST,
+        "{peak} connections to DingTalk at once"
+    );
+    let (status, _) = tokio::task::spawn_blocking(move || sigterm_and_wait(child))
+        .await
+        .unwrap();
+    let log = log.join().unwrap();
+    assert!(status.success(), "{status}: {log}");
+    assert!(!log.contains("Too many open files"), "{log}");
+    assert!(
+        log.contains("open files") && log.contains("hard=1024"),
+        "{log}"
+    );
 }

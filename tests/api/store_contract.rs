@@ -7,7 +7,7 @@ use qunguan::{
     ids::{ChatId, MsgId, OpenConversationId, StaffId},
     store::{
         AuditRecord, BindOutcome, Claim, ConfirmTake, Confirmation, NewSchedule, PostgresStore,
-        Replay, ScheduleClaim, SqliteStore, Store, StoreError,
+        Replay, RunTakeover, Running, ScheduleClaim, SqliteStore, Store, StoreError,
     },
 };
 
@@ -427,16 +427,55 @@ async fn schedules_are_kept_per_group_and_each_run_is_claimed_once() {
             due_ms: 1_000,
             next_ms: Some(87_400_000),
             now_ms: 1_001,
+            until_ms: 61_001,
         };
         let claims =
             futures_util::future::join_all((0..8).map(|_| store.claim_schedule(&claim))).await;
         let won = claims.into_iter().filter(|c| *c.as_ref().unwrap()).count();
         assert_eq!(won, 1, "{name}: eight at once, one winner");
-        store.finish_schedule(a, "done").await.unwrap();
+        let running = store.schedules(&cid("cidA==")).await.unwrap()[0].running;
+        assert_eq!(
+            running,
+            Some(Running {
+                due_ms: 1_000,
+                until_ms: 61_001
+            }),
+            "{name}: marked started, with its lease"
+        );
+        // Its claimant renews it, then dies: the run is due again for a takeover once its
+        // lease has run out, and one of many takes it.
+        store.renew_schedule_run(a, 1_000, 15_000).await.unwrap();
+        let due_at = |at| {
+            let store = store.clone();
+            async move {
+                let due = store.due_schedules(at, 10).await.unwrap();
+                due.iter().any(|s| s.id == a)
+            }
+        };
+        assert!(!due_at(76_000).await, "{name}: held until 76 001");
+        assert!(due_at(76_001).await, "{name}: abandoned");
+        let takeover = RunTakeover {
+            id: a,
+            due_ms: 1_000,
+            now_ms: 76_001,
+            until_ms: 136_001,
+        };
+        let takeovers =
+            futures_util::future::join_all((0..8).map(|_| store.retake_schedule_run(&takeover)))
+                .await;
+        let won = takeovers
+            .into_iter()
+            .filter(|t| *t.as_ref().unwrap())
+            .count();
+        assert_eq!(won, 1, "{name}: eight takeovers at once, one winner");
+        store.finish_schedule(a, 1_000, "done").await.unwrap();
+        // The first claimant's late finish records nothing more.
+        store.finish_schedule(a, 1_000, "failed").await.unwrap();
         let after = store.schedules(&cid("cidA==")).await.unwrap();
         assert_eq!(after[0].next_run_ms, Some(87_400_000), "{name}");
         assert_eq!(after[0].last_run_ms, Some(1_001), "{name}");
         assert_eq!(after[0].last_outcome.as_deref(), Some("done"), "{name}");
+        assert_eq!(after[0].running, None, "{name}: finished");
 
         assert!(
             !store.remove_schedule(&cid("cidA=="), other).await.unwrap(),
@@ -456,6 +495,14 @@ async fn schedules_are_kept_per_group_and_each_run_is_claimed_once() {
             "{name}"
         );
     }
+}
+
+/// Whether `holder` takes (or renews) `group`'s lease at `now`, for 30 s.
+async fn takes(store: &dyn Store, group: &OpenConversationId, holder: &str, now: i64) -> bool {
+    store
+        .lease_group(group, holder, now, now + 30_000)
+        .await
+        .unwrap()
 }
 
 #[tokio::test]
@@ -504,48 +551,43 @@ async fn a_group_gets_no_more_schedules_than_it_may_however_many_replicas_add_at
 }
 
 #[tokio::test]
-async fn a_group_lock_holds_other_replicas_off_until_released_or_dropped() {
-    use std::time::Duration;
-    let url = fresh_database().await;
-    let (a, b) = (
-        open_postgres(&url).await.unwrap(),
-        open_postgres(&url).await.unwrap(),
-    );
-    let group = cid("cidLOCK==");
-    let held = a.lock_group(&group).await.unwrap();
-    let b = std::sync::Arc::new(b);
-    let waiting = tokio::spawn({
-        let (b, group) = (b.clone(), group.clone());
-        async move { b.lock_group(&group).await.unwrap() }
-    });
-    crate::helpers::eventually("the other replica to wait for the lock", async || {
-        crate::postgres::lock_waiters(&url).await == 1
-    })
-    .await;
-    assert!(!waiting.is_finished(), "the other replica waits");
-    let other = b.lock_group(&cid("cidOTHER==")).await.unwrap();
-    other.release().await;
-    held.release().await;
-    let again = tokio::time::timeout(Duration::from_secs(5), waiting)
-        .await
-        .expect("released: the other replica gets it")
-        .unwrap();
-    // Dropped unreleased (a cancelled command): freed with its connection.
-    drop(again);
-    let after_drop = tokio::time::timeout(Duration::from_secs(5), a.lock_group(&group))
-        .await
-        .expect("dropped: freed")
-        .unwrap();
-    after_drop.release().await;
-    // Released locks give their connections back: more cycles than the pool has room for.
-    for _ in 0..40 {
-        a.lock_group(&group).await.unwrap().release().await;
+async fn a_group_lease_holds_other_holders_off_until_ended_or_run_out() {
+    let (group, other_group) = (cid("cidLEASE=="), cid("cidOTHER=="));
+    for (name, store) in backends().await {
+        let s = store.as_ref();
+        let t = 1_000_000;
+        assert!(takes(s, &group, "a", t).await, "{name}");
+        assert!(!takes(s, &group, "b", t + 1).await, "{name}: held");
+        assert!(
+            takes(s, &other_group, "b", t + 1).await,
+            "{name}: another group is free"
+        );
+        assert!(takes(s, &group, "a", t + 10_000).await, "{name}: renewed");
+        assert!(
+            !takes(s, &group, "b", t + 35_000).await,
+            "{name}: renewal counts"
+        );
+        store.end_group_lease(&group, "b").await.unwrap();
+        assert!(
+            !takes(s, &group, "b", t + 35_000).await,
+            "{name}: only its holder ends it"
+        );
+        store.end_group_lease(&group, "a").await.unwrap();
+        assert!(takes(s, &group, "b", t + 35_000).await, "{name}: ended");
+        // b dies holding it (until t + 65 000): the lease runs out.
+        assert!(!takes(s, &group, "c", t + 64_999).await, "{name}");
+        assert!(takes(s, &group, "c", t + 65_000).await, "{name}: ran out");
+        assert!(
+            !takes(s, &group, "b", t + 65_001).await,
+            "{name}: not back to its old holder"
+        );
+        // Of many holders trying at once, one gets it.
+        let race = cid("cidRACE==");
+        let holders: Vec<String> = (0..8).map(|i| format!("h{i}")).collect();
+        let won =
+            futures_util::future::join_all(holders.iter().map(|h| takes(s, &race, h, t))).await;
+        assert_eq!(won.iter().filter(|w| **w).count(), 1, "{name}: {won:?}");
     }
-    assert!(a.check().await.is_ok());
-    assert!(
-        sqlite().lock_group(&group).await.is_ok(),
-        "SQLite serves one replica: nothing to hold"
-    );
 }
 
 /// Statements run on the database behind a store, beside it: SQLite's file or PostgreSQL.

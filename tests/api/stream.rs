@@ -161,7 +161,7 @@ async fn garbage_frames_are_counted_and_the_connection_survives() {
 async fn a_disconnect_opens_the_next_connection_before_the_old_one_closes() {
     let app = stream_app(&[]).await;
     let sim = app.fake.sim();
-    assert!(sim.disconnect(Duration::from_millis(1500)));
+    assert!(sim.disconnect(Duration::from_secs(3)));
     eventually("a second connection beside the first", async || {
         let links = sim.stream_links();
         links.opened == 2 && links.open == 2
@@ -186,6 +186,57 @@ async fn a_disconnect_opens_the_next_connection_before_the_old_one_closes() {
         r#"qunguan_stream_reconnects_total{reason="disconnect"} 1"#,
     )
     .await;
+}
+
+/// A gateway that says `disconnect` twenty times a second for five seconds: one
+/// replacement at a time, at most two connections (the current one and the one
+/// draining), about a dial a second, and every message pushed meanwhile acknowledged once
+/// and answered once.
+#[tokio::test]
+async fn a_disconnect_storm_keeps_two_connections_and_dials_about_once_a_second() {
+    let app = stream_app(&[]).await;
+    let sim = app.fake.sim();
+    let before = sim.stream_links().opened;
+    let mut pushed = Vec::new();
+    let started = tokio::time::Instant::now();
+    for i in 0..100 {
+        // Every 50 ms from the start, so the storm lasts 5 s however slow a frame is.
+        tokio::time::sleep_until(started + Duration::from_millis(50) * i).await;
+        assert!(sim.disconnect(Duration::from_secs(3)));
+        if i % 5 == 0 {
+            let body = app.group_message(MEMBER, "/help");
+            let frame = sim.push_message(&body).unwrap();
+            pushed.push((frame, body["msgId"].as_str().unwrap().to_owned()));
+        }
+    }
+    eventually("the storm to pass, one connection left", async || {
+        sim.stream_links().open == 1
+    })
+    .await;
+    for (frame, msg_id) in &pushed {
+        wait_ack(&app, frame).await;
+        app.fake.webhook_reply(msg_id).await;
+    }
+    app.settle().await;
+    let links = sim.stream_links();
+    let dials = links.opened - before;
+    assert!((2..=6).contains(&dials), "{dials} dials in a 5 s storm");
+    assert!(links.peak_open <= 2, "{} open at once", links.peak_open);
+    let upstream = sim.upstream();
+    for (frame, msg_id) in &pushed {
+        let acks = upstream
+            .iter()
+            .filter(|f| f["headers"]["messageId"] == frame.as_str())
+            .count();
+        assert_eq!(acks, 1, "{frame} acknowledged {acks} times");
+        let session = Some(msg_id.as_str());
+        let answers = app.fake.with_requests(|rs| {
+            rs.iter()
+                .filter(|r| r.query.get("session").map(String::as_str) == session)
+                .count()
+        });
+        assert_eq!(answers, 1, "{msg_id} answered {answers} times");
+    }
 }
 
 #[tokio::test]

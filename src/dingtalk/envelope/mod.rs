@@ -3,8 +3,9 @@
 //! become either the typed payload or a [`DingTalkError`] with its [`ErrorKind`].
 //!
 //! Old-style (oapi) APIs answer HTTP 200 with a non-zero `errcode` on failure; new-style
-//! (api.dingtalk.com) APIs answer 4xx/5xx with a `code` string. Raw bodies of failures are
-//! logged here and go nowhere else.
+//! (api.dingtalk.com) APIs answer 4xx/5xx with a `code` string. Bodies of refusals are
+//! logged here and go nowhere else; of an answer that does not decode, and of any answer of
+//! an API whose answers hold a secret (tokens, tickets), only the length and field names.
 
 use reqwest::StatusCode;
 use serde::{Deserialize, de::DeserializeOwned};
@@ -25,20 +26,35 @@ pub fn decode<T: DeserializeOwned>(
         Style::Api => decode_api(api, status, body),
         Style::Top => top::decode(api, status, body),
     };
-    match &mut result {
-        // A token endpoint's answer that did not decode may hold a token: neither its
-        // body nor the decoder's words about it (which quote values) are logged.
-        Err(e) if api.issues_tokens() && e.code == "decode" => {
-            e.message = format!("unusable {} answer ({} bytes)", api.name(), body.len());
-            tracing::warn!(api = api.name(), status = status.as_u16(), code = ?e.code, "DingTalk answered with an error");
-        }
-        Err(e) => {
-            let shown = String::from_utf8_lossy(&body[..body.len().min(2048)]);
-            tracing::warn!(api = api.name(), status = status.as_u16(), code = ?e.code, body = ?shown, "DingTalk answered with an error");
-        }
-        Ok(_) => {}
+    let Err(e) = &mut result else {
+        return result;
+    };
+    let secret = api.answers_hold_secrets();
+    if secret && e.code == "decode" {
+        // The decoder's words about it quote values: a token or a ticket among them.
+        e.message = format!("unusable {} answer ({} bytes)", api.name(), body.len());
+    }
+    if secret || e.code == "decode" {
+        tracing::warn!(api = api.name(), status = status.as_u16(), code = ?e.code, bytes = body.len(), fields = %field_names(body), "DingTalk answered with an error");
+    } else {
+        let shown = String::from_utf8_lossy(&body[..body.len().min(2048)]);
+        tracing::warn!(api = api.name(), status = status.as_u16(), code = ?e.code, body = ?shown, "DingTalk answered with an error");
     }
     result
+}
+
+/// The names of the top-level fields of a JSON object `body` (`[endpoint,ticket]`), or what
+/// it is instead; never a value.
+fn field_names(body: &[u8]) -> String {
+    match serde_json::from_slice::<Value>(body) {
+        Ok(Value::Object(fields)) => {
+            let mut names: Vec<&str> = fields.keys().map(String::as_str).collect();
+            names.sort_unstable();
+            format!("[{}]", names.join(","))
+        }
+        Ok(_) => "(JSON, not an object)".into(),
+        Err(_) => "(not JSON)".into(),
+    }
 }
 
 /// The fields every old-style answer may carry.
@@ -264,6 +280,10 @@ fn classify_errcode(api: Api, errcode: i64, sub_code: Option<&str>, sub_msg: &st
 /// "operation timed out", a TLS failure).
 pub fn transport_error(api: Api, e: reqwest::Error) -> DingTalkError {
     let e = e.without_url();
+    if super::outbound::out_of_files(&e) {
+        let message = crate::telemetry::causes(&e);
+        return super::outbound::local(api, "no_file_descriptor", &message);
+    }
     let (code, not_sent) = if e.is_connect() {
         ("connect", true)
     } else if e.is_timeout() {
@@ -296,6 +316,21 @@ mod tests {
 
     fn kind_of(api: Api, body: &str) -> ErrorKind {
         oapi(api, body).unwrap_err().kind
+    }
+
+    #[test]
+    fn answers_that_do_not_decode_are_described_without_their_values() {
+        assert_eq!(
+            field_names(br#"{"ticket":"T","endpoint":1}"#),
+            "[endpoint,ticket]"
+        );
+        assert_eq!(field_names(b"<html>ticket=T</html>"), "(not JSON)");
+        assert_eq!(field_names(b"[1]"), "(JSON, not an object)");
+        let e = decode::<Value>(Api::StreamOpen, StatusCode::OK, b"ticket=T-CANARY").unwrap_err();
+        assert_eq!(
+            e.message,
+            "unusable gateway_connections_open answer (15 bytes)"
+        );
     }
 
     #[test]

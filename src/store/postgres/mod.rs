@@ -5,7 +5,6 @@
 //! RETURNING`: atomic whichever replica asks.
 
 mod claims;
-mod group_lock;
 mod queries;
 mod schema;
 
@@ -16,8 +15,8 @@ use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
 use tokio_postgres::config::SslMode;
 
 use super::{
-    AuditRecord, BackendError, BindOutcome, Claim, ConfirmTake, Confirmation, GroupLock,
-    NewSchedule, Replay, Schedule, ScheduleClaim, Store, StoreError, Welcome, WelcomeTurn,
+    AuditRecord, BackendError, BindOutcome, Claim, ConfirmTake, Confirmation, NewSchedule, Replay,
+    RunTakeover, Schedule, ScheduleClaim, Store, StoreError, Welcome, WelcomeTurn,
 };
 use crate::{
     config::PostgresUrl,
@@ -33,7 +32,6 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 pub struct PostgresStore {
     pool: Pool,
     claims: claims::Claims,
-    locks: group_lock::Locks,
 }
 
 impl From<tokio_postgres::Error> for StoreError {
@@ -78,12 +76,7 @@ impl PostgresStore {
             .build()
             .map_err(|e| failed(Box::new(e)))?;
         let claims = claims::Claims::start(pool.clone(), replay.retention.as_millis() as i64);
-        let locks = group_lock::Locks::default();
-        let store = Self {
-            pool,
-            claims,
-            locks,
-        };
+        let store = Self { pool, claims };
         let mut client = store.client().await.map_err(|e| failed(e.into()))?;
         schema::migrate(&mut client)
             .await
@@ -190,8 +183,22 @@ impl Store for PostgresStore {
         queries::take_confirmation(&mut client, group, code, requester, now_ms).await
     }
 
-    async fn lock_group(&self, group: &OpenConversationId) -> Result<GroupLock, StoreError> {
-        self.locks.lock(&self.pool, group).await
+    async fn lease_group(
+        &self,
+        group: &OpenConversationId,
+        holder: &str,
+        now_ms: i64,
+        until_ms: i64,
+    ) -> Result<bool, StoreError> {
+        queries::lease_group(&self.client().await?, group, holder, now_ms, until_ms).await
+    }
+
+    async fn end_group_lease(
+        &self,
+        group: &OpenConversationId,
+        holder: &str,
+    ) -> Result<(), StoreError> {
+        queries::end_group_lease(&self.client().await?, group, holder).await
     }
 
     async fn add_schedule(
@@ -222,8 +229,16 @@ impl Store for PostgresStore {
         queries::claim_schedule(&self.client().await?, claim).await
     }
 
-    async fn finish_schedule(&self, id: i64, outcome: &str) -> Result<(), StoreError> {
-        queries::finish_schedule(&self.client().await?, id, outcome).await
+    async fn retake_schedule_run(&self, takeover: &RunTakeover) -> Result<bool, StoreError> {
+        queries::retake_schedule_run(&self.client().await?, takeover).await
+    }
+
+    async fn renew_schedule_run(&self, id: i64, due_ms: i64, by_ms: i64) -> Result<(), StoreError> {
+        queries::renew_schedule_run(&self.client().await?, id, due_ms, by_ms).await
+    }
+
+    async fn finish_schedule(&self, id: i64, due_ms: i64, outcome: &str) -> Result<(), StoreError> {
+        queries::finish_schedule(&self.client().await?, id, due_ms, outcome).await
     }
 
     async fn check(&self) -> Result<(), StoreError> {

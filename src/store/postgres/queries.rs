@@ -4,12 +4,11 @@
 use deadpool_postgres::{Client, GenericClient};
 use tokio_postgres::{Statement, error::SqlState};
 
-use super::group_lock::schedules_lock;
 use crate::{
     ids::{ChatId, MsgId, OpenConversationId, StaffId},
     store::{
         AuditRecord, BindOutcome, ConfirmTake, Confirmation, KEEP_ENDED_CONFIRMATIONS_MS,
-        NewSchedule, Schedule, ScheduleClaim, StoreError, Welcome, WelcomeTurn, rows,
+        NewSchedule, RunTakeover, Schedule, ScheduleClaim, StoreError, Welcome, WelcomeTurn, rows,
         sql::{self, Sql},
     },
 };
@@ -74,6 +73,32 @@ pub async fn set_welcome(client: &Client, group: &OpenConversationId, w: &Welcom
             &prep(client, &sql::SET_WELCOME).await?,
             &[&group.as_str(), &w.text, &w.set_by.as_str(), &w.set_at_ms],
         )
+        .await?;
+    Ok(())
+}
+
+pub async fn lease_group(
+    client: &Client,
+    group: &OpenConversationId,
+    holder: &str,
+    now_ms: i64,
+    until_ms: i64,
+) -> Result<bool> {
+    let statement = prep(client, &sql::LEASE_GROUP).await?;
+    let n = client
+        .execute(&statement, &[&group.as_str(), &holder, &now_ms, &until_ms])
+        .await?;
+    Ok(n == 1)
+}
+
+pub async fn end_group_lease(
+    client: &Client,
+    group: &OpenConversationId,
+    holder: &str,
+) -> Result<()> {
+    let statement = prep(client, &sql::END_GROUP_LEASE).await?;
+    client
+        .execute(&statement, &[&group.as_str(), &holder])
         .await?;
     Ok(())
 }
@@ -296,6 +321,18 @@ pub async fn take_confirmation(
     Ok(answer)
 }
 
+/// The advisory lock a group's new schedules are counted and saved under: qunguan's
+/// two-key form (apart from the migrations' one-key lock), the second key 32 bits of the
+/// cid's SHA-256 (two groups sharing one only take turns needlessly).
+fn schedules_lock(group: &OpenConversationId) -> (i32, i32) {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::digest(group.as_str().as_bytes());
+    (
+        0x7168,
+        i32::from_be_bytes([digest[0], digest[1], digest[2], digest[3]]),
+    )
+}
+
 /// Under the group's schedule lock: without it, two replicas' statements could each count
 /// before the other's insert commits (READ COMMITTED reads what was committed when each
 /// statement began), and a group would have one too many.
@@ -363,17 +400,33 @@ pub async fn claim_schedule(client: &Client, c: &ScheduleClaim) -> Result<bool> 
     let n = client
         .execute(
             &prep(client, &sql::CLAIM_SCHEDULE).await?,
-            &[&c.next_ms, &c.now_ms, &c.id, &c.due_ms],
+            &[&c.next_ms, &c.now_ms, &c.id, &c.due_ms, &c.until_ms],
         )
         .await?;
     Ok(n == 1)
 }
 
-pub async fn finish_schedule(client: &Client, id: i64, outcome: &str) -> Result<()> {
+pub async fn retake_schedule_run(client: &Client, t: &RunTakeover) -> Result<bool> {
+    let n = client
+        .execute(
+            &prep(client, &sql::RETAKE_SCHEDULE_RUN).await?,
+            &[&t.id, &t.due_ms, &t.now_ms, &t.until_ms],
+        )
+        .await?;
+    Ok(n == 1)
+}
+
+pub async fn renew_schedule_run(client: &Client, id: i64, due_ms: i64, by_ms: i64) -> Result<()> {
+    let statement = prep(client, &sql::RENEW_SCHEDULE_RUN).await?;
+    client.execute(&statement, &[&id, &due_ms, &by_ms]).await?;
+    Ok(())
+}
+
+pub async fn finish_schedule(client: &Client, id: i64, due_ms: i64, outcome: &str) -> Result<()> {
     client
         .execute(
             &prep(client, &sql::FINISH_SCHEDULE).await?,
-            &[&outcome, &id],
+            &[&outcome, &id, &due_ms],
         )
         .await?;
     Ok(())

@@ -16,8 +16,8 @@ use async_trait::async_trait;
 use rusqlite::Connection;
 
 use super::{
-    AuditRecord, BindOutcome, Claim, ConfirmTake, Confirmation, NewSchedule, Replay, Schedule,
-    ScheduleClaim, Store, StoreError, Welcome, WelcomeTurn, migrations,
+    AuditRecord, BindOutcome, Claim, ConfirmTake, Confirmation, NewSchedule, Replay, RunTakeover,
+    Schedule, ScheduleClaim, Store, StoreError, Welcome, WelcomeTurn, migrations,
 };
 use crate::{
     clock::now_ms,
@@ -127,14 +127,17 @@ fn prepare(conn: &mut Connection) -> Result<(), StoreError> {
     migrate(conn)
 }
 
+/// In one write transaction, taken before the version is read: of two processes opening
+/// a new file at once (`serve` and `policy apply`), one migrates and the other then finds
+/// it done.
 fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
-    let found: i64 = conn.pragma_query_value(None, "user_version", |row| row.get(0))?;
+    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    let found: i64 = tx.pragma_query_value(None, "user_version", |row| row.get(0))?;
     for migration in migrations::pending(migrations::SQLITE, found)? {
-        let tx = conn.transaction()?;
         tx.execute_batch(migration.sql)?;
         tx.pragma_update(None, "user_version", migration.version)?;
-        tx.commit()?;
     }
+    tx.commit()?;
     Ok(())
 }
 
@@ -241,6 +244,28 @@ impl Store for SqliteStore {
             .await
     }
 
+    async fn lease_group(
+        &self,
+        group: &OpenConversationId,
+        holder: &str,
+        now_ms: i64,
+        until_ms: i64,
+    ) -> Result<bool, StoreError> {
+        let (group, holder) = (group.clone(), holder.to_owned());
+        self.with(move |conn| queries::lease_group(conn, &group, &holder, now_ms, until_ms))
+            .await
+    }
+
+    async fn end_group_lease(
+        &self,
+        group: &OpenConversationId,
+        holder: &str,
+    ) -> Result<(), StoreError> {
+        let (group, holder) = (group.clone(), holder.to_owned());
+        self.with(move |conn| queries::end_group_lease(conn, &group, &holder))
+            .await
+    }
+
     async fn claim_welcome(
         &self,
         group: &OpenConversationId,
@@ -333,9 +358,20 @@ impl Store for SqliteStore {
             .await
     }
 
-    async fn finish_schedule(&self, id: i64, outcome: &str) -> Result<(), StoreError> {
+    async fn retake_schedule_run(&self, takeover: &RunTakeover) -> Result<bool, StoreError> {
+        let takeover = takeover.clone();
+        self.with(move |conn| queries::retake_schedule_run(conn, &takeover))
+            .await
+    }
+
+    async fn renew_schedule_run(&self, id: i64, due_ms: i64, by_ms: i64) -> Result<(), StoreError> {
+        self.with(move |conn| queries::renew_schedule_run(conn, id, due_ms, by_ms))
+            .await
+    }
+
+    async fn finish_schedule(&self, id: i64, due_ms: i64, outcome: &str) -> Result<(), StoreError> {
         let outcome = outcome.to_owned();
-        self.with(move |conn| queries::finish_schedule(conn, id, &outcome))
+        self.with(move |conn| queries::finish_schedule(conn, id, due_ms, &outcome))
             .await
     }
 

@@ -7,7 +7,8 @@ use crate::{
     ids::{ChatId, OpenConversationId, StaffId},
     store::{
         AuditRecord, BindOutcome, ConfirmTake, Confirmation, KEEP_ENDED_CONFIRMATIONS_MS,
-        NewSchedule, Schedule, ScheduleClaim, StoreError, Welcome, WelcomeTurn, rows, sql,
+        NewSchedule, RunTakeover, Schedule, ScheduleClaim, StoreError, Welcome, WelcomeTurn, rows,
+        sql,
     },
 };
 
@@ -52,6 +53,29 @@ pub(super) fn set_welcome(
             w.set_by.as_str(),
             w.set_at_ms
         ])?;
+    Ok(())
+}
+
+pub(super) fn lease_group(
+    conn: &mut Connection,
+    group: &OpenConversationId,
+    holder: &str,
+    now_ms: i64,
+    until_ms: i64,
+) -> Result<bool> {
+    let n = conn
+        .prepare_cached(sql::LEASE_GROUP.sqlite())?
+        .execute(params![group.as_str(), holder, now_ms, until_ms])?;
+    Ok(n == 1)
+}
+
+pub(super) fn end_group_lease(
+    conn: &mut Connection,
+    group: &OpenConversationId,
+    holder: &str,
+) -> Result<()> {
+    conn.prepare_cached(sql::END_GROUP_LEASE.sqlite())?
+        .execute(params![group.as_str(), holder])?;
     Ok(())
 }
 
@@ -288,13 +312,36 @@ pub(super) fn remove_schedule(
 pub(super) fn claim_schedule(conn: &mut Connection, c: &ScheduleClaim) -> Result<bool> {
     let n = conn.execute(
         sql::CLAIM_SCHEDULE.sqlite(),
-        params![c.next_ms, c.now_ms, c.id, c.due_ms],
+        params![c.next_ms, c.now_ms, c.id, c.due_ms, c.until_ms],
     )?;
     Ok(n == 1)
 }
 
-pub(super) fn finish_schedule(conn: &mut Connection, id: i64, outcome: &str) -> Result<()> {
-    conn.execute(sql::FINISH_SCHEDULE.sqlite(), params![outcome, id])?;
+pub(super) fn retake_schedule_run(conn: &mut Connection, t: &RunTakeover) -> Result<bool> {
+    let n = conn.execute(
+        sql::RETAKE_SCHEDULE_RUN.sqlite(),
+        params![t.id, t.due_ms, t.now_ms, t.until_ms],
+    )?;
+    Ok(n == 1)
+}
+
+pub(super) fn renew_schedule_run(
+    conn: &mut Connection,
+    id: i64,
+    due_ms: i64,
+    by_ms: i64,
+) -> Result<()> {
+    conn.execute(sql::RENEW_SCHEDULE_RUN.sqlite(), params![id, due_ms, by_ms])?;
+    Ok(())
+}
+
+pub(super) fn finish_schedule(
+    conn: &mut Connection,
+    id: i64,
+    due_ms: i64,
+    outcome: &str,
+) -> Result<()> {
+    conn.execute(sql::FINISH_SCHEDULE.sqlite(), params![outcome, id, due_ms])?;
     Ok(())
 }
 
