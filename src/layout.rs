@@ -25,14 +25,15 @@ fn declared(lib: &str) -> BTreeSet<String> {
         .collect()
 }
 
-/// Every source file of module `name`: `src/name.rs` or everything under `src/name/`.
+/// Every source file of module `name`: `src/name.rs` and everything under `src/name/`
+/// (its submodules, whichever way the module is laid out).
 fn sources(src: &Path, name: &str) -> Vec<String> {
     let file = src.join(format!("{name}.rs"));
-    if file.exists() {
-        return vec![fs::read_to_string(file).unwrap()];
-    }
-    let mut out = Vec::new();
-    let mut dirs = vec![src.join(name)];
+    let mut out: Vec<String> = fs::read_to_string(file).into_iter().collect();
+    let mut dirs: Vec<_> = Some(src.join(name))
+        .filter(|d| d.is_dir())
+        .into_iter()
+        .collect();
     while let Some(dir) = dirs.pop() {
         for entry in fs::read_dir(&dir).unwrap() {
             let path = entry.unwrap().path();

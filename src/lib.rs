@@ -39,7 +39,8 @@
 //! - [`store`]: bindings (cid → chatid), the replay defence's msgIds, the audit trail,
 //!   pending confirmations, schedules and their claims, and per-group change locks, behind
 //!   a trait; SQLite by default, PostgreSQL for several replicas.
-//! - [`message`]: text normalisation (NFKC, mentions, richText) and tokenising.
+//! - [`message`]: text normalisation (NFKC, mentions, richText), tokenising and quoting
+//!   back, and names that cannot be seen or show as other text.
 //! - [`incoming`]: the transport-neutral message and the lenient decoding of its JSON.
 //! - [`config`]: settings from the environment and `.env`, checked in one pass.
 //! - [`i18n`]: every reply text, in Chinese and English.

@@ -14,6 +14,9 @@ use unicode_normalization::UnicodeNormalization;
 
 use crate::incoming::Content;
 
+mod names;
+pub use names::{Unreadable, unreadable};
+
 /// A command name (folded, lower case, without `/`) and its arguments as typed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CommandLine {
@@ -80,6 +83,39 @@ pub fn tidy(text: &str) -> String {
         Some(at) => format!("{}{}", &text[begin..begin + at], &text[first_end..end]),
         None => text[begin..end].to_owned(),
     }
+}
+
+/// How many @mentions are written after the command name: each `@` that starts a word or
+/// a value (`follower=@李四`, `share-users=@a,@b`) after it, the words [`tidy`] drops from
+/// the end included, and one glued to the name (`/help@机器人`). Only these are the
+/// command's; a mention before it (`@李四 /admin add u1`) is not. 0 for a message without a
+/// command.
+pub fn mentions_after_command(content: &Content) -> usize {
+    let joined;
+    let text = match content {
+        Content::Text(text) => text.as_str(),
+        Content::RichText(segments) => {
+            joined = segments.join(" ");
+            joined.as_str()
+        }
+        Content::Other(_) => return 0,
+    };
+    let words = word_spans(text);
+    let word = |i: usize| &text[words[i].0..words[i].1];
+    let Some((first, begin)) = leading_command(&words, word) else {
+        return 0;
+    };
+    let glued = text[begin..words[first].1].matches(is_at).count();
+    let mut before = ' ';
+    let written = text[words[first].1..]
+        .chars()
+        .filter(|&c| {
+            let starts = is_at(c) && (before.is_whitespace() || "=＝,，、".contains(before));
+            before = c;
+            starts
+        })
+        .count();
+    glued + written
 }
 
 /// Byte ranges of the whitespace-separated words of `text`.
@@ -169,6 +205,55 @@ pub fn tokenize(line: &str) -> Vec<String> {
         tokens.push(current);
     }
     tokens
+}
+
+/// Words written back as a line [`tokenize`] reads as exactly these words again, and that
+/// [`tidy`] leaves alone after a command name: a word that is empty, holds whitespace or a
+/// quote, or starts with `@` is quoted (`「a"b」`, `"张 三"`), each in the first of `"…"`,
+/// `「…」`, `＂…＂`, `“…”` whose closing mark it does not hold (split into runs where it holds
+/// them all, and before an `@` that follows whitespace, so no part reads as a mention).
+pub fn quoted_line(words: &[String]) -> String {
+    words.iter().map(|w| quote(w)).collect::<Vec<_>>().join(" ")
+}
+
+/// The quote marks a word may be wrapped in, by preference: (open, close).
+const QUOTES: [(char, char); 4] = [('"', '"'), ('「', '」'), ('＂', '＂'), ('“', '”')];
+
+fn quote(word: &str) -> String {
+    let plain = !word.is_empty()
+        && !word.starts_with(is_at)
+        && !word
+            .chars()
+            .any(|c| c.is_whitespace() || closing_quote(c).is_some());
+    if plain {
+        return word.to_owned();
+    }
+    let mut out = String::with_capacity(word.len() + 8);
+    let mut run = String::new();
+    let mut usable = QUOTES.to_vec();
+    let mut before = ' ';
+    for c in word.chars() {
+        let fits = usable.iter().any(|&(_, close)| close != c);
+        let mention = is_at(c) && before.is_whitespace();
+        if !run.is_empty() && (!fits || mention) {
+            push_quoted(&mut out, &run, &usable);
+            run.clear();
+            usable = QUOTES.to_vec();
+        }
+        usable.retain(|&(_, close)| close != c);
+        run.push(c);
+        before = c;
+    }
+    push_quoted(&mut out, &run, &usable);
+    out
+}
+
+/// `run` in the first of `usable`'s quote marks (none of which it holds).
+fn push_quoted(out: &mut String, run: &str, usable: &[(char, char)]) {
+    let (open, close) = usable[0];
+    out.push(open);
+    out.push_str(run);
+    out.push(close);
 }
 
 fn closing_quote(open: char) -> Option<char> {
@@ -286,6 +371,18 @@ mod tests {
     }
 
     #[test]
+    fn words_are_quoted_only_where_reading_them_back_needs_it() {
+        let line =
+            |words: &[&str]| quoted_line(&words.iter().map(|w| w.to_string()).collect::<Vec<_>>());
+        assert_eq!(line(&["history", "on"]), "history on");
+        assert_eq!(line(&["张 三", ""]), "\"张 三\" \"\"");
+        assert_eq!(line(&["a\"b", "user201\""]), "「a\"b」 「user201\"」");
+        assert_eq!(line(&["@x"]), "\"@x\"");
+        assert_eq!(line(&["a \"」＂”"]), "“a \"」＂”\"”\"");
+        assert_eq!(line(&["x @y"]), "\"x \"\"@y\"");
+    }
+
+    #[test]
     fn normalising_twice_changes_nothing() {
         for input in [
             "@a @b /x @c",
@@ -297,6 +394,26 @@ mod tests {
             let once = normalise(input);
             assert_eq!(normalise(&once), once, "input {input:?}");
         }
+    }
+
+    #[test]
+    fn only_the_mentions_after_the_command_are_counted() {
+        let text = |s: &str| mentions_after_command(&Content::Text(s.into()));
+        assert_eq!(text(" /admin add u1"), 0);
+        assert_eq!(text("@周五 /admin add u1"), 0);
+        assert_eq!(text("@周五 /admin add @张三 u1 @李四"), 2);
+        assert_eq!(text("/kick @张三"), 1);
+        assert_eq!(text("@群管 机器人 /kick @张三"), 1);
+        assert_eq!(text("/help@机器人"), 1);
+        assert_eq!(text("@a @b"), 0);
+        assert_eq!(
+            text("/contact-update u1 follower=@李四 share-users=@a，@b,u2"),
+            3
+        );
+        assert_eq!(text("/contact-update u1 remark=mail@example.com"), 0);
+        let rich = Content::RichText(vec!["@群管机器人".into(), "/kick".into(), "@张三".into()]);
+        assert_eq!(mentions_after_command(&rich), 1);
+        assert_eq!(mentions_after_command(&Content::Other("picture".into())), 0);
     }
 
     mod properties {
@@ -328,11 +445,25 @@ mod tests {
             }
 
             #[test]
+            fn quoted_words_read_back_as_the_same_words(
+                words in proptest::collection::vec(any::<String>(), 0..5),
+                tricky in proptest::collection::vec(tricky(), 0..5),
+            ) {
+                for words in [words, tricky] {
+                    let line = format!("/x {}", quoted_line(&words));
+                    prop_assert_eq!(&tokenize(&line)[1..], &words[..]);
+                    let parsed = CommandLine::parse(&tidy(&line)).unwrap();
+                    prop_assert_eq!(parsed.args, words);
+                }
+            }
+
+            #[test]
             fn parsing_never_panics(s in any::<String>(), t in tricky()) {
                 for text in [s, t] {
                     let _ = CommandLine::parse(&tidy(&text));
                     let _ = text_of(&Content::RichText(vec![text.clone(), text.clone()]));
                     let _ = tokenize(&text);
+                    let _ = mentions_after_command(&Content::Text(text.clone()));
                 }
             }
         }

@@ -20,8 +20,8 @@ use crate::{
     app::App,
     i18n::{Texts, fill, md},
     ids::ChatId,
-    incoming::{ConversationKind, Incoming},
-    message::{CommandLine, fold, text_of},
+    incoming::{ConversationKind, Incoming, Mention},
+    message::{self, CommandLine, fold, text_of},
 };
 
 /// Words that ask a changing command for a preview instead of a change.
@@ -90,7 +90,7 @@ async fn apply(
     let args = Args {
         words,
         lang: app.config.lang,
-        mentions: &msg.mentions,
+        mentions: mentions_after_command(msg),
     };
     let mut command = match (spec.parse)(&args) {
         Ok(command) => command,
@@ -121,6 +121,14 @@ async fn apply(
         _ => answer,
     };
     (answer, chat)
+}
+
+/// The mentions written after the command name, the command's own: DingTalk lists every
+/// mention (the bot's excluded) in the order written, so they are the last of the list. A
+/// mention before the command, or one whose `@name` is not in the text, is nobody's target.
+fn mentions_after_command(msg: &Incoming) -> &[Mention] {
+    let written = message::mentions_after_command(&msg.content).min(msg.mentions.len());
+    &msg.mentions[msg.mentions.len() - written..]
 }
 
 /// The group's chatid, if the command uses it and the group is bound.

@@ -9,6 +9,7 @@ use crate::{
     i18n::{Lang, fill, md},
     ids::ChatId,
     incoming::Mention,
+    message::{self, Unreadable},
 };
 
 /// Who may run a command.
@@ -202,13 +203,16 @@ pub fn one_arg<'a>(args: &Args<'a>, name: &'static str) -> Result<&'a String, Us
     optional_arg(args)?.ok_or(UsageError::Missing(name))
 }
 
-/// The words as one text, named `name` in usage (a quoted word keeps its spaces, several
-/// are joined by one space): refused when empty, when it holds a control character
-/// (`control` says why), or when longer than `max`'s characters (its text says why, `{0}`
-/// standing for the count).
+/// The words as one text that becomes a name people read (a group name, a nickname, a
+/// welcome), named `name` in usage (a quoted word keeps its spaces, several are joined by
+/// one space): refused when empty, when it holds a control character (`control` says why),
+/// when nothing of it can be seen or it holds a bidirectional override
+/// ([`message::unreadable`]; `lang` says why), or when longer than `max`'s characters (its
+/// text says why, `{0}` standing for the count).
 pub fn free_text(
     words: &[String],
     name: &'static str,
+    lang: Lang,
     control: &str,
     max: Option<(usize, &str)>,
 ) -> Result<String, UsageError> {
@@ -223,6 +227,12 @@ pub fn free_text(
     };
     if text.chars().any(char::is_control) {
         return Err(invalid(control.to_owned()));
+    }
+    let t = lang.texts();
+    match message::unreadable(&text) {
+        Some(Unreadable::Invisible) => return Err(invalid(t.text_invisible.to_owned())),
+        Some(Unreadable::Reversing) => return Err(invalid(t.text_reversing.to_owned())),
+        None => {}
     }
     let chars = text.chars().count();
     if let Some((_, too_long)) = max.filter(|(max, _)| chars > *max) {

@@ -64,7 +64,8 @@ fn read(args: &Args<'_>) -> Result<Asked, UsageError> {
         }
         words => {
             let max = (MAX_WELCOME_CHARS, wt.too_long);
-            Asked::Set(free_text(words, "<text>", wt.control, Some(max))?)
+            let lang = args.lang;
+            Asked::Set(free_text(words, "<text>", lang, wt.control, Some(max))?)
         }
     };
     Ok(asked)

@@ -36,6 +36,14 @@ catalog! {
     usage_missing { zh: "缺少 {0}", en: "{0} is missing" }
     usage_extra { zh: "多了参数 `{0}`", en: "unexpected extra argument `{0}`" }
     usage_invalid { zh: "{0} `{1}` 无效：{2}", en: "{0} `{1}` is not valid: {2}" }
+    text_invisible {
+        zh: "里面没有看得见的字，只有空白或不可见的字符",
+        en: "nothing in it can be seen: it is only spaces or invisible characters"
+    }
+    text_reversing {
+        zh: "含有改变文字方向的控制字符（U+202A–U+202E、U+2066–U+2069），显示出来会和实际的字不一样",
+        en: "it holds characters that reverse the direction of the text (U+202A–U+202E, U+2066–U+2069), so it would show as something it is not"
+    }
     group_only { zh: "`{0}` 只能在群聊中使用：请在群里 @我 发送。", en: "`{0}` works in a group only: @mention me in the group." }
     not_bound {
         zh: "本群还没有绑定 chatid，所以无法执行 `{0}`，什么也没有改。\n\n最简单的办法：在钉钉里改一下群名（可以再改回来）或拉一个人进群，本群就会自动绑定，然后再发一次命令。\n\n也可以由管理员在本群发送 `/bind <chatid>`。chatid 以 `chat` 开头：创建群的接口（chat/create）会返回它，也可以用客户端 JSAPI `chooseChat` 或部门群的 `dept_group_chat_id` 获得。本群的 openConversationId 是 `{1}`。",

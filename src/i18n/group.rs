@@ -82,6 +82,7 @@ catalog! {
     confirm_used { zh: "`{0}` 已经确认过了，不会再执行一次。", en: "`{0}` was already confirmed; it does not run twice." }
     confirm_expired { zh: "`{0}` 已过期，什么也没有做。请重新发送命令。", en: "`{0}` has expired; nothing was done. Send the command again." }
     confirm_not_requester { zh: "`{0}` 不是你发起的：只有发起命令的人可以确认。什么也没有做。", en: "`{0}` is not yours: only whoever asked for it may confirm it. Nothing was done." }
+    confirm_not_owner { zh: "你已经不是本群群主了，而你正是作为群主才算管理员的，所以什么也没有做。", en: "You no longer own the group, which is what made you an admin here; nothing was done." }
     confirm_other_group { zh: "本群的绑定在发起命令后变了，什么也没有做。请重新发送命令。", en: "The group's binding changed since the command was given; nothing was done. Send it again." }
     confirm_preview { zh: "`/confirm` 没有预览：`{0}` 还在等待确认。要预览请在原命令后加 `--dry-run`。", en: "`/confirm` has no preview: `{0}` is still waiting. To preview, add `--dry-run` to the command itself." }
 }

@@ -7,6 +7,7 @@ catalog! {
     created { zh: "已创建定时任务 #{0}：{1} 执行 `{2}`，下次执行 {3}（{4}）。", en: "Created schedule #{0}: {1}, `{2}`; next run {3} ({4})." }
     preview { zh: "预览：将创建定时任务：{0} 执行 `{1}`，下次执行 {2}（{3}）。什么也没有改。", en: "Preview: would create a schedule: {0}, `{1}`; next run {2} ({3}). Nothing was changed." }
     passed { zh: "{0} 已经过去了（{1}），什么也没有创建。", en: "{0} has already passed ({1}); nothing was created." }
+    too_far { zh: "{0} 太远了：一次性任务最多安排在 {1} 年以内，什么也没有创建。", en: "{0} is too far ahead: a one-off is at most {1} years away; nothing was created." }
     too_many { zh: "本群已有 {0} 个定时任务（上限），请先用 `/schedule remove <编号>` 删除一些。", en: "This group has {0} schedules, the most it may have; remove some first with `/schedule remove <id>`." }
     org_admin_only {
         zh: "定时任务到时会以你的身份执行，并再次检查你是否是管理员；那时只能核对 `QUNGUAN_ADMINS` 和群主，无法核对企业管理员身份，所以什么也没有创建。",

@@ -199,8 +199,13 @@ impl Store for Bounded {
         self.within(self.inner.bindings()).await
     }
 
-    async fn add_schedule(&self, schedule: &NewSchedule) -> Result<i64, StoreError> {
-        self.within(self.inner.add_schedule(schedule)).await
+    async fn add_schedule(
+        &self,
+        schedule: &NewSchedule,
+        at_most: usize,
+    ) -> Result<Option<i64>, StoreError> {
+        self.within(self.inner.add_schedule(schedule, at_most))
+            .await
     }
 
     async fn schedules(&self, group: &OpenConversationId) -> Result<Vec<Schedule>, StoreError> {

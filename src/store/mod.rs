@@ -335,8 +335,13 @@ pub trait Store: Send + Sync {
     /// Every binding, in chatid order (`groups = "all"` in a policy file).
     async fn bindings(&self) -> Result<Vec<(OpenConversationId, ChatId)>, StoreError>;
 
-    /// Saves a schedule and returns its id.
-    async fn add_schedule(&self, schedule: &NewSchedule) -> Result<i64, StoreError>;
+    /// Saves a schedule and returns its id; `None` (nothing saved) when its group already
+    /// has `at_most` schedules. However many replicas add at once, a group never has more.
+    async fn add_schedule(
+        &self,
+        schedule: &NewSchedule,
+        at_most: usize,
+    ) -> Result<Option<i64>, StoreError>;
 
     /// A group's schedules, oldest first.
     async fn schedules(&self, group: &OpenConversationId) -> Result<Vec<Schedule>, StoreError>;

@@ -88,9 +88,12 @@ macro_rules! schedule_columns {
     };
 }
 
+/// Saves a schedule only if its group has fewer than `?8`: the count and the insert are one
+/// statement (on PostgreSQL, under the group's schedule lock as well).
 pub static ADD_SCHEDULE: Sql = Sql::new(
     "INSERT INTO schedules (conversation_id, creator, creator_nick, rule, command,
-     created_at_ms, next_run_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) RETURNING id",
+     created_at_ms, next_run_ms) SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7
+     WHERE (SELECT count(*) FROM schedules WHERE conversation_id = ?1) < ?8 RETURNING id",
 );
 pub static GROUP_SCHEDULES: Sql = Sql::new(concat!(
     schedule_columns!(),

@@ -337,6 +337,41 @@ async fn dingtalk_refusals_of_a_change_read_as_sentences() {
 }
 
 #[tokio::test]
+async fn only_members_named_after_the_command_are_its_targets() {
+    let app = spawn_app().await;
+    let subadmins = |app: &TestApp| -> Vec<serde_json::Value> {
+        app.fake
+            .requests_to("/v1.0/im/subAdministrators")
+            .iter()
+            .map(|r| r.json()["userIds"].clone())
+            .collect()
+    };
+    // The member is mentioned before the command: not a target.
+    let text = say_mentioning(&app, ADMIN, &format!("@成员 /admin add {OWNER}"), &[MEMBER]).await;
+    assert!(
+        text.contains(&format!("Made `{OWNER}` group admins")),
+        "{text}"
+    );
+    // An atUsers entry whose name is nowhere in the text is not a target either.
+    let text = say_mentioning(&app, ADMIN, &format!("/admin add {OWNER}"), &[MEMBER]).await;
+    assert!(
+        text.contains(&format!("Made `{OWNER}` group admins")),
+        "{text}"
+    );
+    // Mentions after the command still are, in the order written, with typed ids.
+    let line = format!("@某人 /admin add {OWNER} @成员");
+    let text = say_mentioning(&app, ADMIN, &line, &[ADMIN, MEMBER]).await;
+    assert!(
+        text.contains(&format!("Made `{OWNER}`, `{MEMBER}` group admins")),
+        "{text}"
+    );
+    assert_eq!(
+        subadmins(&app),
+        [json!([OWNER]), json!([OWNER]), json!([OWNER, MEMBER])]
+    );
+}
+
+#[tokio::test]
 async fn a_kick_dingtalk_made_but_whose_answer_was_lost_is_reported_done() {
     let app = app_with_two_admins(&[]).await;
     let text = say_mentioning(&app, ADMIN, "/kick @成员", &[MEMBER]).await;

@@ -7,6 +7,7 @@ use qunguan::{server::RunningServer, tools::signed};
 
 use crate::{
     event_support::*,
+    group_support::confirm_code,
     helpers::*,
     postgres::{Outage, fresh_database},
 };
@@ -295,6 +296,36 @@ async fn while_the_database_is_down_an_event_is_given_back_for_later() {
     // DingTalk pushes it again: now it binds the group.
     assert_eq!(push_stream(&app, &event).await, "SUCCESS");
     assert!(bound(&app).await);
+}
+
+#[tokio::test]
+async fn a_second_transfer_confirmed_after_the_first_is_refused_to_the_former_owner() {
+    let (app, other) = two_replicas().await;
+    app.fake
+        .add_group(CHAT, CID, OWNER, &[OWNER, MEMBER, ADMIN]);
+    app.bind_sample_group().await;
+    // The owner is an admin only because they own the group; the other replica has seen
+    // them own it, and remembers chat/get for a few seconds.
+    let first = say_via(&app, &other, OWNER, &format!("/transfer-owner {MEMBER}")).await;
+    let second = say_via(&app, &other, OWNER, &format!("/transfer-owner {ADMIN}")).await;
+    let (first, second) = (confirm_code(&first), confirm_code(&second));
+    let text = app.say(OWNER, &format!("/confirm {first}")).await;
+    assert!(
+        text.contains(&format!("`{MEMBER}` now owns the group")),
+        "{text}"
+    );
+    let text = say_via(&app, &other, OWNER, &format!("/confirm {second}")).await;
+    assert!(!text.contains("now owns the group"), "{text}");
+    assert!(text.contains("no longer own"), "{text}");
+    settle_both(&app, &other).await;
+    assert_eq!(app.fake.group(CHAT).info["owner"], MEMBER);
+    let owners: Vec<Value> = app
+        .fake
+        .requests_to("/v1.0/im/group/update")
+        .iter()
+        .map(|r| r.json()["owner"].clone())
+        .collect();
+    assert_eq!(owners, [json!(MEMBER)], "one transfer reached DingTalk");
 }
 
 #[tokio::test]

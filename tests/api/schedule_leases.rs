@@ -32,17 +32,21 @@ async fn a_killed_claimant_s_run_is_taken_over(database: Database, url: &str) {
     store.bind(&group, &chat, now_ms()).await.unwrap();
     let due = now_ms() - 1_000;
     let id = store
-        .add_schedule(&NewSchedule {
-            group: group.clone(),
-            creator: StaffId::parse(ADMIN).unwrap(),
-            creator_nick: "admin".into(),
-            rule: "daily 22:00".into(),
-            command: "/mute-all".into(),
-            created_at_ms: 0,
-            next_run_ms: due,
-        })
+        .add_schedule(
+            &NewSchedule {
+                group: group.clone(),
+                creator: StaffId::parse(ADMIN).unwrap(),
+                creator_nick: "admin".into(),
+                rule: "daily 22:00".into(),
+                command: "/mute-all".into(),
+                created_at_ms: 0,
+                next_run_ms: due,
+            },
+            50,
+        )
         .await
-        .unwrap();
+        .unwrap()
+        .expect("room for it");
     drop(store);
 
     // The first qunguan's start-up tick claims the run; DingTalk does not answer its read.

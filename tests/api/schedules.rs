@@ -342,15 +342,18 @@ async fn a_schedule_due_in_many_groups_at_once_runs_in_all_of_them_on_postgresql
         let chat_id = qunguan::ids::ChatId::parse(&chat).unwrap();
         store.bind(&cid, &chat_id, 0).await.unwrap();
         store
-            .add_schedule(&qunguan::store::NewSchedule {
-                group: cid,
-                creator: qunguan::ids::StaffId::parse(ADMIN).unwrap(),
-                creator_nick: "admin".into(),
-                rule: "daily 22:00".into(),
-                command: "/mute-all".into(),
-                created_at_ms: 0,
-                next_run_ms: due,
-            })
+            .add_schedule(
+                &qunguan::store::NewSchedule {
+                    group: cid,
+                    creator: qunguan::ids::StaffId::parse(ADMIN).unwrap(),
+                    creator_nick: "admin".into(),
+                    rule: "daily 22:00".into(),
+                    command: "/mute-all".into(),
+                    created_at_ms: 0,
+                    next_run_ms: due,
+                },
+                50,
+            )
             .await
             .unwrap();
     }
@@ -377,15 +380,18 @@ async fn a_run_missed_while_qunguan_was_down_runs_by_itself_at_start_up() {
     app.server
         .app
         .store
-        .add_schedule(&qunguan::store::NewSchedule {
-            group: OpenConversationId::parse(CID).unwrap(),
-            creator: qunguan::ids::StaffId::parse(ADMIN).unwrap(),
-            creator_nick: "admin".into(),
-            rule: "daily 22:00".into(),
-            command: "/mute-all".into(),
-            created_at_ms: 0,
-            next_run_ms: qunguan::clock::now_ms() - 300_000,
-        })
+        .add_schedule(
+            &qunguan::store::NewSchedule {
+                group: OpenConversationId::parse(CID).unwrap(),
+                creator: qunguan::ids::StaffId::parse(ADMIN).unwrap(),
+                creator_nick: "admin".into(),
+                rule: "daily 22:00".into(),
+                command: "/mute-all".into(),
+                created_at_ms: 0,
+                next_run_ms: qunguan::clock::now_ms() - 300_000,
+            },
+            50,
+        )
         .await
         .unwrap();
     // No test clock here: the scheduler's own first tick, at start-up, runs it.

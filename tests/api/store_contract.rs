@@ -390,9 +390,21 @@ async fn schedules_are_kept_per_group_and_each_run_is_claimed_once() {
             created_at_ms: 1,
             next_run_ms,
         };
-        let a = store.add_schedule(&new("cidA==", 1_000)).await.unwrap();
-        let b = store.add_schedule(&new("cidA==", 500)).await.unwrap();
-        let other = store.add_schedule(&new("cidB==", 2_000)).await.unwrap();
+        let a = store
+            .add_schedule(&new("cidA==", 1_000), 50)
+            .await
+            .unwrap()
+            .unwrap();
+        let b = store
+            .add_schedule(&new("cidA==", 500), 50)
+            .await
+            .unwrap()
+            .unwrap();
+        let other = store
+            .add_schedule(&new("cidB==", 2_000), 50)
+            .await
+            .unwrap()
+            .unwrap();
         let listed: Vec<i64> = store
             .schedules(&cid("cidA=="))
             .await
@@ -491,6 +503,51 @@ async fn takes(store: &dyn Store, group: &OpenConversationId, holder: &str, now:
         .lease_group(group, holder, now, now + 30_000)
         .await
         .unwrap()
+}
+
+#[tokio::test]
+async fn a_group_gets_no_more_schedules_than_it_may_however_many_replicas_add_at_once() {
+    let url = fresh_database().await;
+    let replicas: Vec<Arc<dyn Store>> = vec![
+        Arc::new(open_postgres(&url).await.unwrap()),
+        Arc::new(open_postgres(&url).await.unwrap()),
+    ];
+    let mut all = vec![("sqlite", vec![sqlite()]), ("postgres", replicas)];
+    for (name, stores) in &mut all {
+        let new = |group: &str| NewSchedule {
+            group: cid(group),
+            creator: StaffId::parse("u1").unwrap(),
+            creator_nick: "张伟".into(),
+            rule: "daily 22:00".into(),
+            command: "/mute-all".into(),
+            created_at_ms: 1,
+            next_run_ms: 5,
+        };
+        for _ in 0..49 {
+            stores[0]
+                .add_schedule(&new("cidA=="), 50)
+                .await
+                .unwrap()
+                .unwrap();
+        }
+        // Sixteen at once, spread over the replicas: one fits.
+        let adds = (0..16).map(|i| {
+            let store = stores[i % stores.len()].clone();
+            let new = new("cidA==");
+            async move { store.add_schedule(&new, 50).await }
+        });
+        let added = futures_util::future::join_all(adds).await;
+        let saved = added.into_iter().filter(|a| a.as_ref().unwrap().is_some());
+        assert_eq!(saved.count(), 1, "{name}");
+        let listed = stores[1 % stores.len()]
+            .schedules(&cid("cidA=="))
+            .await
+            .unwrap();
+        assert_eq!(listed.len(), 50, "{name}");
+        // Another group counts its own.
+        let other = stores[0].add_schedule(&new("cidB=="), 50).await.unwrap();
+        assert!(other.is_some(), "{name}");
+    }
 }
 
 #[tokio::test]
@@ -803,15 +860,18 @@ async fn a_dissolved_group_leaves_only_its_audit_trail() {
         for (group, chat_id) in [(&gone, "chatgone"), (&kept, "chatkept")] {
             store.bind(group, &chat(chat_id), 1).await.unwrap();
             store
-                .add_schedule(&NewSchedule {
-                    group: group.clone(),
-                    creator: StaffId::parse("u1").unwrap(),
-                    creator_nick: "n".into(),
-                    rule: "daily 22:00".into(),
-                    command: "/mute-all".into(),
-                    created_at_ms: 1,
-                    next_run_ms: 5,
-                })
+                .add_schedule(
+                    &NewSchedule {
+                        group: group.clone(),
+                        creator: StaffId::parse("u1").unwrap(),
+                        creator_nick: "n".into(),
+                        rule: "daily 22:00".into(),
+                        command: "/mute-all".into(),
+                        created_at_ms: 1,
+                        next_run_ms: 5,
+                    },
+                    50,
+                )
                 .await
                 .unwrap();
             let welcome = Welcome {

@@ -18,8 +18,9 @@ pub fn is_mention_word(word: &str) -> bool {
 }
 
 /// The targets in `words` (which may be a slice of the arguments), in order: each
-/// `@name` word takes the next @mentioned member, any other word is a staff id, and the
-/// mentions no word took (DingTalk may strip a mention typed last from the text) follow.
+/// `@name` word takes the next member @mentioned after the command (the only ones
+/// [`Args::mentions`] holds), any other word is a staff id, and the mentions no word took
+/// (those typed last, which tidying took off the end of the line) follow.
 /// Repeats are dropped (in linear time: anyone may send a message of many words, and the
 /// arguments are parsed before the sender is checked).
 pub fn targets(args: &Args<'_>, words: &[String]) -> Result<Vec<StaffId>, UsageError> {
@@ -148,7 +149,7 @@ mod tests {
             run(&["u1", "@张三", "u2", "@李四"], &m).unwrap(),
             ["u1", "zhang", "u2", "li"]
         );
-        // DingTalk stripped the mentions typed last from the text: they follow.
+        // The mentions typed last were taken off the end of the line: they follow.
         assert_eq!(run(&["u1"], &m).unwrap(), ["u1", "zhang", "li"]);
         assert_eq!(
             run(&["ｕ１", "u1", "@张三"], &m[..1]).unwrap(),

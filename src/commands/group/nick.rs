@@ -39,7 +39,7 @@ fn parse(args: &Args<'_>) -> Result<Command, UsageError> {
         (true, None) => return Err(UsageError::Missing(TARGET)),
     };
     let control = args.lang.group_texts().nick_control;
-    let nick = free_text(nick_words, "<nickname>", control, None)?;
+    let nick = free_text(nick_words, "<nickname>", args.lang, control, None)?;
     let audited = quoted(&[member.as_str().to_owned(), nick.clone()]);
     let command = Command::in_group((member, nick), |ctx, chat, (member, nick)| {
         Box::pin(run(ctx, chat, member, nick))

@@ -6,7 +6,10 @@ use serde::{Deserialize, Serialize};
 use super::members::{listed, member_list, not_members, people};
 use crate::{
     clock::now_ms,
-    commands::{Answer, CommandError, Context},
+    commands::{
+        Answer, CommandError, Context,
+        permission::{Admin, AdminReason},
+    },
     dingtalk::ChatInfo,
     group::{Edit, Patch},
     i18n::{GroupTexts, fill, md},
@@ -98,18 +101,34 @@ pub fn transfer_refusal(info: &ChatInfo, target: &StaffId, gt: &GroupTexts) -> O
     (!strangers.is_empty()).then(|| fill(gt.not_members, &[md(&people(strangers))]))
 }
 
+/// Why the admin confirming cannot go ahead in the group `info` describes, if they cannot:
+/// one who was an admin by owning the group must own it still (another confirmation may
+/// have given it away since, which a replica's remembered chat/get does not know yet).
+pub fn requester_refusal(
+    info: &ChatInfo,
+    requester: &Admin<'_>,
+    gt: &GroupTexts,
+) -> Option<String> {
+    let owns = info.owner.as_deref() == Some(requester.staff_id.as_str());
+    (requester.reason == AdminReason::Owner && !owns).then(|| gt.confirm_not_owner.to_owned())
+}
+
 /// Runs a confirmed action on `chat`, in the group's turn: the group is read again, the
-/// action checked again (somebody may have left or become owner meanwhile), and only then
-/// changed.
+/// requester and the action checked again (somebody may have left or become owner
+/// meanwhile), and only then changed.
 pub async fn run(
     ctx: &Context<'_>,
     chat: &ChatId,
     action: &Action,
 ) -> Result<Answer, CommandError> {
     let gt = ctx.config.lang.group_texts();
+    let requester = ctx.admin()?;
     let targets = action.staff_ids();
     let who = ctx.people(&targets).await;
     ctx.change_group(chat, |info| {
+        if let Some(refusal) = requester_refusal(info, &requester, gt) {
+            return Edit::Keep(Answer::refused(refusal));
+        }
         let (refusal, patch, done) = match (action, targets.first()) {
             (Action::Kick { .. }, _) => (
                 kick_refusal(info, &targets, gt),
@@ -184,5 +203,19 @@ mod tests {
         assert!(transfer_refusal(&info, &ids(&["a"])[0], gt).is_none());
         let unknown: ChatInfo = serde_json::from_str(r#"{"owner":"boss"}"#).unwrap();
         assert!(kick_refusal(&unknown, &ids(&["a"]), gt).is_some());
+    }
+
+    #[test]
+    fn an_admin_by_ownership_must_still_own_the_group_to_confirm() {
+        let info: ChatInfo = serde_json::from_str(r#"{"owner":"new"}"#).unwrap();
+        let gt = crate::i18n::Lang::En.group_texts();
+        let (old, new) = (
+            StaffId::parse("old").unwrap(),
+            StaffId::parse("new").unwrap(),
+        );
+        let admin = |staff_id, reason| Admin { staff_id, reason };
+        assert!(requester_refusal(&info, &admin(&old, AdminReason::Owner), gt).is_some());
+        assert!(requester_refusal(&info, &admin(&new, AdminReason::Owner), gt).is_none());
+        assert!(requester_refusal(&info, &admin(&old, AdminReason::Listed), gt).is_none());
     }
 }

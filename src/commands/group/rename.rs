@@ -37,7 +37,7 @@ pub static SPEC: Spec = Spec {
 fn name(args: &Args<'_>) -> Result<String, UsageError> {
     let gt = args.lang.group_texts();
     let max = (MAX_NAME_CHARS, gt.name_length);
-    free_text(args.words, "<name>", gt.name_control, Some(max))
+    free_text(args.words, "<name>", args.lang, gt.name_control, Some(max))
 }
 
 async fn run(ctx: &Context<'_>, chat: &ChatId, name: String) -> Result<Answer, CommandError> {

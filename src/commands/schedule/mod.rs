@@ -8,7 +8,7 @@ pub mod rule;
 use self::rule::{Rule, RuleError, format_local};
 use super::{
     Access, Answer, Args, Binding, Command, CommandError, Context, Scope, Spec, UsageError,
-    answer::not_bound, journal::quoted, lookup, permission::AdminReason, refusals::usage_reason,
+    answer::not_bound, lookup, permission::AdminReason, refusals::usage_reason,
 };
 use crate::{
     clock::now_ms,
@@ -142,8 +142,9 @@ fn rule_error(e: RuleError, st: &ScheduleTexts) -> UsageError {
 }
 
 /// The command after the rule, parsed by its own parser now; returns its spec, the line to
-/// store (`/set history on`, with the canonical name and the arguments quoted where needed)
-/// and whether its run needs the group's chatid.
+/// store (`/set history on`, with the canonical name and the arguments quoted so that the
+/// run reads back the same words: [`crate::message::quoted_line`]) and whether its run
+/// needs the group's chatid.
 fn checked_command(
     words: &[String],
     lang: Lang,
@@ -184,10 +185,11 @@ fn checked_command(
         let why = fill(st.inner_usage, &[md(&problem), md(&spec.usage())]);
         return Err(invalid(why));
     }
+    // Quoted so that the run reads back exactly the words checked here.
     let line = if inner.is_empty() {
         format!("/{}", spec.name)
     } else {
-        format!("/{} {}", spec.name, quoted(inner))
+        format!("/{} {}", spec.name, crate::message::quoted_line(inner))
     };
     Ok((spec, line, needs_chat))
 }
@@ -216,6 +218,11 @@ async fn create(
     let zone = &ctx.config.timezone;
     let zone_name = zone.iana_name().unwrap_or("UTC");
     let now = now_ms();
+    if rule.too_far_ahead(now, zone) {
+        let years = rule::MAX_YEARS_AHEAD.to_string();
+        let text = fill(st.too_far, &[text(&rule.canonical()), text(&years)]);
+        return Ok(Answer::refused(text));
+    }
     let Some(next) = rule.next_after(now, zone) else {
         let text = fill(
             st.passed,
@@ -239,18 +246,19 @@ async fn create(
         ];
         return Ok(Answer::previewed(fill(st.preview, &args)));
     }
-    let id = ctx
-        .store
-        .add_schedule(&NewSchedule {
-            group: group.clone(),
-            creator,
-            creator_nick: ctx.msg.sender.nick.clone(),
-            rule: rule.canonical(),
-            command: command.clone(),
-            created_at_ms: now,
-            next_run_ms: next,
-        })
-        .await?;
+    let new = NewSchedule {
+        group: group.clone(),
+        creator,
+        creator_nick: ctx.msg.sender.nick.clone(),
+        rule: rule.canonical(),
+        command: command.clone(),
+        created_at_ms: now,
+        next_run_ms: next,
+    };
+    // Counted again as it is saved: another admin (or replica) may have just added one.
+    let Some(id) = ctx.store.add_schedule(&new, MAX_PER_GROUP).await? else {
+        return Ok(too_many(st, MAX_PER_GROUP));
+    };
     tracing::info!(schedule = id, cid = %group, rule = %rule.canonical(), command = ?command, next_run_ms = next, "schedule created");
     let id_text = id.to_string();
     let args = [
@@ -282,10 +290,14 @@ async fn creator(
     }
     let existing = ctx.store.schedules(&ctx.msg.conversation).await?.len();
     if existing >= MAX_PER_GROUP {
-        let count = existing.to_string();
-        return Ok(Err(Answer::refused(fill(st.too_many, &[text(&count)]))));
+        return Ok(Err(too_many(st, existing)));
     }
     Ok(Ok(admin.staff_id.clone()))
+}
+
+/// The refusal of a group that has `count` schedules, as many as it may.
+fn too_many(st: &ScheduleTexts, count: usize) -> Answer {
+    Answer::refused(fill(st.too_many, &[text(&count.to_string())]))
 }
 
 async fn list(ctx: &Context<'_>, st: &ScheduleTexts) -> Result<Answer, CommandError> {

@@ -2,16 +2,19 @@
 //! `once YYYY-MM-DD HH:MM`, in `QUNGUAN_TIMEZONE`.
 //!
 //! Times are wall-clock times in the zone, so a daily 08:00 stays at 08:00 across a
-//! daylight-saving change. A time the clocks skip (02:30 on the night they spring forward)
-//! runs at the first moment after the gap; a time that happens twice (the night they fall
-//! back) runs at the first.
+//! daylight-saving change. A time the clocks skip (02:30 on the night they spring forward
+//! from 02:00 to 03:00) runs at the first moment after the gap (03:00); a time that happens
+//! twice (the night they fall back) runs at the first.
 
 use crate::message::fold;
 use jiff::{
-    Timestamp, ZonedDateTime,
+    Span, Timestamp, ZonedDateTime,
     civil::{Date, DateTime, Time, Weekday},
-    tz::TimeZone,
+    tz::{AmbiguousOffset, TimeZone},
 };
+
+/// How far ahead a one-off may be.
+pub const MAX_YEARS_AHEAD: i64 = 10;
 
 /// How often, and at what time of day.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -91,6 +94,21 @@ impl Rule {
         }
     }
 
+    /// Whether it is a one-off more than [`MAX_YEARS_AHEAD`] after `now_ms` in `zone`
+    /// (refused when it is made, rather than taken for a time that has passed: jiff's
+    /// calendar ends in 9999).
+    pub fn too_far_ahead(&self, now_ms: i64, zone: &TimeZone) -> bool {
+        let Rule::Once(dt) = self else {
+            return false;
+        };
+        let Ok(now) = Timestamp::from_millisecond(now_ms) else {
+            return false;
+        };
+        let now = now.to_zoned_datetime(zone.clone()).datetime();
+        now.checked_add(Span::new().years(MAX_YEARS_AHEAD))
+            .is_ok_and(|limit| *dt > limit)
+    }
+
     /// Whether it runs more than once.
     pub fn repeats(&self) -> bool {
         !matches!(self, Rule::Once(_))
@@ -101,13 +119,7 @@ impl Rule {
     pub fn next_after(&self, after_ms: i64, zone: &TimeZone) -> Option<i64> {
         let after = Timestamp::from_millisecond(after_ms).ok()?;
         let at = |dt: DateTime| -> Option<i64> {
-            // `to_zoned` resolves a skipped time to after the gap and a repeated one to
-            // its first occurrence.
-            let ms = dt
-                .to_zoned_datetime(zone.clone())
-                .ok()?
-                .timestamp()
-                .as_millisecond();
+            let ms = instant(dt, zone)?.as_millisecond();
             (ms > after_ms).then_some(ms)
         };
         let (time, runs_on): (Time, fn(Weekday) -> bool) = match self {
@@ -132,6 +144,22 @@ impl Rule {
             date = date.tomorrow().ok()?;
         }
         None
+    }
+}
+
+/// The moment `dt` is in `zone`. A time the clocks skip is the first moment after the gap
+/// (02:30 on a night 02:00 jumps to 03:00 is 03:00); a time that happens twice is its first
+/// occurrence.
+fn instant(dt: DateTime, zone: &TimeZone) -> Option<Timestamp> {
+    let ambiguous = zone.to_ambiguous_timestamp(dt);
+    match ambiguous.offset() {
+        AmbiguousOffset::Gap { after, .. } => {
+            // Read with the later offset, `dt` falls before the change; the change that
+            // follows it is where the gap ends.
+            let before_change = after.to_timestamp(dt).ok()?;
+            Some(zone.following(before_change).next()?.timestamp())
+        }
+        _ => ambiguous.compatible().ok(),
     }
 }
 
@@ -284,6 +312,19 @@ mod tests {
     }
 
     #[test]
+    fn a_one_off_more_than_ten_years_ahead_is_too_far_not_passed() {
+        let sh = TimeZone::get("Asia/Shanghai").unwrap();
+        let now = ms("2026-12-02 09:00", "Asia/Shanghai");
+        let rule = |s: &str| Rule::from_canonical(s).unwrap();
+        assert!(rule("once 9999-12-31 10:00").too_far_ahead(now, &sh));
+        assert!(rule("once 2036-12-02 09:01").too_far_ahead(now, &sh));
+        assert!(!rule("once 2036-12-02 09:00").too_far_ahead(now, &sh));
+        assert!(!rule("once 2020-01-01 09:00").too_far_ahead(now, &sh));
+        assert!(!rule("daily 09:00").too_far_ahead(now, &sh));
+        assert!(rule("once 2036-12-02 09:00").next_after(now, &sh).is_some());
+    }
+
+    #[test]
     fn daylight_saving_keeps_the_wall_clock_time() {
         let ny = "America/New_York";
         let tz = TimeZone::get(ny).unwrap();
@@ -298,10 +339,20 @@ mod tests {
             .next_after(before, &tz)
             .unwrap();
         assert_eq!(after - before, 23 * 3_600_000, "that day has 23 hours");
-        // 02:30 does not exist that night: it runs at 03:30, once.
+        // 02:30 does not exist that night: it runs once, at 03:00, the first moment after
+        // the gap (not moved by the gap's length, to 03:30).
         assert_eq!(
             next("daily 02:30", "2026-03-08 00:00", ny).unwrap(),
-            "2026-03-08 03:30"
+            "2026-03-08 03:00"
+        );
+        assert_eq!(
+            next("daily 02:30", "2026-03-08 03:00", ny).unwrap(),
+            "2026-03-09 02:30"
+        );
+        // Lord Howe Island moves its clocks by half an hour: 02:00 becomes 02:30.
+        assert_eq!(
+            next("daily 02:10", "2026-10-04 00:00", "Australia/Lord_Howe").unwrap(),
+            "2026-10-04 02:30"
         );
         // 01:30 happens twice on 2026-11-01: it runs at the first, then the next day.
         let first = Rule::from_canonical("daily 01:30")

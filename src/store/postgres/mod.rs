@@ -201,8 +201,12 @@ impl Store for PostgresStore {
         queries::end_group_lease(&self.client().await?, group, holder).await
     }
 
-    async fn add_schedule(&self, schedule: &NewSchedule) -> Result<i64, StoreError> {
-        queries::add_schedule(&self.client().await?, schedule).await
+    async fn add_schedule(
+        &self,
+        schedule: &NewSchedule,
+        at_most: usize,
+    ) -> Result<Option<i64>, StoreError> {
+        queries::add_schedule(&mut self.client().await?, schedule, at_most).await
     }
 
     async fn schedules(&self, group: &OpenConversationId) -> Result<Vec<Schedule>, StoreError> {

@@ -321,10 +321,33 @@ pub async fn take_confirmation(
     Ok(answer)
 }
 
-pub async fn add_schedule(client: &Client, s: &NewSchedule) -> Result<i64> {
-    let row = client
-        .query_one(
-            &prep(client, &sql::ADD_SCHEDULE).await?,
+/// The advisory lock a group's new schedules are counted and saved under: qunguan's
+/// two-key form (apart from the migrations' one-key lock), the second key 32 bits of the
+/// cid's SHA-256 (two groups sharing one only take turns needlessly).
+fn schedules_lock(group: &OpenConversationId) -> (i32, i32) {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::digest(group.as_str().as_bytes());
+    (
+        0x7168,
+        i32::from_be_bytes([digest[0], digest[1], digest[2], digest[3]]),
+    )
+}
+
+/// Under the group's schedule lock: without it, two replicas' statements could each count
+/// before the other's insert commits (READ COMMITTED reads what was committed when each
+/// statement began), and a group would have one too many.
+pub async fn add_schedule(
+    client: &mut Client,
+    s: &NewSchedule,
+    at_most: usize,
+) -> Result<Option<i64>> {
+    let tx = client.transaction().await?;
+    let (namespace, key) = schedules_lock(&s.group);
+    tx.execute("SELECT pg_advisory_xact_lock($1, $2)", &[&namespace, &key])
+        .await?;
+    let row = tx
+        .query_opt(
+            &prep(&tx, &sql::ADD_SCHEDULE).await?,
             &[
                 &s.group.as_str(),
                 &s.creator.as_str(),
@@ -333,10 +356,12 @@ pub async fn add_schedule(client: &Client, s: &NewSchedule) -> Result<i64> {
                 &s.command,
                 &s.created_at_ms,
                 &s.next_run_ms,
+                &(at_most as i64),
             ],
         )
         .await?;
-    Ok(row.try_get(0)?)
+    tx.commit().await?;
+    Ok(row.map(|row| row.try_get(0)).transpose()?)
 }
 
 pub async fn schedules(client: &Client, group: &OpenConversationId) -> Result<Vec<Schedule>> {

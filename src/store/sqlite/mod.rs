@@ -323,9 +323,13 @@ impl Store for SqliteStore {
             .await
     }
 
-    async fn add_schedule(&self, schedule: &NewSchedule) -> Result<i64, StoreError> {
+    async fn add_schedule(
+        &self,
+        schedule: &NewSchedule,
+        at_most: usize,
+    ) -> Result<Option<i64>, StoreError> {
         let schedule = schedule.clone();
-        self.with(move |conn| queries::add_schedule(conn, &schedule))
+        self.with(move |conn| queries::add_schedule(conn, &schedule, at_most))
             .await
     }
 

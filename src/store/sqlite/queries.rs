@@ -239,19 +239,27 @@ pub(super) fn take_confirmation(
     Ok(answer)
 }
 
-pub(super) fn add_schedule(conn: &mut Connection, s: &NewSchedule) -> Result<i64> {
-    Ok(conn.prepare_cached(sql::ADD_SCHEDULE.sqlite())?.query_row(
-        params![
-            s.group.as_str(),
-            s.creator.as_str(),
-            s.creator_nick,
-            s.rule,
-            s.command,
-            s.created_at_ms,
-            s.next_run_ms
-        ],
-        |row| row.get(0),
-    )?)
+pub(super) fn add_schedule(
+    conn: &mut Connection,
+    s: &NewSchedule,
+    at_most: usize,
+) -> Result<Option<i64>> {
+    Ok(conn
+        .prepare_cached(sql::ADD_SCHEDULE.sqlite())?
+        .query_row(
+            params![
+                s.group.as_str(),
+                s.creator.as_str(),
+                s.creator_nick,
+                s.rule,
+                s.command,
+                s.created_at_ms,
+                s.next_run_ms,
+                at_most as i64
+            ],
+            |row| row.get(0),
+        )
+        .optional()?)
 }
 
 pub(super) fn schedules(
