@@ -10,10 +10,12 @@
 //! group through the OpenAPI group send (no sessionWebhook lives that long).
 //!
 //! A claim marks the run started, with a lease ([`RUN_LEASE`]) its replica renews while
-//! the run lasts; finishing records the outcome and ends it, once. A replica killed after
+//! the run lasts ([`lease`]); finishing records the outcome and ends it, once. A replica killed after
 //! its claim leaves a run whose lease runs out unfinished: the next tick of any replica
 //! (or of this one, restarted) takes it over and runs it, if it is still within the grace
 //! period, or records it skipped. A schedule has one run under way at a time.
+
+mod lease;
 
 use std::{collections::HashMap, sync::Arc, time::Duration};
 
@@ -30,22 +32,17 @@ use crate::{
     incoming::{Content, ConversationKind, Incoming, Sender},
     message::CommandLine,
     reply::Reply,
-    store::{AuditRecord, RunTakeover, Schedule, ScheduleClaim, StoreError},
+    store::{AuditRecord, Schedule, StoreError},
 };
 
 /// How often due schedules are looked for: a run starts at most this late (plus the
 /// time the runs before it in the same tick take to start).
 pub const TICK: Duration = Duration::from_secs(15);
 
+pub use lease::RUN_LEASE;
+
 /// Schedules read per store query.
 const BATCH: usize = 100;
-
-/// How long a claimed run is held without renewal: how late a run whose replica died is
-/// taken over.
-pub const RUN_LEASE: Duration = Duration::from_secs(60);
-
-/// A replica renews the leases of the runs it holds this often.
-const RENEW_EVERY: Duration = Duration::from_secs(15);
 
 /// Looks for due schedules every [`TICK`], the first time at once (start-up), forever.
 pub async fn run(app: Arc<App>) {
@@ -70,7 +67,7 @@ pub async fn tick(app: &Arc<App>, now_ms: i64) -> Result<usize, StoreError> {
         let mut groups: HashMap<OpenConversationId, (OwnedSemaphorePermit, Vec<Claimed>)> =
             HashMap::new();
         for schedule in &due {
-            let Some(pending) = pending(schedule, now_ms) else {
+            let Some(pending) = lease::pending(schedule, now_ms) else {
                 continue;
             };
             // A slot first: a run that was claimed must be able to start.
@@ -85,41 +82,12 @@ pub async fn tick(app: &Arc<App>, now_ms: i64) -> Result<usize, StoreError> {
                 groups.insert(schedule.group.clone(), (slot, Vec::new()));
             }
             let rule = Rule::from_canonical(&schedule.rule);
-            let until_ms = now_ms + RUN_LEASE.as_millis() as i64;
-            let (due_ms, taken) = match pending {
-                Pending::Due(due_ms) => {
-                    let claim = ScheduleClaim {
-                        id: schedule.id,
-                        due_ms,
-                        next_ms: rule
-                            .as_ref()
-                            .and_then(|r| r.next_after(now_ms, &app.config.timezone)),
-                        now_ms,
-                        until_ms,
-                    };
-                    (due_ms, app.store.claim_schedule(&claim).await?)
-                }
-                Pending::Abandoned(due_ms) => {
-                    let takeover = RunTakeover {
-                        id: schedule.id,
-                        due_ms,
-                        now_ms,
-                        until_ms,
-                    };
-                    let taken = app.store.retake_schedule_run(&takeover).await?;
-                    if taken {
-                        tracing::warn!(
-                            schedule = schedule.id,
-                            late_secs = (now_ms - due_ms) / 1000,
-                            "taking over a scheduled run whose replica stopped before finishing it"
-                        );
-                    }
-                    (due_ms, taken)
-                }
-            };
-            if !taken {
+            let next_ms = rule
+                .as_ref()
+                .and_then(|r| r.next_after(now_ms, &app.config.timezone));
+            let Some(due_ms) = lease::take(app, schedule, pending, next_ms, now_ms).await? else {
                 continue;
-            }
+            };
             claimed += 1;
             let runs = &mut groups.get_mut(&schedule.group).expect("inserted above").1;
             runs.push(Claimed {
@@ -146,31 +114,11 @@ pub async fn tick(app: &Arc<App>, now_ms: i64) -> Result<usize, StoreError> {
     }
 }
 
-/// What a due schedule offers this tick.
-enum Pending {
-    /// Its next run, due at this time.
-    Due(i64),
-    /// A run claimed before, unfinished, whose lease ran out.
-    Abandoned(i64),
-}
-
-fn pending(schedule: &Schedule, now_ms: i64) -> Option<Pending> {
-    match (schedule.running, schedule.next_run_ms) {
-        (Some(running), _) if running.until_ms <= now_ms => {
-            Some(Pending::Abandoned(running.due_ms))
-        }
-        // Under way (here or on another replica): the next run waits for it.
-        (Some(_), _) => None,
-        (None, Some(due_ms)) if due_ms <= now_ms => Some(Pending::Due(due_ms)),
-        (None, _) => None,
-    }
-}
-
 /// Runs one group's claimed runs, one after another, and records how each ended; their
 /// leases are renewed meanwhile.
 async fn run_in_turn(app: Arc<App>, runs: Vec<Claimed>) {
     let held = runs.iter().map(|r| (r.schedule.id, r.due_ms)).collect();
-    let renewing = tokio::spawn(renew(app.clone(), held));
+    let renewing = tokio::spawn(lease::renew(app.clone(), held));
     for run in runs {
         // Each run's log lines carry its msgId, as a delivered message's do.
         let span = tracing::info_span!("schedule", id = run.schedule.id, msg_id = %run.msg.msg_id);
@@ -192,26 +140,6 @@ async fn run_in_turn(app: Arc<App>, runs: Vec<Claimed>) {
         }
     }
     renewing.abort();
-}
-
-/// Extends the leases of `held` runs `(id, due)` by the time that passed, every
-/// [`RENEW_EVERY`], until aborted. A renewal that fails is made up by the next.
-async fn renew(app: Arc<App>, held: Vec<(i64, i64)>) {
-    let mut renewed = std::time::Instant::now();
-    loop {
-        tokio::time::sleep(RENEW_EVERY).await;
-        let by_ms = renewed.elapsed().as_millis() as i64;
-        let mut all = true;
-        for &(id, due_ms) in &held {
-            if let Err(e) = app.store.renew_schedule_run(id, due_ms, by_ms).await {
-                tracing::warn!(schedule = id, error = %e, "cannot renew a scheduled run's lease");
-                all = false;
-            }
-        }
-        if all {
-            renewed = std::time::Instant::now();
-        }
-    }
 }
 
 /// A run this replica claimed, waiting for its turn in its group.
