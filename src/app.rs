@@ -38,7 +38,8 @@ pub struct App {
     pub duplicates: LogThrottle,
     /// Logs of callbacks refused for lack of room (command slots, the dedupe ceiling).
     pub overloaded: LogThrottle,
-    /// One change at a time per group (with the store's lock, across replicas too).
+    /// One change at a time per group (with the group's lease in the store, across
+    /// replicas and processes too).
     pub turns: Turns,
     /// The people waiting for their group's welcome.
     pub greeter: Arc<Greeter>,

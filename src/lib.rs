@@ -37,8 +37,9 @@
 //! - [`dingtalk`]: the DingTalk client: token caches, retries, the one envelope decoder,
 //!   one file per API family.
 //! - [`store`]: bindings (cid → chatid), the replay defence's msgIds, the audit trail,
-//!   pending confirmations, schedules and their claims, and per-group change locks, behind
-//!   a trait; SQLite by default, PostgreSQL for several replicas.
+//!   pending confirmations, schedules and their leased runs, and per-group change leases,
+//!   behind a trait, each call within a deadline; SQLite by default, PostgreSQL for
+//!   several replicas.
 //! - [`message`]: text normalisation (NFKC, mentions, richText), tokenising and quoting
 //!   back, and names that cannot be seen or show as other text.
 //! - [`incoming`]: the transport-neutral message and the lenient decoding of its JSON.

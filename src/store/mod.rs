@@ -1,8 +1,9 @@
 //! Persistence behind one small interface: group bindings (cid → chatid), seen msgIds,
 //! the audit trail of changing commands, the commands waiting for `/confirm`, schedules
-//! and their claims, and (for several replicas) a lock per group's changes. Commands talk
-//! to `dyn Store`. The default is embedded SQLite ([`SqliteStore`]); [`PostgresStore`] is
-//! shared by replicas.
+//! and their leased runs, and a lease per group's changes (across replicas and
+//! processes). Commands talk to `dyn Store`, each call within a deadline ([`Bounded`]).
+//! The default is embedded SQLite ([`SqliteStore`]); [`PostgresStore`] is shared by
+//! replicas.
 //!
 //! The two backends are kept in step by construction: one list of migrations per backend
 //! as files, checked against each other ([`migrations`]); the statements they share
