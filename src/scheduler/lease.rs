@@ -100,14 +100,19 @@ pub(super) async fn renew(app: Arc<App>, held: Vec<(i64, i64)>) {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
     use crate::{
         ids::{OpenConversationId, StaffId},
         store::Running,
     };
 
-    fn schedule(next_run_ms: Option<i64>, running: Option<(i64, i64)>) -> Schedule {
+    /// Zhang Wei's `daily 22:00 /mute-all` (#1), next due at `next_run_ms`, with the run
+    /// under way `(due, until)` if any.
+    pub(in crate::scheduler) fn schedule(
+        next_run_ms: Option<i64>,
+        running: Option<(i64, i64)>,
+    ) -> Schedule {
         Schedule {
             id: 1,
             group: OpenConversationId::parse("cidG==").unwrap(),

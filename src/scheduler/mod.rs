@@ -247,22 +247,12 @@ async fn audit_without_run(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ids::{OpenConversationId, StaffId};
 
     #[test]
     fn a_run_is_a_message_from_its_creator_with_the_schedule_as_its_source() {
         let s = Schedule {
             id: 3,
-            group: OpenConversationId::parse("cidG==").unwrap(),
-            creator: StaffId::parse("zhangwei").unwrap(),
-            creator_nick: "张伟".into(),
-            rule: "daily 22:00".into(),
-            command: "/mute-all".into(),
-            created_at_ms: 0,
-            next_run_ms: Some(5),
-            last_run_ms: None,
-            last_outcome: None,
-            running: None,
+            ..lease::tests::schedule(Some(5), None)
         };
         let msg = message(&s, 5);
         assert_eq!(msg.msg_id.as_str(), "schedule-3-5");

@@ -7,12 +7,12 @@ use std::time::Duration;
 use qunguan::{
     clock::now_ms,
     config::Database,
-    ids::{ChatId, OpenConversationId, StaffId},
+    ids::{ChatId, OpenConversationId},
     scheduler::{self, RUN_LEASE},
-    store::{NewSchedule, Replay},
+    store::Replay,
 };
 
-use crate::{fake::FakeDingTalk, helpers::*, postgres::fresh_database};
+use crate::{fake::FakeDingTalk, helpers::*, postgres::fresh_database, schedules::daily_mute_all};
 
 const UPDATE: &str = "/v1.0/im/group/update";
 
@@ -32,18 +32,7 @@ async fn a_killed_claimant_s_run_is_taken_over(database: Database, url: &str) {
     store.bind(&group, &chat, now_ms()).await.unwrap();
     let due = now_ms() - 1_000;
     let id = store
-        .add_schedule(
-            &NewSchedule {
-                group: group.clone(),
-                creator: StaffId::parse(ADMIN).unwrap(),
-                creator_nick: "admin".into(),
-                rule: "daily 22:00".into(),
-                command: "/mute-all".into(),
-                created_at_ms: 0,
-                next_run_ms: due,
-            },
-            50,
-        )
+        .add_schedule(&daily_mute_all(&group, due), 50)
         .await
         .unwrap()
         .expect("room for it");

@@ -4,11 +4,30 @@
 
 use serde_json::{Value, json};
 
-use qunguan::{ids::OpenConversationId, scheduler, server::RunningServer, store::Schedule};
+use qunguan::{
+    ids::OpenConversationId,
+    scheduler,
+    server::RunningServer,
+    store::{NewSchedule, Schedule},
+};
 
 use crate::{group_support::six, helpers::*, postgres::fresh_database};
 
 const SEND: &str = "/v1.0/robot/groupMessages/send";
+
+/// A `daily 22:00 /mute-all` of `group` by the admin, next due at `next_run_ms`: a schedule
+/// saved straight into a store, as `/schedule` would have saved it.
+pub fn daily_mute_all(group: &OpenConversationId, next_run_ms: i64) -> NewSchedule {
+    NewSchedule {
+        group: group.clone(),
+        creator: qunguan::ids::StaffId::parse(ADMIN).unwrap(),
+        creator_nick: "admin".into(),
+        rule: "daily 22:00".into(),
+        command: "/mute-all".into(),
+        created_at_ms: 0,
+        next_run_ms,
+    }
+}
 
 async fn schedules(server: &RunningServer) -> Vec<Schedule> {
     let cid = OpenConversationId::parse(CID).unwrap();
@@ -341,21 +360,8 @@ async fn a_schedule_due_in_many_groups_at_once_runs_in_all_of_them_on_postgresql
         let cid = OpenConversationId::parse(&cid).unwrap();
         let chat_id = qunguan::ids::ChatId::parse(&chat).unwrap();
         store.bind(&cid, &chat_id, 0).await.unwrap();
-        store
-            .add_schedule(
-                &qunguan::store::NewSchedule {
-                    group: cid,
-                    creator: qunguan::ids::StaffId::parse(ADMIN).unwrap(),
-                    creator_nick: "admin".into(),
-                    rule: "daily 22:00".into(),
-                    command: "/mute-all".into(),
-                    created_at_ms: 0,
-                    next_run_ms: due,
-                },
-                50,
-            )
-            .await
-            .unwrap();
+        let new = daily_mute_all(&cid, due);
+        store.add_schedule(&new, 50).await.unwrap();
     }
     // More runs at once than the connections group locks may hold (and than the pool has).
     assert_eq!(tick(&app.server, due).await, groups);
@@ -381,15 +387,10 @@ async fn a_run_missed_while_qunguan_was_down_runs_by_itself_at_start_up() {
         .app
         .store
         .add_schedule(
-            &qunguan::store::NewSchedule {
-                group: OpenConversationId::parse(CID).unwrap(),
-                creator: qunguan::ids::StaffId::parse(ADMIN).unwrap(),
-                creator_nick: "admin".into(),
-                rule: "daily 22:00".into(),
-                command: "/mute-all".into(),
-                created_at_ms: 0,
-                next_run_ms: qunguan::clock::now_ms() - 300_000,
-            },
+            &daily_mute_all(
+                &OpenConversationId::parse(CID).unwrap(),
+                qunguan::clock::now_ms() - 300_000,
+            ),
             50,
         )
         .await

@@ -6,12 +6,12 @@ use qunguan::{
     config::{Config, Database},
     ids::{ChatId, MsgId, OpenConversationId, StaffId},
     store::{
-        AuditRecord, BindOutcome, Claim, ConfirmTake, Confirmation, NewSchedule, PostgresStore,
-        Replay, RunTakeover, Running, ScheduleClaim, SqliteStore, Store, StoreError,
+        AuditRecord, BindOutcome, Claim, ConfirmTake, Confirmation, PostgresStore, Replay,
+        RunTakeover, Running, ScheduleClaim, SqliteStore, Store, StoreError,
     },
 };
 
-use crate::postgres::fresh_database;
+use crate::{postgres::fresh_database, schedules::daily_mute_all};
 
 async fn postgres() -> Arc<dyn Store> {
     let url = fresh_database().await;
@@ -381,15 +381,7 @@ async fn a_database_migrated_by_a_newer_qunguan_is_refused() {
 #[tokio::test]
 async fn schedules_are_kept_per_group_and_each_run_is_claimed_once() {
     for (name, store) in backends().await {
-        let new = |group: &str, next_run_ms| NewSchedule {
-            group: cid(group),
-            creator: StaffId::parse("u1").unwrap(),
-            creator_nick: "张伟".into(),
-            rule: "daily 22:00".into(),
-            command: "/mute-all".into(),
-            created_at_ms: 1,
-            next_run_ms,
-        };
+        let new = |group: &str, next_run_ms| daily_mute_all(&cid(group), next_run_ms);
         let a = store
             .add_schedule(&new("cidA==", 1_000), 50)
             .await
@@ -514,15 +506,7 @@ async fn a_group_gets_no_more_schedules_than_it_may_however_many_replicas_add_at
     ];
     let mut all = vec![("sqlite", vec![sqlite()]), ("postgres", replicas)];
     for (name, stores) in &mut all {
-        let new = |group: &str| NewSchedule {
-            group: cid(group),
-            creator: StaffId::parse("u1").unwrap(),
-            creator_nick: "张伟".into(),
-            rule: "daily 22:00".into(),
-            command: "/mute-all".into(),
-            created_at_ms: 1,
-            next_run_ms: 5,
-        };
+        let new = |group: &str| daily_mute_all(&cid(group), 5);
         for _ in 0..49 {
             stores[0]
                 .add_schedule(&new("cidA=="), 50)
@@ -860,18 +844,7 @@ async fn a_dissolved_group_leaves_only_its_audit_trail() {
         for (group, chat_id) in [(&gone, "chatgone"), (&kept, "chatkept")] {
             store.bind(group, &chat(chat_id), 1).await.unwrap();
             store
-                .add_schedule(
-                    &NewSchedule {
-                        group: group.clone(),
-                        creator: StaffId::parse("u1").unwrap(),
-                        creator_nick: "n".into(),
-                        rule: "daily 22:00".into(),
-                        command: "/mute-all".into(),
-                        created_at_ms: 1,
-                        next_run_ms: 5,
-                    },
-                    50,
-                )
+                .add_schedule(&daily_mute_all(group, 5), 50)
                 .await
                 .unwrap();
             let welcome = Welcome {
