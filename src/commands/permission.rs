@@ -44,7 +44,8 @@ pub type AdminStatus<'a> = Result<Admin<'a>, NotAdminReason>;
 /// How the group's owner is read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum OwnerRead {
-    /// As chat/get says now: for a command that may change the group (and a scheduled run).
+    /// As chat/get says now: for an admins' command, typed or scheduled (a schedule's
+    /// creator is checked against the group as it is when it runs).
     Fresh,
     /// As the cache remembers it, a few seconds at most: for showing the verdict
     /// (`/whoami`).
@@ -76,12 +77,11 @@ pub async fn admin_status<'a>(
             untrusted_org_admin,
         }));
     };
-    // A scheduled run checks its creator against the group as it is now, not as the
-    // cache remembers it from when the schedule was made.
-    let info = if read == OwnerRead::Fresh || msg.source.is_some() {
-        dingtalk.chat_info_fresh(chat).await?
-    } else {
-        dingtalk.chat_info(chat).await?
+    // An admins' command, typed or scheduled, checks its sender against the group as it
+    // is now.
+    let info = match read {
+        OwnerRead::Fresh => dingtalk.chat_info_fresh(chat).await?,
+        OwnerRead::Cached => dingtalk.chat_info(chat).await?,
     };
     if info.owner.as_deref() == Some(staff_id.as_str()) {
         return admin(AdminReason::Owner);
