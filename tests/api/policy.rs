@@ -22,7 +22,7 @@ pub fn chat(i: usize) -> String {
     format!("chatFLEET{i:03}")
 }
 
-pub fn cid(i: usize) -> String {
+fn cid(i: usize) -> String {
     format!("cidFLEET{i:03}==")
 }
 
@@ -76,12 +76,17 @@ pub async fn policy_on(
         .expect("the binary runs")
 }
 
-pub fn out(o: &Output) -> String {
+fn out(o: &Output) -> String {
     String::from_utf8_lossy(&o.stdout).into_owned()
 }
 
-pub fn err(o: &Output) -> String {
+fn err(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// Fails unless `run` exited with `code`, showing what it printed.
+pub fn assert_exit(run: &Output, code: i32) {
+    assert_eq!(run.status.code(), Some(code), "{}{}", out(run), err(run));
 }
 
 pub fn write(dir: &Path, name: &str, text: &str) -> std::path::PathBuf {
@@ -219,13 +224,7 @@ async fn check_shows_the_drift_and_apply_changes_only_it_over_200_groups_with_on
     // Without the group that does not exist, nothing differs any more.
     let file = fleet_file(dir.path(), None);
     let check = policy(&fake, dir.path(), "check", &file).await;
-    assert_eq!(
-        check.status.code(),
-        Some(0),
-        "{}{}",
-        out(&check),
-        err(&check)
-    );
+    assert_exit(&check, 0);
     assert!(
         out(&check).contains("200 group(s) checked: nothing differs"),
         "{}",
@@ -358,13 +357,7 @@ async fn apply_on_postgresql_waits_for_a_group_a_replica_is_changing() {
             replica.end_group_lease(&three, "a-replica").await.unwrap();
         }
     );
-    assert_eq!(
-        apply.status.code(),
-        Some(0),
-        "{}{}",
-        out(&apply),
-        err(&apply)
-    );
+    assert_exit(&apply, 0);
     for i in 0..GROUPS {
         assert_eq!(fake.group(&chat(i)).info["searchable"], 0, "{i}");
     }
@@ -392,13 +385,7 @@ async fn apply_retries_a_transient_error_from_dingtalk() {
         Duration::ZERO,
     );
     let apply = policy(&fake, dir.path(), "apply", &file).await;
-    assert_eq!(
-        apply.status.code(),
-        Some(0),
-        "{}{}",
-        out(&apply),
-        err(&apply)
-    );
+    assert_exit(&apply, 0);
     assert_eq!(fake.group(&chat(1)).info["searchable"], 0);
     assert_eq!(fake.group(&chat(2)).info["searchable"], 0);
     assert_eq!(fake.count("/chat/get"), 3, "two reads and one retry");

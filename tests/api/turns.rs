@@ -12,7 +12,7 @@ use serde_json::json;
 
 use crate::{
     helpers::*,
-    policy::{chat, err, fleet, out, policy_on, write},
+    policy::{assert_exit, chat, fleet, policy_on, write},
     postgres::fresh_database,
 };
 
@@ -92,13 +92,7 @@ async fn policy_apply_on_sqlite_waits_for_a_change_a_running_server_is_making() 
             turn.release().await;
         }
     );
-    assert_eq!(
-        apply.status.code(),
-        Some(0),
-        "{}{}",
-        out(&apply),
-        err(&apply)
-    );
+    assert_exit(&apply, 0);
     let info = app.fake.group(CHAT).info;
     assert_eq!(info["showHistoryType"], 0, "apply's change: {info}");
     assert_eq!(
@@ -131,7 +125,7 @@ async fn two_applies_at_once_on_one_sqlite_file_both_hold() {
         policy_on(&fake, dir.path(), "apply", &search, &database),
     );
     for run in [&a, &b] {
-        assert_eq!(run.status.code(), Some(0), "{}{}", out(run), err(run));
+        assert_exit(run, 0);
     }
     for chat in &groups {
         let info = fake.group(chat).info;
