@@ -51,10 +51,8 @@ struct FakeState {
     lost_answers: Mutex<Vec<String>>,
     /// Paths every request to which is answered this late.
     slow: Mutex<HashMap<String, Duration>>,
-    /// Groups whose requests wait (by `chatid`) until released.
+    /// Requests that wait until released, by their `chatid` or their path.
     held: Mutex<HashMap<String, watch::Sender<bool>>>,
-    /// While true, sessionWebhook requests wait before they are answered.
-    holding: watch::Sender<bool>,
     connections: Arc<Connections>,
 }
 
@@ -166,15 +164,12 @@ impl FakeDingTalk {
             });
     }
 
-    /// Holds every request about the group `chatid` (chat/get's `chatid` parameter)
-    /// unanswered until [`FakeDingTalk::release`]: a group whose DingTalk calls hang.
-    pub fn hold(&self, chatid: &str) {
+    /// Holds every request about the group `key` (chat/get's `chatid` parameter), or
+    /// every request to the path `key` names (`SESSION_WEBHOOK_PATH`), unanswered until
+    /// [`FakeDingTalk::release`]: a group whose DingTalk calls hang, or replies that queue.
+    pub fn hold(&self, key: &str) {
         let (gate, _) = watch::channel(false);
-        self.state
-            .held
-            .lock()
-            .unwrap()
-            .insert(chatid.to_owned(), gate);
+        self.state.held.lock().unwrap().insert(key.to_owned(), gate);
     }
 
     /// Applies the next `method path` request (the simulator changes its state) and then
@@ -197,15 +192,10 @@ impl FakeDingTalk {
     }
 
     /// Answers the requests [`FakeDingTalk::hold`] held, and the next ones at once.
-    pub fn release(&self, chatid: &str) {
-        if let Some(gate) = self.state.held.lock().unwrap().remove(chatid) {
+    pub fn release(&self, key: &str) {
+        if let Some(gate) = self.state.held.lock().unwrap().remove(key) {
             let _ = gate.send(true);
         }
-    }
-
-    /// Holds sessionWebhook answers (`true`) until released (`false`).
-    pub fn hold_webhooks(&self, hold: bool) {
-        self.state.holding.send_replace(hold);
     }
 
     /// The connections qunguan opened to the fake's HTTP side.
@@ -279,10 +269,12 @@ async fn handle(
     body: Bytes,
 ) -> Response {
     let recorded = Request::new(method, &uri, headers, body);
-    let gate = recorded
-        .query
-        .get("chatid")
-        .and_then(|chat| state.held.lock().unwrap().get(chat).map(|g| g.subscribe()));
+    let gate = {
+        let held = state.held.lock().unwrap();
+        let chat = recorded.query.get("chatid").and_then(|chat| held.get(chat));
+        chat.or_else(|| held.get(&recorded.path))
+            .map(|g| g.subscribe())
+    };
     let scripted = state
         .scripts
         .lock()
@@ -291,9 +283,6 @@ async fn handle(
         .and_then(VecDeque::pop_front);
     state.requests.lock().unwrap().push(recorded.clone());
     state.arrived.notify_waiters();
-    if recorded.path == SESSION_WEBHOOK_PATH {
-        let _ = state.holding.subscribe().wait_for(|held| !held).await;
-    }
     if let Some(mut gate) = gate {
         let _ = gate.wait_for(|open| *open).await;
     }

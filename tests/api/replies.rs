@@ -9,6 +9,7 @@ use std::{
 
 use futures_util::{StreamExt, stream};
 use qunguan::clock::now_ms;
+use qunguan_simulator::SESSION_WEBHOOK_PATH;
 use serde_json::{Value, json};
 
 use crate::{fake::FakeDingTalk, helpers::*, process::*};
@@ -222,7 +223,7 @@ async fn a_burst_under_a_1024_file_limit_loses_no_acknowledged_reply() {
     });
     wait_healthy(&base).await;
     // DingTalk answers no reply until the burst has outrun the replies.
-    fake.hold_webhooks(true);
+    fake.hold(SESSION_WEBHOOK_PATH);
     let http = reqwest::Client::builder()
         .pool_max_idle_per_host(200)
         .build()
@@ -253,7 +254,7 @@ async fn a_burst_under_a_1024_file_limit_loses_no_acknowledged_reply() {
             busy.load(Ordering::Relaxed) > 0
         })
         .await;
-        fake.hold_webhooks(false);
+        fake.release(SESSION_WEBHOOK_PATH);
     };
     let (answered, ()) = tokio::join!(burst, release);
     let accepted: Vec<&String> = answered
