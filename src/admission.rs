@@ -89,7 +89,11 @@ pub async fn admit(app: &Arc<App>, incoming: Incoming) -> Admission {
         }
         return Admission::Busy;
     };
-    let claim = match app.store.claim_in_time(&incoming.msg_id, now_ms()).await {
+    let claim = match app
+        .store
+        .claim_in_time(&incoming.msg_id, now_ms(), app.config.store_timeout)
+        .await
+    {
         InTime::Now(Ok(claim)) => claim,
         InTime::Now(Err(e)) => {
             if let Some(suppressed) = app.overloaded.admit(now_ms()) {

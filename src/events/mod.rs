@@ -139,7 +139,11 @@ async fn handle_once(app: &Arc<App>, event: &GroupEvent) -> (Handled, Option<Lat
     if event.kind == EventKind::CheckUrl {
         return (Handled::Done, None);
     }
-    let handled = match app.store.claim_in_time(&event.key, now_ms()).await {
+    let handled = match app
+        .store
+        .claim_in_time(&event.key, now_ms(), app.config.store_timeout)
+        .await
+    {
         InTime::Now(Ok(Claim::New)) => run_claimed(app, event).await,
         InTime::Now(Ok(Claim::Seen)) => Handled::Duplicate,
         InTime::Now(Ok(Claim::Full)) => Handled::Later,

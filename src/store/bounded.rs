@@ -5,9 +5,9 @@
 //!
 //! A msgId claim is the one call whose late success matters: the statement may still be
 //! applied once the database wakes, and then every redelivery is a repeat. So a claim that
-//! misses its deadline is not dropped but handed back ([`InTime::Late`]): its caller keeps
-//! it and runs the message if the claim lands as new, so the message runs once, late,
-//! rather than never.
+//! misses its deadline is not dropped but handed back ([`InTime::Late`], by the backend
+//! whose claims can be late, [`Store::claim_in_time`]): its caller keeps it and runs the
+//! message if the claim lands as new, so the message runs once, late, rather than never.
 
 use std::{future::Future, pin::Pin, sync::Arc, time::Duration};
 
@@ -55,10 +55,14 @@ impl Bounded {
 #[async_trait]
 impl Store for Bounded {
     /// Within the deadline; a claim that lands after it is given up again, so a
-    /// redelivery runs. Transports use [`Bounded::claim_in_time`] instead, which keeps the
+    /// redelivery runs. Transports use [`Store::claim_in_time`] instead, which keeps the
     /// message running rather than racing its redelivery.
     async fn claim_message(&self, msg_id: &MsgId, now_ms: i64) -> Result<Claim, StoreError> {
-        match self.claim_in_time(msg_id, now_ms).await {
+        match self
+            .inner
+            .claim_in_time(msg_id, now_ms, self.deadline)
+            .await
+        {
             InTime::Now(decided) => decided,
             InTime::Late(late) => {
                 let inner = self.inner.clone();
@@ -73,17 +77,8 @@ impl Store for Bounded {
         }
     }
 
-    /// Claims `msg_id` as [`Store::claim_message`] does, within the deadline; past it, the
-    /// claim is handed back still running.
-    async fn claim_in_time(&self, msg_id: &MsgId, now_ms: i64) -> InTime {
-        let inner = self.inner.clone();
-        let msg_id = msg_id.clone();
-        let mut claim: LateClaim =
-            Box::pin(async move { inner.claim_message(&msg_id, now_ms).await });
-        match tokio::time::timeout(self.deadline, &mut claim).await {
-            Ok(decided) => InTime::Now(decided),
-            Err(_) => InTime::Late(claim),
-        }
+    async fn claim_in_time(&self, msg_id: &MsgId, now_ms: i64, deadline: Duration) -> InTime {
+        self.inner.claim_in_time(msg_id, now_ms, deadline).await
     }
 
     async fn release_message(&self, msg_id: &MsgId) -> Result<(), StoreError> {

@@ -227,10 +227,11 @@ pub trait Store: Send + Sync {
     /// batches; PostgreSQL claims in the database.
     async fn claim_message(&self, msg_id: &MsgId, now_ms: i64) -> Result<Claim, StoreError>;
 
-    /// [`Store::claim_message`], for a transport: a store with a deadline
-    /// ([`Bounded`]) hands back a claim that outlived it still running
-    /// ([`InTime::Late`]), so the message runs if the claim lands; others wait for it.
-    async fn claim_in_time(&self, msg_id: &MsgId, now_ms: i64) -> InTime {
+    /// [`Store::claim_message`], for a transport, decided within `deadline`: a claim still
+    /// under way then is handed back running ([`InTime::Late`]), so the message runs if it
+    /// lands rather than being lost to a redelivery taken for a repeat. A store that
+    /// decides at once (SQLite, in memory) has no deadline to miss.
+    async fn claim_in_time(&self, msg_id: &MsgId, now_ms: i64, _deadline: Duration) -> InTime {
         InTime::Now(self.claim_message(msg_id, now_ms).await)
     }
 

@@ -32,20 +32,38 @@ impl Claims {
         }
     }
 
-    /// `true` if this call, at `now_ms`, claimed `msg_id` for the retention (no claim
-    /// existed that was still unexpired then).
-    pub async fn claim(&self, msg_id: &MsgId, now_ms: i64) -> Result<bool, StoreError> {
+    /// Queues the claim of `msg_id` at `now_ms` for the retention; [`answer`] says whether
+    /// it claimed it (no claim existed that was still unexpired then). The answer comes
+    /// however long the caller waits, or stops waiting.
+    pub fn queue(&self, msg_id: &MsgId, now_ms: i64) -> Result<Answered, StoreError> {
         let keep_until_ms = now_ms + self.retention_ms;
         let (answer, answered) = oneshot::channel();
-        let lost = || StoreError::Task("the claim writer stopped".into());
         self.queue
             .send((msg_id.clone(), keep_until_ms, answer))
-            .map_err(|_| lost())?;
-        answered
-            .await
-            .map_err(|_| lost())?
-            .map_err(|e| StoreError::Backend(e.into()))
+            .map_err(|_| writer_stopped())?;
+        Ok(answered)
     }
+}
+
+/// A queued claim's answer, to wait for.
+pub type Answered = oneshot::Receiver<Result<bool, String>>;
+
+/// `true` if the queued claim claimed its msgId.
+pub async fn answer(answered: Answered) -> Result<bool, StoreError> {
+    read(answered.await)
+}
+
+/// What the claim writer answered.
+pub fn read(
+    received: Result<Result<bool, String>, oneshot::error::RecvError>,
+) -> Result<bool, StoreError> {
+    received
+        .map_err(|_| writer_stopped())?
+        .map_err(|e| StoreError::Backend(e.into()))
+}
+
+fn writer_stopped() -> StoreError {
+    StoreError::Task("the claim writer stopped".into())
 }
 
 async fn write(

@@ -15,8 +15,8 @@ use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
 use tokio_postgres::config::SslMode;
 
 use super::{
-    AuditRecord, BackendError, BindOutcome, Claim, ConfirmTake, Confirmation, NewSchedule, Replay,
-    RunTakeover, Schedule, ScheduleClaim, Store, StoreError, Welcome, WelcomeTurn,
+    AuditRecord, BackendError, BindOutcome, Claim, ConfirmTake, Confirmation, InTime, NewSchedule,
+    Replay, RunTakeover, Schedule, ScheduleClaim, Store, StoreError, Welcome, WelcomeTurn,
 };
 use crate::{
     config::PostgresUrl,
@@ -44,6 +44,11 @@ impl From<deadpool_postgres::PoolError> for StoreError {
     fn from(e: deadpool_postgres::PoolError) -> Self {
         StoreError::Backend(Box::new(e))
     }
+}
+
+/// A claim's answer as the store's.
+fn claimed(won: Result<bool, StoreError>) -> Result<Claim, StoreError> {
+    Ok(if won? { Claim::New } else { Claim::Seen })
 }
 
 impl PostgresStore {
@@ -92,10 +97,20 @@ impl PostgresStore {
 #[async_trait]
 impl Store for PostgresStore {
     async fn claim_message(&self, msg_id: &MsgId, now_ms: i64) -> Result<Claim, StoreError> {
-        Ok(match self.claims.claim(msg_id, now_ms).await? {
-            true => Claim::New,
-            false => Claim::Seen,
-        })
+        claimed(claims::answer(self.claims.queue(msg_id, now_ms)?).await)
+    }
+
+    /// The claim is queued for the claim writer, whose answer comes however long it takes:
+    /// past `deadline` the wait for it is handed back.
+    async fn claim_in_time(&self, msg_id: &MsgId, now_ms: i64, deadline: Duration) -> InTime {
+        let mut answered = match self.claims.queue(msg_id, now_ms) {
+            Ok(answered) => answered,
+            Err(e) => return InTime::Now(Err(e)),
+        };
+        match tokio::time::timeout(deadline, &mut answered).await {
+            Ok(received) => InTime::Now(claimed(claims::read(received))),
+            Err(_) => InTime::Late(Box::pin(async { claimed(claims::answer(answered).await) })),
+        }
     }
 
     async fn release_message(&self, msg_id: &MsgId) -> Result<(), StoreError> {
